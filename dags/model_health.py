@@ -1,0 +1,144 @@
+"""
+### model_health: the hourly health check of every deployed model
+
+Every hour, for the hour that just ended:
+
+1. **resolve** which hour and models to process, and whether this run may notify or act;
+2. **extract** the hour's serving metrics and each model's trailing history from the warehouse;
+3. **validate** them (Great Expectations): a model with bad data is quarantined, the rest go on;
+4. **detect** anomalies per model with an Isolation Forest on its own history, in shards;
+5. **persist** the scores and their explanations;
+6. **route** to alerting, remediation, or all clear;
+7. **alert** (lifecycle: firing, repeated, resolved) and **remediate** (guarded scaling requests);
+8. **summary** of the hour, in `mw_runs`.
+
+Backfills replay history through the same tasks and never notify or act. Manual runs take the
+params below (leave `hour` empty for the last full hour). All logic lives in
+`include/modelwatch/`; this file only wires tasks.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import CronDataIntervalTimetable, Label, Param, TriggerRule, dag, task
+
+#: Every task that opens the warehouse runs in this pool. With an embedded DuckDB file (one
+#: writer at a time) it has one slot; a PostgreSQL warehouse can have more.
+POOL = os.environ.get("MODELWATCH_WAREHOUSE_POOL", "modelwatch_warehouse")
+
+
+@dag(
+    dag_id="model_health",
+    schedule=CronDataIntervalTimetable("0 * * * *", timezone="UTC"),
+    start_date=pendulum.datetime(2026, 10, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=4,
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=1), "pool": POOL},
+    tags=["modelwatch", "ml-monitoring"],
+    doc_md=__doc__,
+    params={
+        "hour": Param(
+            None,
+            type=["null", "string"],
+            title="Hour to process",
+            description="Start of the hour, ISO 8601 UTC (e.g. 2026-11-01T09:00:00Z). "
+            "Empty: the run's data interval, or the last full hour for a manual run.",
+        ),
+        "models": Param(
+            [],
+            type="array",
+            items={"type": "string"},
+            title="Models",
+            description="Model ids to reprocess. Empty: every model.",
+        ),
+        "dry_run": Param(
+            True,
+            type="boolean",
+            title="Dry run",
+            description="Manual runs: record remediation requests without dispatching them. "
+            "Backfills are always dry; scheduled runs follow the config.",
+        ),
+        "notify": Param(
+            False,
+            type="boolean",
+            title="Notify",
+            description="Manual runs: send alert notifications. Backfills never notify; "
+            "scheduled runs always do.",
+        ),
+    },
+)
+def model_health():
+    @task(pool="default_pool")
+    def resolve(**context) -> dict:
+        from modelwatch import airflow_adapter as mw
+
+        return mw.resolve(context)
+
+    @task
+    def extract(ctx: dict) -> dict:
+        from modelwatch import airflow_adapter as mw
+
+        return mw.extract(ctx)
+
+    @task(multiple_outputs=True)
+    def validate(ctx: dict, extracted: dict) -> dict:
+        from modelwatch import airflow_adapter as mw
+
+        return mw.validate(ctx, extracted)
+
+    @task(pool="default_pool", map_index_template="{{ shard_label }}")
+    def detect(ctx: dict, shard: list[str], **context) -> dict:
+        from modelwatch import airflow_adapter as mw
+
+        context["shard_label"] = f"{shard[0]} .. {shard[-1]} ({len(shard)} models)"
+        return mw.detect(ctx, shard, context["ti"].map_index)
+
+    @task(trigger_rule=TriggerRule.NONE_FAILED)
+    def persist(ctx: dict, shard_results: list[dict], excluded: dict) -> dict:
+        from modelwatch import airflow_adapter as mw
+
+        return mw.persist(ctx, shard_results, excluded)
+
+    @task.branch
+    def route(ctx: dict, persisted: dict, excluded: dict) -> list[str]:
+        from modelwatch import airflow_adapter as mw
+
+        return mw.route(ctx, persisted, excluded)
+
+    @task
+    def alert(ctx: dict) -> dict:
+        from modelwatch import airflow_adapter as mw
+
+        return mw.alert(ctx)
+
+    @task
+    def remediate(ctx: dict) -> dict:
+        from modelwatch import airflow_adapter as mw
+
+        return mw.remediate(ctx)
+
+    @task(pool="default_pool")
+    def all_clear() -> None:
+        """Nothing anomalous and no open alerts: nothing to do."""
+
+    @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
+    def summary(ctx: dict) -> dict:
+        from modelwatch import airflow_adapter as mw
+
+        return mw.summary(ctx)
+
+    ctx = resolve()
+    gate = validate(ctx, extract(ctx))
+    scores = detect.partial(ctx=ctx).expand(shard=gate["shards"])
+    persisted = persist(ctx, scores, gate["excluded"])
+    branch = route(ctx, persisted, gate["excluded"])
+    done = summary(ctx)
+    branch >> Label("trouble or open alerts") >> alert(ctx) >> done
+    branch >> Label("anomalies to act on") >> remediate(ctx) >> done
+    branch >> Label("nothing to do") >> all_clear() >> done
+
+
+model_health()

@@ -1,0 +1,113 @@
+"""The only module that knows about Airflow: it turns a task's context into library calls.
+
+DAG tasks call one function here each; everything they do is in `modelwatch.pipeline`, which
+runs the same way from the CLI and the tests.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from modelwatch import pipeline
+from modelwatch.config import Settings, load_settings
+from modelwatch.warehouse import WarehouseSpec
+from modelwatch.window import WindowError, resolve_hour, resolve_mode
+
+log = logging.getLogger(__name__)
+
+
+def settings() -> Settings:
+    return load_settings()
+
+
+def warehouse_spec(conn_id: str) -> WarehouseSpec:
+    """The warehouse connection, read through Airflow (env var, secrets backend or database)."""
+    from airflow.sdk import BaseHook
+
+    conn = BaseHook.get_connection(conn_id)
+    return WarehouseSpec(
+        conn_type=(conn.conn_type or "").lower(),
+        host=conn.host or None,
+        port=conn.port,
+        login=conn.login or None,
+        password=conn.password or None,
+        schema=conn.schema or None,
+        extra=conn.extra_dejson or {},
+    )
+
+
+def _spec(cfg: Settings) -> WarehouseSpec:
+    return warehouse_spec(cfg.warehouse_conn_id)
+
+
+def resolve(context: dict[str, Any]) -> dict[str, Any]:
+    """Decide the hour, the models and the side effects of this run, once, for every task."""
+    cfg = settings()
+    params = dict(context.get("params") or {})
+    dag_run = context["dag_run"]
+    try:
+        hour = resolve_hour(
+            params.get("hour"),
+            getattr(dag_run, "data_interval_start", None),
+            getattr(dag_run, "data_interval_end", None),
+            getattr(dag_run, "run_after", None),
+        )
+    except WindowError as exc:
+        raise ValueError(f"cannot resolve the hour to process: {exc}") from exc
+    mode = resolve_mode(str(dag_run.run_type), params, cfg.remediation.dry_run)
+    models = [str(m) for m in params.get("models") or []] or None
+    ctx = pipeline.make_context(hour, dag_run.run_id, mode, models, cfg)
+    log.info(
+        "processing hour %s (%s run: notify=%s, dry_run=%s, models=%s)",
+        hour,
+        mode.run_type,
+        mode.notify,
+        mode.dry_run,
+        "all" if models is None else len(models),
+    )
+    return ctx.to_dict()
+
+
+def extract(ctx: dict[str, Any]) -> dict[str, Any]:
+    cfg = settings()
+    return pipeline.step_extract(pipeline.RunContext.from_dict(ctx), _spec(cfg), cfg)
+
+
+def validate(ctx: dict[str, Any], extracted: dict[str, Any]) -> dict[str, Any]:
+    cfg = settings()
+    run = pipeline.RunContext.from_dict(ctx)
+    return pipeline.step_validate(run, extracted["expected"], _spec(cfg), cfg)
+
+
+def detect(ctx: dict[str, Any], shard: list[str], index: int) -> dict[str, Any]:
+    return pipeline.step_detect(pipeline.RunContext.from_dict(ctx), shard, index, settings())
+
+
+def persist(
+    ctx: dict[str, Any], shard_results: list[dict[str, Any]], excluded: dict[str, str]
+) -> dict[str, Any]:
+    cfg = settings()
+    run = pipeline.RunContext.from_dict(ctx)
+    return pipeline.step_persist(run, list(shard_results or []), excluded, _spec(cfg))
+
+
+def route(ctx: dict[str, Any], persisted: dict[str, Any], excluded: dict[str, str]) -> list[str]:
+    cfg = settings()
+    run = pipeline.RunContext.from_dict(ctx)
+    return pipeline.step_route(run, persisted["anomalous"], excluded, _spec(cfg))
+
+
+def alert(ctx: dict[str, Any]) -> dict[str, Any]:
+    cfg = settings()
+    return pipeline.step_alert(pipeline.RunContext.from_dict(ctx), _spec(cfg), cfg)
+
+
+def remediate(ctx: dict[str, Any]) -> dict[str, Any]:
+    cfg = settings()
+    return pipeline.step_remediate(pipeline.RunContext.from_dict(ctx), _spec(cfg), cfg)
+
+
+def summary(ctx: dict[str, Any]) -> dict[str, Any]:
+    cfg = settings()
+    return pipeline.step_summary(pipeline.RunContext.from_dict(ctx), _spec(cfg), cfg)

@@ -1,0 +1,136 @@
+"""Read an hour's metrics, and the history its detectors train on, from the warehouse.
+
+Columns are renamed from the warehouse's names to ours here, once, by the config's mapping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pandas as pd
+
+from modelwatch import schema
+from modelwatch.config import Settings, SourceConfig
+from modelwatch.warehouse import Warehouse
+from modelwatch.warehouse.base import quote_ident
+from modelwatch.window import HOUR
+
+
+class ExtractError(ValueError):
+    """The source table cannot be read as the input contract says."""
+
+
+def _select_list(src: SourceConfig, available: set[str]) -> str:
+    parts = []
+    for ours in schema.ALL_COLUMNS:
+        theirs = src.column(ours)
+        if theirs.lower() not in available:
+            if ours == schema.MODEL_VERSION:
+                continue  # optional
+            continue  # reported by the validation gate as a missing column
+        parts.append(f"{quote_ident(theirs)} AS {quote_ident(ours)}")
+    return ", ".join(parts)
+
+
+def source_columns(wh: Warehouse, src: SourceConfig) -> set[str]:
+    """The source table's column names (lower case); fails clearly if the table is missing."""
+    table = src.table.split(".")[-1]
+    cols = wh.query(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = :t", {"t": table}
+    )
+    if cols.empty:
+        raise ExtractError(f"source table {src.table!r} does not exist in the warehouse")
+    return {c.lower() for c in cols["column_name"]}
+
+
+def read_metrics(
+    wh: Warehouse,
+    src: SourceConfig,
+    start: datetime,
+    end: datetime,
+    models: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Rows with start <= ts < end, renamed to our columns; all models when `models` is None."""
+    available = source_columns(wh, src)
+    ts_col = quote_ident(src.column(schema.TS))
+    id_col = quote_ident(src.column(schema.MODEL_ID))
+    sql = f"SELECT {_select_list(src, available)} FROM {quote_ident(src.table)} "
+    sql += f"WHERE {ts_col} >= :start AND {ts_col} < :end"
+    params: dict[str, object] = {"start": start, "end": end}
+    if models is not None:
+        sql += f" AND {id_col} IN :models"
+        params["models"] = list(models)
+    sql += f" ORDER BY {id_col}, {ts_col}"
+    return wh.query(sql, params)
+
+
+def known_models(
+    wh: Warehouse, src: SourceConfig, hour: datetime, lookback: timedelta
+) -> list[str]:
+    """Models that reported during the lookback or this hour: the ones expected to report now."""
+    ts_col = quote_ident(src.column(schema.TS))
+    id_col = quote_ident(src.column(schema.MODEL_ID))
+    got = wh.query(
+        f"SELECT DISTINCT {id_col} AS model_id FROM {quote_ident(src.table)} "
+        f"WHERE {ts_col} >= :start AND {ts_col} < :end AND {id_col} IS NOT NULL",
+        {"start": hour - lookback, "end": hour + HOUR},
+    )
+    return sorted(got["model_id"].astype(str).tolist())
+
+
+def excluded_hours(
+    wh: Warehouse, models: Sequence[str], start: datetime, end: datetime
+) -> pd.DataFrame:
+    """(model_id, hour) pairs whose rows must not train a detector: hours the gate did not pass
+    and hours the detector already judged anomalous."""
+    if not wh.table_exists("mw_validation"):
+        return pd.DataFrame({"model_id": [], "hour": []})
+    return wh.query(
+        "SELECT model_id, hour FROM mw_validation "
+        "WHERE hour >= :start AND hour < :end AND status <> 'passed' AND model_id IN :models "
+        "UNION "
+        "SELECT model_id, hour FROM mw_scores "
+        "WHERE hour >= :start AND hour < :end AND is_anomaly AND model_id IN :models",
+        {"start": start, "end": end, "models": list(models)},
+    )
+
+
+@dataclass
+class HourExtract:
+    hour: datetime
+    rows: pd.DataFrame  # the hour's rows, as delivered (validated next)
+    history: pd.DataFrame  # trailing history of the expected models, minus excluded hours
+    expected: list[str]  # models expected to report this hour
+    excluded_history_rows: int
+
+
+def drop_excluded(history: pd.DataFrame, excluded: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    if history.empty or excluded.empty:
+        return history, 0
+    keys = pd.MultiIndex.from_arrays(
+        [
+            excluded["model_id"].astype(str),
+            pd.to_datetime(excluded["hour"]).astype(history[schema.TS].dtype),
+        ]
+    )
+    row_keys = pd.MultiIndex.from_arrays(
+        [history[schema.MODEL_ID].astype(str), history[schema.TS].dt.floor("h")]
+    )
+    keep = ~row_keys.isin(keys)
+    return history[keep], int((~keep).sum())
+
+
+def extract_hour(
+    wh: Warehouse, settings: Settings, hour: datetime, models: Sequence[str] | None = None
+) -> HourExtract:
+    """Everything detection needs for `hour`, from the warehouse, in one place."""
+    src = settings.source
+    lookback = timedelta(days=settings.detection.history_days)
+    expected = sorted(set(models)) if models else known_models(wh, src, hour, lookback)
+    rows = read_metrics(wh, src, hour, hour + HOUR, models=list(models) if models else None)
+    history = read_metrics(wh, src, hour - lookback, hour, models=expected)
+    excluded = excluded_hours(wh, expected, hour - lookback, hour)
+    history, n_excluded = drop_excluded(history, excluded)
+    return HourExtract(hour, rows, history, expected, n_excluded)

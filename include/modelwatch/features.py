@@ -1,0 +1,133 @@
+"""Turn raw one-minute metrics into the features the detector sees.
+
+Logs tame the heavy right tails of latency, traffic and error rate, so an Isolation Forest's
+uniform splits spend their effort where the data is; load per replica ties traffic to capacity.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from modelwatch import schema
+
+#: Feature name -> how it is computed from a frame of metrics.
+FEATURES: tuple[str, ...] = (
+    "log_request_rate",
+    "log_latency_p50",
+    "log_latency_p95",
+    "log_latency_p99",
+    "log_error_rate",
+    "cpu_util",
+    "memory_util",
+    "prediction_mean",
+    "log_load_per_replica",
+)
+
+
+def feature_matrix(frame: pd.DataFrame) -> np.ndarray:
+    """The detector's input: one row per metric row, columns in FEATURES order."""
+    rate = frame["request_rate"].to_numpy(dtype=float)
+    replicas = np.maximum(frame["replicas"].to_numpy(dtype=float), 1.0)
+    cols = [
+        np.log1p(rate),
+        np.log1p(frame["latency_p50_ms"].to_numpy(dtype=float)),
+        np.log1p(frame["latency_p95_ms"].to_numpy(dtype=float)),
+        np.log1p(frame["latency_p99_ms"].to_numpy(dtype=float)),
+        np.log10(frame["error_rate"].to_numpy(dtype=float) + 1e-4),
+        frame["cpu_util"].to_numpy(dtype=float),
+        frame["memory_util"].to_numpy(dtype=float),
+        frame["prediction_mean"].to_numpy(dtype=float),
+        np.log1p(rate / replicas),
+    ]
+    return np.column_stack(cols)
+
+
+#: Smallest deviation of each feature that matters to an operator, whatever the statistics
+#: say: 5 points of CPU or memory, a 2x error rate, 15 % latency, 35 % traffic. Below it a
+#: deviation is ignored, so slow harmless drifts and weekend dips do not page anyone.
+PRACTICAL_FLOOR: dict[str, float] = {
+    "log_request_rate": 0.3,
+    "log_latency_p50": 0.15,
+    "log_latency_p95": 0.15,
+    "log_latency_p99": 0.15,
+    "log_error_rate": 0.3,
+    "cpu_util": 0.05,
+    "memory_util": 0.05,
+    "prediction_mean": 0.0,  # no universal unit: the model's own variability decides
+    "log_load_per_replica": 0.3,
+}
+
+
+#: Which way a feature can go wrong: +1 only up (latency, errors, resource use: lower is never a
+#: problem), 0 both ways (traffic and predictions: a drop can be as bad as a rise).
+DIRECTION: dict[str, int] = {
+    "log_request_rate": 0,
+    "log_latency_p50": 1,
+    "log_latency_p95": 1,
+    "log_latency_p99": 1,
+    "log_error_rate": 1,
+    "cpu_util": 1,
+    "memory_util": 1,
+    "prediction_mean": 0,
+    "log_load_per_replica": 1,
+}
+
+
+class SeasonalBaseline:
+    """Each feature's usual level per hour of day, and how far from it is still usual.
+
+    Serving metrics follow the daily cycle: 3 am traffic is not 3 pm traffic. The forest sees
+    deviations from this baseline, so the nightly trough is not an anomaly but a 3 am surge is.
+    A deviation counts only beyond a tolerance band: the larger of the feature's practical floor,
+    three times its day-to-day variation (weekends, slow drift) and three times its
+    minute-to-minute noise. What is left is expressed in units of that band.
+    """
+
+    MIN_ROWS_PER_HOUR = 90  # about a day and a half of one-minute rows
+
+    def __init__(self, history: pd.DataFrame) -> None:
+        x = feature_matrix(history)
+        hod = history[schema.TS].dt.hour.to_numpy()
+        overall = np.median(x, axis=0)
+        self.levels = np.tile(overall, (24, 1))
+        for h in range(24):
+            sel = hod == h
+            if sel.sum() >= self.MIN_ROWS_PER_HOUR:
+                self.levels[h] = np.median(x[sel], axis=0)
+        resid = x - self.levels[hod]
+        noise = 1.4826 * np.median(np.abs(resid - np.median(resid, axis=0)), axis=0)
+        days = history[schema.TS].dt.floor("D").to_numpy()
+        daily = pd.DataFrame(resid).groupby(days).median().to_numpy()
+        day_spread = daily.std(axis=0) if len(daily) >= 3 else np.zeros(x.shape[1])
+        floor = np.array([PRACTICAL_FLOOR[f] for f in FEATURES])
+        self.tolerance = np.maximum.reduce(
+            [floor, 3 * day_spread, 3 * noise, np.full_like(floor, 1e-9)]
+        )
+        self.upward_only = np.array([DIRECTION[f] > 0 for f in FEATURES])
+
+    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+        """Deviations from the baseline beyond the tolerance band, in units of the band."""
+        resid = feature_matrix(frame) - self.levels[frame[schema.TS].dt.hour.to_numpy()]
+        excess = np.sign(resid) * np.maximum(np.abs(resid) - self.tolerance, 0.0)
+        excess[:, self.upward_only] = np.maximum(excess[:, self.upward_only], 0.0)
+        return excess / self.tolerance
+
+
+def clean_training_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Drop history rows that break the input contract, and say how many went.
+
+    History hours that were validated and quarantined are excluded upstream; this catches the
+    rest (hours never validated), so bad rows can never teach the detector what normal is.
+    """
+    ok = frame[list(schema.METRIC_NAMES)].notna().all(axis=1)
+    for m in schema.METRICS:
+        col = frame[m.name]
+        if m.min_value is not None:
+            ok &= col >= m.min_value
+        if m.max_value is not None:
+            ok &= col <= m.max_value
+    ok &= frame[schema.MODEL_ID].notna() & frame[schema.TS].notna()
+    kept = frame[ok]
+    kept = kept[~kept.duplicated(subset=[schema.MODEL_ID, schema.TS], keep="first")]
+    return kept, len(frame) - len(kept)

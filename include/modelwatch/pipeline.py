@@ -1,0 +1,387 @@
+"""The hourly pipeline as plain functions: one per DAG task, callable without Airflow.
+
+Each step takes the run's context (the hour, its models, what it may do) and a warehouse
+connection spec, and returns a small JSON-safe dict: large data moves through Parquet files in
+the run's staging folder, never through XCom. Steps that write the warehouse replace exactly
+the rows their hour and models own, so every step can be rerun.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from modelwatch import alerts, detect, remediation, schema
+from modelwatch.config import Settings
+from modelwatch.extract import extract_hour
+from modelwatch.notify import deliver
+from modelwatch.warehouse import Warehouse, WarehouseSpec, open_warehouse
+from modelwatch.window import RunMode
+
+log = logging.getLogger(__name__)
+
+HOUR_ROWS, HISTORY, CLEAN = "hour.parquet", "history.parquet", "clean.parquet"
+
+# Branch names: the DAG's task ids for the route step.
+ALERT, REMEDIATE, ALL_CLEAR = "alert", "remediate", "all_clear"
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What a run processes and may do; travels between tasks as a small dict."""
+
+    hour: datetime
+    run_id: str
+    run_type: str
+    notify: bool
+    dry_run: bool
+    models: tuple[str, ...] | None
+    staging: str
+
+    @property
+    def mode(self) -> RunMode:
+        return RunMode(self.run_type, self.notify, self.dry_run)
+
+    @property
+    def path(self) -> Path:
+        return Path(self.staging)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["hour"] = self.hour.isoformat()
+        d["models"] = list(self.models) if self.models is not None else None
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunContext:
+        return cls(
+            hour=datetime.fromisoformat(d["hour"]),
+            run_id=d["run_id"],
+            run_type=d["run_type"],
+            notify=bool(d["notify"]),
+            dry_run=bool(d["dry_run"]),
+            models=tuple(d["models"]) if d.get("models") is not None else None,
+            staging=d["staging"],
+        )
+
+
+def make_context(
+    hour: datetime, run_id: str, mode: RunMode, models: list[str] | None, settings: Settings
+) -> RunContext:
+    """Give the run its own staging folder, so concurrent runs of one hour never share files."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id)[:120]
+    staging = settings.staging_path() / f"{hour:%Y%m%dT%H}" / safe
+    return RunContext(
+        hour=hour,
+        run_id=run_id,
+        run_type=mode.run_type,
+        notify=mode.notify,
+        dry_run=mode.dry_run,
+        models=tuple(sorted(set(models))) if models else None,
+        staging=str(staging),
+    )
+
+
+def _models_clause(ctx: RunContext, models: list[str]) -> tuple[str, dict[str, Any]]:
+    return "hour = :hour AND model_id IN :models", {"hour": ctx.hour, "models": models}
+
+
+# --------------------------------------------------------------------------------------- extract
+def step_extract(ctx: RunContext, spec: WarehouseSpec, settings: Settings) -> dict[str, Any]:
+    """Stage the hour's rows and the expected models' history as Parquet."""
+    with open_warehouse(spec, migrate=True) as wh:
+        ex = extract_hour(wh, settings, ctx.hour, ctx.models)
+    ctx.path.mkdir(parents=True, exist_ok=True)
+    ex.rows.to_parquet(ctx.path / HOUR_ROWS, index=False)
+    ex.history.to_parquet(ctx.path / HISTORY, index=False)
+    log.info(
+        "extracted %d rows for %s (%d expected models), %d history rows (%d excluded)",
+        len(ex.rows),
+        ctx.hour,
+        len(ex.expected),
+        len(ex.history),
+        ex.excluded_history_rows,
+    )
+    return {"rows": len(ex.rows), "expected": ex.expected, "history_rows": len(ex.history)}
+
+
+# -------------------------------------------------------------------------------------- validate
+def step_validate(
+    ctx: RunContext, expected: list[str], spec: WarehouseSpec, settings: Settings
+) -> dict[str, Any]:
+    """Gate the hour: write each model's verdict, stage the clean rows, shard what may go on."""
+    from modelwatch.validate import validate_hour
+
+    rows = pd.read_parquet(ctx.path / HOUR_ROWS)
+    report = validate_hour(rows, ctx.hour, expected, settings.validation)
+    verdicts = report.verdicts
+    if ctx.models is not None:  # a partial rerun owns only its models' verdicts
+        verdicts = verdicts[verdicts["model_id"] != schema.FLEET]
+    with open_warehouse(spec) as wh:
+        where, params = _models_clause(ctx, verdicts["model_id"].tolist())
+        wh.replace("mw_validation", verdicts, where, params)
+    report.clean.to_parquet(ctx.path / CLEAN, index=False)
+    passed = sorted(report.passed)
+    size = settings.shard_size
+    shards = [passed[i : i + size] for i in range(0, len(passed), size)]
+    excluded = {m: "quarantined" for m in report.quarantined} | {
+        m: "no_data" for m in report.no_data
+    }
+    log.info(
+        "validated %s: %d passed, %d quarantined, %d without data",
+        ctx.hour,
+        len(passed),
+        len(report.quarantined),
+        len(report.no_data),
+    )
+    return {"shards": shards, "excluded": excluded}
+
+
+# ---------------------------------------------------------------------------------------- detect
+def step_detect(
+    ctx: RunContext, shard: list[str], index: int, settings: Settings
+) -> dict[str, Any]:
+    """Score one shard of models from the staged files (no warehouse access: shards run in
+    parallel, and an embedded warehouse takes one writer at a time)."""
+    filters = [(schema.MODEL_ID, "in", shard)]
+    rows = pd.read_parquet(ctx.path / CLEAN, filters=filters)
+    history = pd.read_parquet(ctx.path / HISTORY, filters=filters)
+    scores = detect.detect_models(rows, history, shard, ctx.hour, settings.detection)
+    out = ctx.path / f"scores-{index:04d}.parquet"
+    scores.to_parquet(out, index=False)
+    return {"path": str(out), "models": len(shard), "anomalous": int(scores["is_anomaly"].sum())}
+
+
+# --------------------------------------------------------------------------------------- persist
+def step_persist(
+    ctx: RunContext,
+    shard_results: list[dict[str, Any]],
+    excluded: dict[str, str],
+    spec: WarehouseSpec,
+) -> dict[str, Any]:
+    """Write all shards' scores, and a row for each model kept out of detection, in one go."""
+    frames = [pd.read_parquet(r["path"]) for r in shard_results]
+    frames.append(
+        pd.DataFrame(
+            [
+                detect.excluded_verdict(m, ctx.hour, status, 0)
+                for m, status in sorted(excluded.items())
+            ],
+            columns=detect.SCORE_COLUMNS,
+        )
+    )
+    scores = (
+        pd.concat([f for f in frames if len(f)], ignore_index=True)
+        if any(len(f) for f in frames)
+        else frames[-1]
+    )
+    scores["hour"] = pd.to_datetime(scores["hour"]).astype("datetime64[us]")
+    with open_warehouse(spec) as wh:
+        where, params = _models_clause(ctx, scores["model_id"].tolist())
+        wh.replace("mw_scores", scores, where, params)
+    anomalous = sorted(scores.loc[scores["is_anomaly"].astype(bool), "model_id"].tolist())
+    return {"scored": int((scores["status"] == detect.STATUS_SCORED).sum()), "anomalous": anomalous}
+
+
+# ----------------------------------------------------------------------------------------- route
+def scope_models(wh: Warehouse, ctx: RunContext) -> list[str]:
+    """The models this run owns: the operator's selection, else all judged this hour."""
+    if ctx.models is not None:
+        return list(ctx.models)
+    got = wh.query(
+        "SELECT DISTINCT model_id FROM mw_validation WHERE hour = :hour AND model_id <> :fleet",
+        {"hour": ctx.hour, "fleet": schema.FLEET},
+    )
+    return sorted(got["model_id"].tolist())
+
+
+def step_route(
+    ctx: RunContext, anomalous: list[str], excluded: dict[str, str], spec: WarehouseSpec
+) -> list[str]:
+    """Which branches have work: alerting (new trouble, or open alerts that may resolve),
+    remediation (anomalies to act on), or nothing at all."""
+    with open_warehouse(spec) as wh:
+        models = scope_models(wh, ctx)
+        open_alerts = wh.query(
+            "SELECT COUNT(*) AS n FROM mw_alerts WHERE model_id IN :models "
+            "AND opened_hour <= :hour AND (resolved_hour IS NULL OR resolved_hour >= :hour)",
+            {"models": models, "hour": ctx.hour},
+        )["n"].iloc[0]
+    branches = []
+    if anomalous or excluded or int(open_alerts):
+        branches.append(ALERT)
+    if anomalous:
+        branches.append(REMEDIATE)
+    return branches or [ALL_CLEAR]
+
+
+# ----------------------------------------------------------------------------------------- alert
+def load_signals(
+    wh: Warehouse, models: list[str], start: datetime
+) -> tuple[list[alerts.Signal], datetime | None]:
+    """Every hour of trouble for these models since `start`, and the latest hour processed."""
+    frame = wh.query(
+        "SELECT model_id, hour, 'anomaly' AS kind, score, explanation AS detail FROM mw_scores "
+        "WHERE is_anomaly AND hour >= :start AND model_id IN :models "
+        "UNION ALL "
+        "SELECT model_id, hour, CASE WHEN status = 'no_data' THEN 'outage' ELSE 'data_quality' END"
+        " AS kind, NULL AS score, failed_checks AS detail FROM mw_validation "
+        "WHERE status IN ('no_data', 'quarantined') AND hour >= :start AND model_id IN :models",
+        {"start": start, "models": models},
+    )
+    latest = wh.query(
+        "SELECT MAX(hour) AS h FROM mw_validation WHERE hour >= :start AND model_id IN :models",
+        {"start": start, "models": models},
+    )["h"].iloc[0]
+    signals = [
+        alerts.Signal(
+            r.model_id,
+            pd.Timestamp(r.hour).to_pydatetime(),
+            r.kind,
+            None if pd.isna(r.score) else float(r.score),
+            r.detail,
+        )
+        for r in frame.itertuples(index=False)
+    ]
+    return signals, None if pd.isna(latest) else pd.Timestamp(latest).to_pydatetime()
+
+
+def step_alert(ctx: RunContext, spec: WarehouseSpec, settings: Settings) -> dict[str, Any]:
+    """Rebuild the alert episodes of this run's models and deliver this hour's events."""
+    cfg = settings.alerts
+    start = ctx.hour - alerts.LOOKBACK
+    with open_warehouse(spec) as wh:
+        models = scope_models(wh, ctx)
+        signals, latest = load_signals(wh, models, start)
+        end = max(ctx.hour, latest or ctx.hour)
+        episodes = alerts.build_episodes(signals, start, end, cfg)
+        events = alerts.events_at(episodes, ctx.hour, cfg)
+        ledger = wh.query(
+            "SELECT * FROM mw_notifications WHERE hour = :hour AND model_id IN :models",
+            {"hour": ctx.hour, "models": models},
+        )
+        why = (
+            "backfill: recorded, would have notified"
+            if ctx.mode.is_backfill
+            else "notify is off for this run"
+        )
+        notes = deliver(events, cfg.receivers, ledger, ctx.notify, why)
+        with wh.transaction():
+            wh.replace(
+                "mw_alerts",
+                alerts.episodes_frame(episodes, cfg),
+                "model_id IN :models AND opened_hour >= :start",
+                {"models": models, "start": start},
+            )
+            where, params = _models_clause(ctx, models)
+            wh.replace("mw_notifications", notes, where, params)
+    counts = {e: sum(1 for ev in events if ev.event == e) for e in (alerts.FIRING, alerts.RESOLVED)}
+    return {"events": len(events), **counts, "notifications": len(notes)}
+
+
+# ------------------------------------------------------------------------------------- remediate
+def step_remediate(ctx: RunContext, spec: WarehouseSpec, settings: Settings) -> dict[str, Any]:
+    """Propose actions for this hour's anomalies and pass them through the guardrails."""
+    cfg = settings.remediation
+    with open_warehouse(spec) as wh:
+        models = scope_models(wh, ctx)
+        scores = wh.query(
+            "SELECT * FROM mw_scores WHERE hour = :hour AND model_id IN :models",
+            {"hour": ctx.hour, "models": models},
+        )
+        proposals = remediation.propose(scores, cfg)
+        history = wh.query(
+            "SELECT * FROM mw_remediation_requests WHERE hour >= :start AND hour <= :hour "
+            "AND model_id IN :models",
+            {
+                "start": ctx.hour - timedelta(hours=cfg.cooldown_hours),
+                "hour": ctx.hour,
+                "models": models,
+            },
+        )
+        outbox = remediation.decide(proposals, ctx.hour, history, ctx.mode, cfg)
+        where, params = _models_clause(ctx, models)
+        wh.replace("mw_remediation_requests", outbox, where, params)
+    return {"requests": len(outbox), "statuses": outbox["status"].value_counts().to_dict()}
+
+
+# --------------------------------------------------------------------------------------- summary
+def hour_summary(wh: Warehouse, hour: datetime, settings: Settings) -> dict[str, Any]:
+    """The hour's figures, computed from the output tables (so partial reruns agree)."""
+    p = {"hour": hour, "fleet": schema.FLEET}
+    v = wh.query(
+        "SELECT status, COUNT(*) AS n FROM mw_validation WHERE hour = :hour AND model_id <> :fleet "
+        "GROUP BY status",
+        p,
+    ).set_index("status")["n"]
+    s = wh.query(
+        "SELECT status, COUNT(*) AS n, SUM(CASE WHEN is_anomaly THEN 1 ELSE 0 END) AS anomalous "
+        "FROM mw_scores WHERE hour = :hour GROUP BY status",
+        {"hour": hour},
+    ).set_index("status")
+    a = wh.query(
+        "SELECT SUM(CASE WHEN opened_hour = :hour THEN 1 ELSE 0 END) AS opened, "
+        "SUM(CASE WHEN resolved_hour = :hour THEN 1 ELSE 0 END) AS resolved, "
+        "SUM(CASE WHEN opened_hour <= :hour AND (resolved_hour IS NULL OR resolved_hour > :hour)"
+        " THEN 1 ELSE 0 END) AS firing FROM mw_alerts",
+        {"hour": hour},
+    ).iloc[0]
+    r = wh.query(
+        "SELECT action, COUNT(*) AS n FROM mw_remediation_requests WHERE hour = :hour "
+        "AND status IN :active GROUP BY action",
+        {"hour": hour, "active": list(remediation.ACTIVE)},
+    ).set_index("action")["n"]
+
+    def n(x: Any) -> int:
+        return 0 if pd.isna(x) else int(x)
+
+    return {
+        "hour": hour,
+        "models_expected": n(v.sum()),
+        "models_scored": n(s["n"].get(detect.STATUS_SCORED, 0)),
+        "models_quarantined": n(v.get("quarantined", 0)),
+        "models_no_data": n(v.get("no_data", 0)),
+        "models_insufficient_history": n(s["n"].get(detect.STATUS_INSUFFICIENT, 0)),
+        "models_anomalous": n(s["anomalous"].sum()),
+        "alerts_opened": n(a["opened"]),
+        "alerts_resolved": n(a["resolved"]),
+        "alerts_firing": n(a["firing"]),
+        "remediation_requests": n(r.sum()),
+        "scaling_requests": n(r.get(remediation.SCALE_UP, 0)),
+        "config_digest": settings.digest(),
+    }
+
+
+def format_summary(row: dict[str, Any]) -> str:
+    """The one compact line per hour that the demo and the task log print."""
+    return (
+        f"{row['hour']:%Y-%m-%d %H:00}  scored {row['models_scored']:>4}  "
+        f"quarantined {row['models_quarantined']:>2}  no-data {row['models_no_data']:>2}  "
+        f"anomalous {row['models_anomalous']:>3}  alerts +{row['alerts_opened']}/"
+        f"-{row['alerts_resolved']} (firing {row['alerts_firing']})  "
+        f"scaling {row['scaling_requests']}"
+    )
+
+
+def step_summary(ctx: RunContext, spec: WarehouseSpec, settings: Settings) -> dict[str, Any]:
+    """Record the hour's summary row and remove the run's staging files."""
+    with open_warehouse(spec) as wh:
+        row = hour_summary(wh, ctx.hour, settings)
+        frame = pd.DataFrame([row])
+        frame["hour"] = frame["hour"].astype("datetime64[us]")
+        wh.replace("mw_runs", frame, "hour = :hour", {"hour": ctx.hour})
+    shutil.rmtree(ctx.path, ignore_errors=True)
+    line = format_summary(row)
+    log.info("%s", line)
+    return {
+        **{k: v for k, v in row.items() if k != "hour"},
+        "hour": ctx.hour.isoformat(),
+        "line": line,
+    }

@@ -1,0 +1,17 @@
+"""Warehouse access: one small interface that every step uses, whatever the database.
+
+`open_warehouse(spec)` returns a `Warehouse`; DuckDB is the embedded default. SQL is written once,
+portable, with `:name` placeholders; each backend binds them its own way.
+"""
+
+from modelwatch.warehouse.base import Warehouse, WarehouseError
+from modelwatch.warehouse.connect import WarehouseSpec, open_warehouse, spec_from_env, spec_from_uri
+
+__all__ = [
+    "Warehouse",
+    "WarehouseError",
+    "WarehouseSpec",
+    "open_warehouse",
+    "spec_from_env",
+    "spec_from_uri",
+]

@@ -1,0 +1,172 @@
+"""The warehouse interface and the parts every backend shares (placeholders, migrations)."""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from importlib import resources
+from typing import Any
+
+import pandas as pd
+
+_PLACEHOLDER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class WarehouseError(RuntimeError):
+    """A warehouse operation failed; the message says which and why."""
+
+
+def quote_ident(name: str) -> str:
+    """Quote a table or column name that comes from config (identifiers cannot be parameters)."""
+    parts = name.split(".")
+    if not all(_IDENT.match(p) for p in parts):
+        raise WarehouseError(f"{name!r} is not a valid identifier")
+    return ".".join(f'"{p}"' for p in parts)
+
+
+def expand_params(sql: str, params: Mapping[str, Any] | None) -> tuple[str, dict[str, Any]]:
+    """Expand list-valued `:name` params into `(:name_0, :name_1, ...)` for portable IN lists.
+
+    An empty list becomes `(NULL)`, so `x IN :name` matches nothing instead of failing.
+    """
+    params = dict(params or {})
+    out: dict[str, Any] = {}
+
+    def repl(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name not in params:
+            raise WarehouseError(f"SQL placeholder :{name} has no parameter")
+        value = params[name]
+        if isinstance(value, (list, tuple, set, frozenset)):
+            values = sorted(value) if isinstance(value, (set, frozenset)) else list(value)
+            if not values:
+                return "(NULL)"
+            names = [f"{name}__{i}" for i in range(len(values))]
+            out.update(zip(names, values, strict=True))
+            return "(" + ", ".join(f":{n}" for n in names) + ")"
+        out[name] = value
+        return f":{name}"
+
+    return _PLACEHOLDER.sub(repl, sql), out
+
+
+def to_driver(sql: str, style: str) -> str:
+    """Rewrite `:name` placeholders into a driver's paramstyle (`$name` or `%(name)s`)."""
+    if style == "dollar":
+        return _PLACEHOLDER.sub(lambda m: f"${m.group(1)}", sql)
+    if style == "pyformat":
+        sql = sql.replace("%", "%%")
+        return _PLACEHOLDER.sub(lambda m: f"%({m.group(1)})s", sql)
+    raise ValueError(f"unknown paramstyle {style}")
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """The versioned DDL files shipped with the package, as (version, name, sql), in order."""
+    folder = resources.files("modelwatch.warehouse") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        m = re.match(r"^(\d{4})_(\w+)\.sql$", entry.name)
+        if m:
+            found.append((int(m.group(1)), m.group(2), entry.read_text()))
+    return sorted(found)
+
+
+def split_statements(sql: str) -> list[str]:
+    """Split a DDL file on semicolons (the migrations hold no procedural code)."""
+    lines = [ln for ln in sql.splitlines() if not ln.strip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+class Warehouse(ABC):
+    """What every step needs from a database, and nothing more."""
+
+    dialect: str
+
+    @abstractmethod
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        """Run a SELECT with `:name` parameters and return the rows as a DataFrame."""
+
+    @abstractmethod
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        """Run one statement that returns nothing."""
+
+    @abstractmethod
+    def _insert_frame(self, table: str, frame: pd.DataFrame) -> None:
+        """Insert all rows of `frame` (columns named as the table's) inside the transaction."""
+
+    @abstractmethod
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All or nothing: a failure inside leaves the tables as they were."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def table_exists(self, table: str) -> bool:
+        found = self.query(
+            "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_name = :t",
+            {"t": table},
+        )
+        return int(found["n"].iloc[0]) > 0
+
+    def replace(
+        self,
+        table: str,
+        frame: pd.DataFrame,
+        where: str,
+        params: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Delete the rows matching `where`, then insert `frame`, in one transaction.
+
+        This is how every output is written: keyed on what the run owns (an hour, its models),
+        so a rerun replaces its own rows instead of appending duplicates.
+        """
+        table_sql = quote_ident(table)
+        with self.transaction():
+            self.execute(f"DELETE FROM {table_sql} WHERE {where}", params)
+            if len(frame):
+                self._insert_frame(table, frame)
+        return len(frame)
+
+    def insert(self, table: str, frame: pd.DataFrame) -> int:
+        """Append rows in one transaction (for loading inputs; outputs use `replace`)."""
+        with self.transaction():
+            if len(frame):
+                self._insert_frame(table, frame)
+        return len(frame)
+
+    def migrate(self) -> list[int]:
+        """Apply the versioned DDL not yet applied; return the versions applied now."""
+        self.execute(
+            "CREATE TABLE IF NOT EXISTS mw_schema_migrations ("
+            " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL)"
+        )
+        done = set(self.query("SELECT version FROM mw_schema_migrations")["version"].tolist())
+        applied = []
+        for version, name, sql in migrations():
+            if version in done:
+                continue
+            with self.transaction():
+                for statement in split_statements(sql):
+                    self.execute(statement)
+                self.execute(
+                    "INSERT INTO mw_schema_migrations (version, name) VALUES (:v, :n)",
+                    {"v": version, "n": name},
+                )
+            applied.append(version)
+        return applied
+
+    def schema_version(self) -> int:
+        if not self.table_exists("mw_schema_migrations"):
+            return 0
+        got = self.query("SELECT MAX(version) AS v FROM mw_schema_migrations")["v"].iloc[0]
+        return 0 if pd.isna(got) else int(got)

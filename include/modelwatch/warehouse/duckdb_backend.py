@@ -1,0 +1,117 @@
+"""DuckDB, the embedded default warehouse.
+
+DuckDB lets one process open a database file for writing at a time. Airflow runs tasks as
+separate processes, so concurrent tasks would collide on the file lock. Two defences: the DAG
+runs every warehouse task in a one-slot Airflow pool, and opening the file waits, with backoff
+and a deadline, while another process holds the lock (for runs outside the pool, e.g. the CLI).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from modelwatch.warehouse.base import (
+    Warehouse,
+    WarehouseError,
+    expand_params,
+    quote_ident,
+    to_driver,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
+
+
+def connect_with_retry(
+    path: str, read_only: bool = False, timeout_s: float = 300.0
+) -> duckdb.DuckDBPyConnection:
+    """Open the database file, waiting while another process holds its lock."""
+    deadline = time.monotonic() + timeout_s
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(path, read_only=read_only)
+        except Exception as exc:
+            if not _is_lock_error(exc) or time.monotonic() >= deadline:
+                if _is_lock_error(exc):
+                    raise WarehouseError(
+                        f"DuckDB file {path} stayed locked by another process for "
+                        f"{timeout_s:.0f} s: {exc}"
+                    ) from exc
+                raise
+            log.info("DuckDB file %s is locked by another process; retrying", path)
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
+class DuckDBWarehouse(Warehouse):
+    dialect = "duckdb"
+
+    def __init__(self, path: str, read_only: bool = False, lock_timeout_s: float = 300.0):
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._con = connect_with_retry(path, read_only=read_only, timeout_s=lock_timeout_s)
+        self._con.execute("SET TimeZone = 'UTC'")
+        self._depth = 0
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        sql, bound = expand_params(sql, params)
+        try:
+            return self._con.execute(to_driver(sql, "dollar"), bound).df()
+        except duckdb.Error as exc:
+            raise WarehouseError(f"query failed: {exc}\nSQL: {sql}") from exc
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        sql, bound = expand_params(sql, params)
+        try:
+            self._con.execute(to_driver(sql, "dollar"), bound)
+        except duckdb.Error as exc:
+            raise WarehouseError(f"statement failed: {exc}\nSQL: {sql}") from exc
+
+    def _insert_frame(self, table: str, frame: pd.DataFrame) -> None:
+        cols = ", ".join(quote_ident(c) for c in frame.columns)
+        self._con.register("_mw_insert", frame)
+        try:
+            self._con.execute(
+                f"INSERT INTO {quote_ident(table)} ({cols}) SELECT {cols} FROM _mw_insert"
+            )
+        except duckdb.Error as exc:
+            raise WarehouseError(f"insert into {table} failed: {exc}") from exc
+        finally:
+            self._con.unregister("_mw_insert")
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self._depth:  # nested: the outer transaction decides
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._con.execute("BEGIN TRANSACTION")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._con.execute("ROLLBACK")
+            raise
+        else:
+            self._con.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    def close(self) -> None:
+        self._con.close()
