@@ -83,30 +83,29 @@ def model_health():
 
         return mw.extract(ctx)
 
-    @task(multiple_outputs=True)
-    def validate(ctx: dict, extracted: dict) -> dict:
+    @task
+    def validate(ctx: dict, extracted: dict) -> list[list[str]]:
         from modelwatch import airflow_adapter as mw
 
         return mw.validate(ctx, extracted)
 
     @task(pool="default_pool", map_index_template="{{ shard_label }}")
-    def detect(ctx: dict, shard: list[str], **context) -> dict:
+    def detect(ctx: dict, shard: list[str]) -> dict:
         from modelwatch import airflow_adapter as mw
 
-        context["shard_label"] = f"{shard[0]} .. {shard[-1]} ({len(shard)} models)"
-        return mw.detect(ctx, shard, context["ti"].map_index)
+        return mw.detect(ctx, shard)
 
     @task(trigger_rule=TriggerRule.NONE_FAILED)
-    def persist(ctx: dict, shard_results: list[dict], excluded: dict) -> dict:
+    def persist(ctx: dict, shard_results: list[dict]) -> dict:
         from modelwatch import airflow_adapter as mw
 
-        return mw.persist(ctx, shard_results, excluded)
+        return mw.persist(ctx, shard_results)
 
     @task.branch
-    def route(ctx: dict, persisted: dict, excluded: dict) -> list[str]:
+    def route(ctx: dict, persisted: dict) -> list[str]:
         from modelwatch import airflow_adapter as mw
 
-        return mw.route(ctx, persisted, excluded)
+        return mw.route(ctx, persisted)
 
     @task
     def alert(ctx: dict) -> dict:
@@ -131,10 +130,9 @@ def model_health():
         return mw.summary(ctx)
 
     ctx = resolve()
-    gate = validate(ctx, extract(ctx))
-    scores = detect.partial(ctx=ctx).expand(shard=gate["shards"])
-    persisted = persist(ctx, scores, gate["excluded"])
-    branch = route(ctx, persisted, gate["excluded"])
+    shards = validate(ctx, extract(ctx))
+    scores = detect.partial(ctx=ctx).expand(shard=shards)
+    branch = route(ctx, persist(ctx, scores))
     done = summary(ctx)
     branch >> Label("trouble or open alerts") >> alert(ctx) >> done
     branch >> Label("anomalies to act on") >> remediate(ctx) >> done

@@ -74,28 +74,31 @@ def extract(ctx: dict[str, Any]) -> dict[str, Any]:
     return pipeline.step_extract(pipeline.RunContext.from_dict(ctx), _spec(cfg), cfg)
 
 
-def validate(ctx: dict[str, Any], extracted: dict[str, Any]) -> dict[str, Any]:
+def validate(ctx: dict[str, Any], extracted: dict[str, Any]) -> list[list[str]]:
     cfg = settings()
     run = pipeline.RunContext.from_dict(ctx)
     return pipeline.step_validate(run, extracted["expected"], _spec(cfg), cfg)
 
 
-def detect(ctx: dict[str, Any], shard: list[str], index: int) -> dict[str, Any]:
+def detect(ctx: dict[str, Any], shard: list[str]) -> dict[str, Any]:
+    """One mapped task per shard; its grid label names the shard's first and last model."""
+    from airflow.sdk import get_current_context
+
+    context = get_current_context()
+    context["shard_label"] = f"{shard[0]} .. {shard[-1]} ({len(shard)} models)"
+    index = context["ti"].map_index
     return pipeline.step_detect(pipeline.RunContext.from_dict(ctx), shard, index, settings())
 
 
-def persist(
-    ctx: dict[str, Any], shard_results: list[dict[str, Any]], excluded: dict[str, str]
-) -> dict[str, Any]:
+def persist(ctx: dict[str, Any], shard_results: list[dict[str, Any]]) -> dict[str, Any]:
     cfg = settings()
     run = pipeline.RunContext.from_dict(ctx)
-    return pipeline.step_persist(run, list(shard_results or []), excluded, _spec(cfg))
+    return pipeline.step_persist(run, list(shard_results or []), _spec(cfg))
 
 
-def route(ctx: dict[str, Any], persisted: dict[str, Any], excluded: dict[str, str]) -> list[str]:
+def route(ctx: dict[str, Any], persisted: dict[str, Any]) -> list[str]:
     cfg = settings()
-    run = pipeline.RunContext.from_dict(ctx)
-    return pipeline.step_route(run, persisted["anomalous"], excluded, _spec(cfg))
+    return pipeline.step_route(pipeline.RunContext.from_dict(ctx), persisted, _spec(cfg))
 
 
 def alert(ctx: dict[str, Any]) -> dict[str, Any]:

@@ -27,12 +27,10 @@ def run_hour(
     mode = mode or RunMode("manual", notify=False, dry_run=True)
     ctx = pipeline.make_context(hour, run_id or f"local__{hour:%Y%m%dT%H}", mode, models, settings)
     extracted = pipeline.step_extract(ctx, spec, settings)
-    gate = pipeline.step_validate(ctx, extracted["expected"], spec, settings)
-    results = [
-        pipeline.step_detect(ctx, shard, i, settings) for i, shard in enumerate(gate["shards"])
-    ]
-    persisted = pipeline.step_persist(ctx, results, gate["excluded"], spec)
-    branches = pipeline.step_route(ctx, persisted["anomalous"], gate["excluded"], spec)
+    shards = pipeline.step_validate(ctx, extracted["expected"], spec, settings)
+    results = [pipeline.step_detect(ctx, shard, i, settings) for i, shard in enumerate(shards)]
+    persisted = pipeline.step_persist(ctx, results, spec)
+    branches = pipeline.step_route(ctx, persisted, spec)
     if pipeline.ALERT in branches:
         pipeline.step_alert(ctx, spec, settings)
     if pipeline.REMEDIATE in branches:

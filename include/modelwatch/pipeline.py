@@ -8,6 +8,7 @@ the rows their hour and models own, so every step can be rerun.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import shutil
@@ -28,6 +29,7 @@ from modelwatch.window import RunMode
 log = logging.getLogger(__name__)
 
 HOUR_ROWS, HISTORY, CLEAN = "hour.parquet", "history.parquet", "clean.parquet"
+EXCLUDED = "excluded.json"
 
 # Branch names: the DAG's task ids for the route step.
 ALERT, REMEDIATE, ALL_CLEAR = "alert", "remediate", "all_clear"
@@ -115,8 +117,9 @@ def step_extract(ctx: RunContext, spec: WarehouseSpec, settings: Settings) -> di
 # -------------------------------------------------------------------------------------- validate
 def step_validate(
     ctx: RunContext, expected: list[str], spec: WarehouseSpec, settings: Settings
-) -> dict[str, Any]:
-    """Gate the hour: write each model's verdict, stage the clean rows, shard what may go on."""
+) -> list[list[str]]:
+    """Gate the hour: write each model's verdict, stage the clean rows and the list of models
+    kept out, and return the shards of models that go on to detection."""
     from modelwatch.validate import validate_hour
 
     rows = pd.read_parquet(ctx.path / HOUR_ROWS)
@@ -141,7 +144,8 @@ def step_validate(
         len(report.quarantined),
         len(report.no_data),
     )
-    return {"shards": shards, "excluded": excluded}
+    (ctx.path / EXCLUDED).write_text(json.dumps(excluded, sort_keys=True))
+    return shards
 
 
 # ---------------------------------------------------------------------------------------- detect
@@ -161,12 +165,10 @@ def step_detect(
 
 # --------------------------------------------------------------------------------------- persist
 def step_persist(
-    ctx: RunContext,
-    shard_results: list[dict[str, Any]],
-    excluded: dict[str, str],
-    spec: WarehouseSpec,
+    ctx: RunContext, shard_results: list[dict[str, Any]], spec: WarehouseSpec
 ) -> dict[str, Any]:
     """Write all shards' scores, and a row for each model kept out of detection, in one go."""
+    excluded: dict[str, str] = json.loads((ctx.path / EXCLUDED).read_text())
     frames = [pd.read_parquet(r["path"]) for r in shard_results]
     frames.append(
         pd.DataFrame(
@@ -187,7 +189,11 @@ def step_persist(
         where, params = _models_clause(ctx, scores["model_id"].tolist())
         wh.replace("mw_scores", scores, where, params)
     anomalous = sorted(scores.loc[scores["is_anomaly"].astype(bool), "model_id"].tolist())
-    return {"scored": int((scores["status"] == detect.STATUS_SCORED).sum()), "anomalous": anomalous}
+    return {
+        "scored": int((scores["status"] == detect.STATUS_SCORED).sum()),
+        "anomalous": anomalous,
+        "excluded": excluded,
+    }
 
 
 # ----------------------------------------------------------------------------------------- route
@@ -202,9 +208,7 @@ def scope_models(wh: Warehouse, ctx: RunContext) -> list[str]:
     return sorted(got["model_id"].tolist())
 
 
-def step_route(
-    ctx: RunContext, anomalous: list[str], excluded: dict[str, str], spec: WarehouseSpec
-) -> list[str]:
+def step_route(ctx: RunContext, persisted: dict[str, Any], spec: WarehouseSpec) -> list[str]:
     """Which branches have work: alerting (new trouble, or open alerts that may resolve),
     remediation (anomalies to act on), or nothing at all."""
     with open_warehouse(spec) as wh:
@@ -215,9 +219,9 @@ def step_route(
             {"models": models, "hour": ctx.hour},
         )["n"].iloc[0]
     branches = []
-    if anomalous or excluded or int(open_alerts):
+    if persisted["anomalous"] or persisted["excluded"] or int(open_alerts):
         branches.append(ALERT)
-    if anomalous:
+    if persisted["anomalous"]:
         branches.append(REMEDIATE)
     return branches or [ALL_CLEAR]
 
