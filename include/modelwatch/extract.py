@@ -23,14 +23,13 @@ class ExtractError(ValueError):
 
 
 def _select_list(src: SourceConfig, available: set[str]) -> str:
-    parts = []
-    for ours in schema.ALL_COLUMNS:
-        theirs = src.column(ours)
-        if theirs.lower() not in available:
-            if ours == schema.MODEL_VERSION:
-                continue  # optional
-            continue  # reported by the validation gate as a missing column
-        parts.append(f"{quote_ident(theirs)} AS {quote_ident(ours)}")
+    """Our columns that the table has, renamed; a missing required column is left out here
+    and named by the validation gate's structural check."""
+    parts = [
+        f"{quote_ident(src.column(ours))} AS {quote_ident(ours)}"
+        for ours in schema.ALL_COLUMNS
+        if src.column(ours).lower() in available
+    ]
     return ", ".join(parts)
 
 
@@ -54,6 +53,12 @@ def read_metrics(
 ) -> pd.DataFrame:
     """Rows with start <= ts < end, renamed to our columns; all models when `models` is None."""
     available = source_columns(wh, src)
+    for key in (schema.MODEL_ID, schema.TS):
+        if src.column(key).lower() not in available:
+            raise ExtractError(
+                f"source table {src.table!r} has no column {src.column(key)!r} for {key!r}; "
+                "map it with source.columns in the config"
+            )
     ts_col = quote_ident(src.column(schema.TS))
     id_col = quote_ident(src.column(schema.MODEL_ID))
     sql = f"SELECT {_select_list(src, available)} FROM {quote_ident(src.table)} "
@@ -127,6 +132,7 @@ def extract_hour(
 ) -> HourExtract:
     """Everything detection needs for `hour`, from the warehouse, in one place."""
     src = settings.source
+    source_columns(wh, src)  # fails first, and clearly, when the source table is missing
     lookback = timedelta(days=settings.detection.history_days)
     expected = sorted(set(models)) if models else known_models(wh, src, hour, lookback)
     rows = read_metrics(wh, src, hour, hour + HOUR, models=list(models) if models else None)

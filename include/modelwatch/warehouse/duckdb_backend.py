@@ -8,6 +8,7 @@ and a deadline, while another process holds the lock (for runs outside the pool,
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Iterator, Mapping
@@ -90,7 +91,9 @@ class DuckDBWarehouse(Warehouse):
         except duckdb.Error as exc:
             raise WarehouseError(f"insert into {table} failed: {exc}") from exc
         finally:
-            self._con.unregister("_mw_insert")
+            # In an aborted transaction DuckDB refuses even this; the next register replaces it.
+            with contextlib.suppress(duckdb.Error):
+                self._con.unregister("_mw_insert")
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

@@ -1,0 +1,64 @@
+# modelwatch: `make demo` runs the pipeline over the simulated incident day, `make test` tests it.
+# Choose the interpreter with PYTHON=... (3.11 or newer), e.g. `make test PYTHON=python3.12`.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+ROOT   := $(CURDIR)
+
+# The demo's Airflow home, warehouse and settings; set any of these yourself to override.
+export AIRFLOW_HOME                      ?= $(ROOT)/.airflow
+export AIRFLOW__CORE__DAGS_FOLDER        ?= $(ROOT)/dags
+export AIRFLOW__CORE__LOAD_EXAMPLES      ?= False
+export AIRFLOW_CONN_MODELWATCH_WAREHOUSE ?= duckdb:///$(ROOT)/.data/warehouse.duckdb
+export MODELWATCH_STAGING_DIR            ?= $(ROOT)/.data/staging
+export MODELWATCH_CONFIG                 ?= $(ROOT)/config/modelwatch.yaml
+
+.PHONY: help venv demo up test test-fast lint format bench clean
+
+help:
+	@echo "make demo   - seed the demo warehouse and run model_health over the incident day (24 runs)"
+	@echo "make up     - start airflow standalone on the demo (UI on http://localhost:8080)"
+	@echo "make test   - run the whole test suite"
+	@echo "make lint   - ruff check"
+	@echo "make bench  - print the benchmarks' figures"
+	@echo "make clean  - remove the venv, the Airflow home and the demo data"
+
+# The venv is rebuilt when the pins change; the stamp marks a finished install.
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 11) else "modelwatch needs Python 3.11 or newer, got %d.%d (set PYTHON=...)" % v[:2])'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	$(BIN)/python -m pip install -q --no-deps -e .
+	touch $@
+
+venv: $(VENV)/.installed
+
+demo: venv
+	$(BIN)/modelwatch demo
+
+up: venv
+	$(BIN)/modelwatch demo --hours 0
+	@echo "Airflow UI: http://localhost:8080  (user admin; password in $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated)"
+	PATH="$(ROOT)/$(BIN):$$PATH" AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=admin:admin $(BIN)/airflow standalone
+
+test: venv
+	$(BIN)/python -m pytest
+
+test-fast: venv
+	$(BIN)/python -m pytest -m "not e2e"
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: venv
+	$(BIN)/python bench/bench_simulate.py
+
+clean:
+	rm -rf $(VENV) .airflow .data .artifacts .pytest_cache .ruff_cache include/*.egg-info

@@ -1,0 +1,101 @@
+"""DAG integrity: the file parses fast, without heavy imports, and wires the documented steps."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+DAG_FILE = ROOT / "dags" / "model_health.py"
+
+PROBE = f"""
+import json, sys, time
+import airflow.sdk  # the Task SDK itself is not the DAG file's cost
+before = set(sys.modules)
+t0 = time.perf_counter()
+from airflow.dag_processing.dagbag import DagBag
+bag = DagBag(dag_folder={str(DAG_FILE)!r})
+elapsed = time.perf_counter() - t0
+heavy = sorted(m for m in set(sys.modules) - before
+               if m.split('.')[0] in ('sklearn', 'great_expectations', 'pandas', 'duckdb',
+                                      'matplotlib', 'modelwatch'))
+print(json.dumps({{"errors": {{k: str(v) for k, v in bag.import_errors.items()}},
+                  "dags": sorted(bag.dag_ids), "seconds": elapsed, "heavy": heavy}}))
+"""
+
+
+@pytest.fixture(scope="module")
+def probe() -> dict:
+    """Parse the DAG folder in a fresh interpreter, as the dag-processor does."""
+    out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_dag_parses_without_errors(probe):
+    assert probe["errors"] == {}
+    assert probe["dags"] == ["model_health"]
+
+
+def test_parse_imports_nothing_heavy_and_is_fast(probe):
+    # the DAG file must not pull in the library, pandas, sklearn or GX at parse time
+    assert probe["heavy"] == []
+    assert probe["seconds"] < 1.0, f"parsing took {probe['seconds']:.2f}s"
+
+
+@pytest.fixture(scope="module")
+def dag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(DAG_FILE)).dags["model_health"]
+
+
+def test_schedule_is_the_hour_that_just_ended(dag):
+    from airflow.sdk import CronDataIntervalTimetable
+
+    assert isinstance(dag.timetable, CronDataIntervalTimetable)
+    assert dag.start_date.tzinfo is not None and dag.catchup is False
+    assert dag.tags and dag.doc_md and "model_health" in dag.doc_md
+
+
+def test_tasks_are_wired_in_pipeline_order(dag):
+    assert set(dag.task_ids) == {
+        "resolve",
+        "extract",
+        "validate",
+        "detect",
+        "persist",
+        "route",
+        "alert",
+        "remediate",
+        "all_clear",
+        "summary",
+    }
+    down = {t: set(dag.get_task(t).downstream_task_ids) for t in dag.task_ids}
+    assert down["extract"] == {"validate"}
+    assert down["validate"] >= {"detect"}
+    assert down["detect"] == {"persist"}
+    assert down["route"] == {"alert", "remediate", "all_clear"}
+    for branch in ("alert", "remediate", "all_clear"):
+        assert down[branch] == {"summary"}
+    assert dag.get_task("summary").trigger_rule == "none_failed_min_one_success"
+
+
+def test_every_task_retries_and_warehouse_tasks_share_the_pool(dag):
+    for task in dag.tasks:
+        assert task.retries >= 2, task.task_id
+    for tid in ("extract", "validate", "persist", "route", "alert", "remediate", "summary"):
+        assert dag.get_task(tid).pool == "modelwatch_warehouse", tid
+    assert dag.get_task("detect").pool == "default_pool"  # shards never touch the warehouse
+
+
+def test_params_are_typed_and_described_for_the_trigger_form(dag):
+    params = dag.params
+    assert set(params.keys()) == {"hour", "models", "dry_run", "notify"}
+    for name in params.keys():
+        p = params.get_param(name)
+        assert p.description and p.schema.get("type"), name
+    assert params["dry_run"] is True and params["notify"] is False and params["models"] == []

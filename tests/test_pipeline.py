@@ -1,0 +1,200 @@
+"""The hourly pipeline's steps, run without Airflow on the simulated incident day.
+
+These pin the behaviour the DAG relies on: what gets quarantined, detected, alerted and
+proposed, and that reruns (whole, partial, out of order) leave every output table identical.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pandas as pd
+import pytest
+
+from modelwatch.config import Settings, SourceConfig
+from modelwatch.extract import ExtractError, extract_hour
+from modelwatch.local import run_hour
+from modelwatch.simulate import DEMO_DAY
+from modelwatch.validate import StructuralValidationError
+from modelwatch.warehouse import open_warehouse
+from modelwatch.window import RunMode
+
+OUTPUT_TABLES = {
+    "mw_runs": ["hour"],
+    "mw_validation": ["hour", "model_id"],
+    "mw_scores": ["hour", "model_id"],
+    "mw_alerts": ["alert_id"],
+    "mw_notifications": ["notification_id"],
+    "mw_remediation_requests": ["request_id"],
+}
+HEALTHY = ["model-007", "model-008", "model-009"]
+
+
+def at(h: int):
+    return DEMO_DAY + timedelta(hours=h)
+
+
+def snapshot(spec) -> dict[str, pd.DataFrame]:
+    with open_warehouse(spec) as wh:
+        return {
+            t: wh.query(f"SELECT * FROM {t}").sort_values(keys).reset_index(drop=True)
+            for t, keys in OUTPUT_TABLES.items()
+        }
+
+
+def assert_same(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None:
+    for table in OUTPUT_TABLES:
+        pd.testing.assert_frame_equal(a[table], b[table], check_dtype=False, obj=table)
+
+
+def query(spec, sql, **params) -> pd.DataFrame:
+    with open_warehouse(spec) as wh:
+        return wh.query(sql, params)
+
+
+def test_surge_is_detected_alerted_and_gets_one_scale_up(seeded, settings):
+    for h in range(8, 13):
+        run_hour(at(h), seeded, settings)
+    scores = query(seeded, "SELECT * FROM mw_scores")
+    surge = scores[scores.model_id == "model-000"].set_index("hour")
+    assert surge.loc[at(8), "is_anomaly"] == False  # noqa: E712 (numpy bool)
+    assert all(surge.loc[at(h), "is_anomaly"] for h in range(9, 13))
+    top = surge.loc[at(10), "top_metrics"].split(",")
+    assert {"latency_p99_ms", "cpu_util", "request_rate", "error_rate"} & set(top)
+
+    # healthy models may have a stray anomalous hour, but it must not page anyone
+    healthy = scores[scores.model_id.isin(HEALTHY)]
+    assert healthy["is_anomaly"].sum() <= 1
+
+    alerts = query(seeded, "SELECT * FROM mw_alerts WHERE kind = 'anomaly'")
+    assert alerts["model_id"].tolist().count("model-000") == 1
+    assert not alerts["model_id"].isin(HEALTHY).any()
+
+    reqs = query(seeded, "SELECT * FROM mw_remediation_requests WHERE action = 'scale_up'")
+    active = reqs[reqs.status == "proposed"]
+    assert active["model_id"].tolist() == ["model-000"]
+    row = active.iloc[0]
+    assert row["mode"] == "dry_run" and row["to_replicas"] > row["from_replicas"]
+    evidence = json.loads(row["evidence"])
+    assert evidence["utilisation"] > settings.remediation.scale_up.target_utilisation
+    # later surge hours are inside the cooldown: recorded as skipped, never a second request
+    assert set(reqs[reqs.status != "proposed"]["status_reason"].str.split(":").str[0]) <= {
+        "cooldown"
+    }
+
+
+def test_bad_data_hour_is_quarantined_and_reported(seeded, settings):
+    summary = run_hour(at(15), seeded, settings)
+    v = query(seeded, "SELECT * FROM mw_validation WHERE hour = :h", h=at(15)).set_index("model_id")
+    assert v.loc["model-006", "status"] == "quarantined"
+    checks = {c["check"] for c in json.loads(v.loc["model-006", "failed_checks"])}
+    assert "latency_p50_ms >= 0" in checks and "(model_id, ts) unique" in checks
+    assert v.loc["__fleet__", "status"] == "warning"  # the rows with a null model_id
+    assert (v.drop(index=["__fleet__", "model-006"])["status"] == "passed").all()
+    s = query(seeded, "SELECT * FROM mw_scores WHERE hour = :h", h=at(15)).set_index("model_id")
+    assert s.loc["model-006", "status"] == "quarantined" and pd.isna(s.loc["model-006", "score"])
+    assert summary["models_quarantined"] == 1
+    dq = query(seeded, "SELECT * FROM mw_alerts WHERE kind = 'data_quality'")
+    assert dq["model_id"].tolist() == ["model-006"]
+
+
+def test_quarantined_hour_never_trains_a_detector(seeded, settings):
+    run_hour(at(15), seeded, settings)
+    with open_warehouse(seeded) as wh:
+        ex = extract_hour(wh, settings, at(16))
+    hist = ex.history[ex.history.model_id == "model-006"]
+    assert not ((hist.ts >= at(15)) & (hist.ts < at(16))).any()
+    assert ex.excluded_history_rows >= 50
+
+
+def test_silent_outage_opens_an_outage_alert(seeded, settings):
+    run_hour(at(20), seeded, settings)
+    v = query(seeded, "SELECT * FROM mw_validation WHERE model_id = 'model-005'")
+    assert v["status"].tolist() == ["no_data"]
+    alerts = query(seeded, "SELECT * FROM mw_alerts WHERE model_id = 'model-005'")
+    assert alerts[["kind", "severity", "status"]].values.tolist() == [
+        ["outage", "critical", "firing"]
+    ]
+
+
+def test_reruns_in_any_order_leave_identical_rows(seeded, settings):
+    for h in range(8, 12):
+        run_hour(at(h), seeded, settings)
+    first = snapshot(seeded)
+    for h in (10, 9, 11, 9):  # again, out of order, twice
+        run_hour(at(h), seeded, settings)
+    assert_same(first, snapshot(seeded))
+
+
+def test_partial_rerun_touches_only_its_models(seeded, settings):
+    for h in range(8, 11):
+        run_hour(at(h), seeded, settings)
+    before = snapshot(seeded)
+    run_hour(at(9), seeded, settings, models=["model-000", "model-008"], run_id="manual__x")
+    assert_same(before, snapshot(seeded))
+
+
+def test_backfill_records_but_never_sends_or_acts(seeded, settings):
+    mode = RunMode("backfill", notify=False, dry_run=True)
+    for h in range(8, 11):
+        run_hour(at(h), seeded, settings, mode=mode)
+    notes = query(seeded, "SELECT * FROM mw_notifications")
+    assert len(notes) and (notes["state"] == "suppressed").all()
+    assert notes["detail"].str.startswith("backfill").all()
+    reqs = query(seeded, "SELECT * FROM mw_remediation_requests")
+    assert len(reqs) and (reqs["mode"] == "backfill").all()
+    assert not reqs["status"].isin(["dispatched", "applied"]).any()
+
+
+def test_notifications_are_sent_once_across_reruns(seeded, settings):
+    mode = RunMode("scheduled", notify=True, dry_run=True)
+    for h in (9, 9, 9):
+        run_hour(at(h), seeded, settings, mode=mode)
+    notes = query(seeded, "SELECT * FROM mw_notifications WHERE model_id = 'model-000'")
+    assert notes[["event", "state", "attempts"]].values.tolist() == [["firing", "sent", 1]]
+
+
+def test_a_missing_column_fails_the_hour_with_its_name_and_writes_nothing(tmp_path, fleet):
+    from tests.conftest import make_warehouse
+
+    spec = make_warehouse(tmp_path / "w.duckdb", fleet)
+    with open_warehouse(spec) as wh:
+        wh.execute("ALTER TABLE model_metrics DROP COLUMN error_rate")
+    with pytest.raises(StructuralValidationError, match="error_rate"):
+        run_hour(at(9), spec, Settings())
+    assert all(len(t) == 0 for t in snapshot(spec).values())
+
+
+def test_column_mapping_reads_a_differently_named_table(tmp_path, fleet):
+    from tests.conftest import make_warehouse
+
+    spec = make_warehouse(tmp_path / "w.duckdb", fleet)
+    with open_warehouse(spec) as wh:
+        wh.execute("ALTER TABLE model_metrics RENAME COLUMN model_id TO service")
+        wh.execute("ALTER TABLE model_metrics RENAME COLUMN latency_p99_ms TO p99")
+        wh.execute("ALTER TABLE model_metrics RENAME TO serving_minutely")
+    cfg = Settings(
+        source=SourceConfig(
+            table="serving_minutely", columns={"model_id": "service", "latency_p99_ms": "p99"}
+        )
+    )
+    summary = run_hour(at(10), spec, cfg)
+    assert summary["models_scored"] == 10
+    with open_warehouse(spec) as wh, pytest.raises(ExtractError, match="model_metrics"):
+        extract_hour(wh, Settings(), at(10))
+
+
+def test_models_with_too_little_history_are_reported_not_scored(tmp_path, fleet):
+    from tests.conftest import make_warehouse
+
+    spec = make_warehouse(tmp_path / "w.duckdb", fleet)
+    with open_warehouse(spec) as wh:  # model-009 was deployed five hours before the hour
+        wh.execute(
+            "DELETE FROM model_metrics WHERE model_id = 'model-009' AND ts < :t",
+            {"t": at(10) - timedelta(hours=5)},
+        )
+    summary = run_hour(at(10), spec, Settings())
+    s = query(spec, "SELECT * FROM mw_scores WHERE model_id = 'model-009'")
+    assert s["status"].tolist() == ["insufficient_history"] and not s["is_anomaly"].any()
+    assert summary["models_insufficient_history"] == 1

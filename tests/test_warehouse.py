@@ -1,0 +1,156 @@
+"""The warehouse interface on DuckDB: parameters, migrations, atomic replaces, and writers in
+separate processes contending for the file lock, as Airflow's task processes do."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from modelwatch.warehouse import WarehouseError, open_warehouse, spec_from_uri
+from modelwatch.warehouse.base import expand_params, migrations, quote_ident, to_driver
+from modelwatch.warehouse.connect import spec_from_env
+
+H = datetime(2026, 11, 1, 9)
+
+
+def test_list_params_expand_to_in_lists_and_empty_matches_nothing():
+    sql, params = expand_params("x IN :ids AND y = :y", {"ids": ["a", "b"], "y": 1})
+    assert sql == "x IN (:ids__0, :ids__1) AND y = :y"
+    assert params == {"ids__0": "a", "ids__1": "b", "y": 1}
+    sql, params = expand_params("x IN :ids", {"ids": []})
+    assert sql == "x IN (NULL)" and params == {}
+
+
+def test_missing_parameter_is_an_error_and_casts_are_not_placeholders():
+    with pytest.raises(WarehouseError, match=":y"):
+        expand_params("x = :y", {})
+    assert to_driver("SELECT 1::INT, :a", "dollar") == "SELECT 1::INT, $a"
+    assert to_driver("SELECT '%', :a", "pyformat") == "SELECT '%%', %(a)s"
+
+
+def test_identifiers_from_config_are_quoted_or_refused():
+    assert quote_ident("metrics.model_metrics") == '"metrics"."model_metrics"'
+    with pytest.raises(WarehouseError):
+        quote_ident('x"; DROP TABLE y; --')
+
+
+def test_connection_uri_and_json_forms(monkeypatch):
+    assert spec_from_uri("duckdb:////tmp/a/w.duckdb").duckdb_path == "/tmp/a/w.duckdb"
+    js = '{"conn_type": "duckdb", "extra": {"path": "/tmp/b.duckdb"}}'
+    assert spec_from_uri(js).duckdb_path == "/tmp/b.duckdb"
+    pg = spec_from_uri("postgresql://u:s3cret@db.example:5432/wh")
+    assert (pg.conn_type, pg.host, pg.port, pg.schema) == ("postgres", "db.example", 5432, "wh")
+    assert "s3cret" not in repr(pg) and "s3cret" not in pg.describe()
+    monkeypatch.delenv("AIRFLOW_CONN_NOPE", raising=False)
+    with pytest.raises(WarehouseError, match="AIRFLOW_CONN_NOPE"):
+        spec_from_env("nope")
+
+
+def test_unsupported_connection_type_is_refused():
+    with pytest.raises(WarehouseError, match="mysql"):
+        open_warehouse(spec_from_uri("mysql://x@h/db"))
+
+
+def test_migrations_apply_once_in_order(empty_wh):
+    with open_warehouse(empty_wh) as wh:
+        assert wh.schema_version() == max(v for v, _, _ in migrations())
+        assert wh.migrate() == []  # nothing left to apply
+        for table in (
+            "mw_runs",
+            "mw_validation",
+            "mw_scores",
+            "mw_alerts",
+            "mw_notifications",
+            "mw_remediation_requests",
+        ):
+            assert wh.table_exists(table), table
+
+
+def _validation_rows(models: list[str], status: str = "passed") -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "hour": pd.to_datetime([H] * len(models)).astype("datetime64[us]"),
+            "model_id": models,
+            "status": status,
+            "n_rows": 60,
+            "completeness": 1.0,
+            "staleness_minutes": 0.0,
+            "failed_checks": "[]",
+        }
+    )
+
+
+def test_replace_owns_only_its_keys(empty_wh):
+    with open_warehouse(empty_wh) as wh:
+        wh.replace("mw_validation", _validation_rows(["a", "b"]), "hour = :h", {"h": H})
+        # a partial rerun for model b replaces b only
+        where = "hour = :h AND model_id IN :m"
+        wh.replace(
+            "mw_validation", _validation_rows(["b"], "quarantined"), where, {"h": H, "m": ["b"]}
+        )
+        got = wh.query("SELECT model_id, status FROM mw_validation ORDER BY model_id")
+    assert got.values.tolist() == [["a", "passed"], ["b", "quarantined"]]
+
+
+def test_failed_replace_leaves_the_table_as_it_was(empty_wh):
+    with open_warehouse(empty_wh) as wh:
+        wh.replace("mw_validation", _validation_rows(["a", "b"]), "hour = :h", {"h": H})
+        bad = _validation_rows(["a", "a"])  # duplicate primary key: the insert fails
+        with pytest.raises(WarehouseError):
+            wh.replace("mw_validation", bad, "hour = :h", {"h": H})
+        got = wh.query("SELECT model_id FROM mw_validation ORDER BY model_id")
+    assert got["model_id"].tolist() == ["a", "b"]  # the delete was rolled back too
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from datetime import datetime, timedelta
+    import pandas as pd
+    from modelwatch.warehouse import open_warehouse, spec_from_uri
+
+    path, name, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    spec = spec_from_uri(f"duckdb:///{path}")
+    for i in range(n):
+        hour = datetime(2026, 11, 1) + timedelta(hours=i)
+        row = pd.DataFrame({
+            "hour": pd.to_datetime([hour]).astype("datetime64[us]"), "model_id": [name],
+            "status": ["passed"], "n_rows": [60], "completeness": [1.0],
+            "staleness_minutes": [0.0], "failed_checks": ["[]"],
+        })
+        with open_warehouse(spec) as wh:  # one connection per write, as each task does
+            wh.replace("mw_validation", row, "hour = :h AND model_id = :m",
+                       {"h": hour, "m": name})
+    print("done", name)
+    """
+)
+
+
+def test_writers_in_separate_processes_wait_for_the_lock(empty_wh, tmp_path: Path):
+    """Two processes writing the same DuckDB file at once (as parallel Airflow tasks would):
+    the one that finds the file locked waits and retries, and no write is lost."""
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER)
+    path = empty_wh.duckdb_path
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), path, name, "25"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("writer-a", "writer-b")
+    ]
+    outs = [p.communicate(timeout=300) for p in procs]
+    for p, (out, err) in zip(procs, outs, strict=True):
+        assert p.returncode == 0, err
+        assert out.startswith("done")
+    with open_warehouse(empty_wh) as wh:
+        got = wh.query("SELECT model_id, COUNT(*) AS n FROM mw_validation GROUP BY 1 ORDER BY 1")
+    assert got.values.tolist() == [["writer-a", 25], ["writer-b", 25]]
