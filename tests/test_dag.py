@@ -95,7 +95,7 @@ def test_every_task_retries_and_warehouse_tasks_share_the_pool(dag):
 def test_params_are_typed_and_described_for_the_trigger_form(dag):
     params = dag.params
     assert set(params.keys()) == {"hour", "models", "dry_run", "notify"}
-    for name in params.keys():
+    for name in params:
         p = params.get_param(name)
         assert p.description and p.schema.get("type"), name
     assert params["dry_run"] is True and params["notify"] is False and params["models"] == []
