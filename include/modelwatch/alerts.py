@@ -2,7 +2,8 @@
 
 An alert is an episode per (model, kind): it opens when its rule holds (n of the last m hours
 had the signal, or one critical score), stays open while the signal continues, and resolves
-after `recovery_hours` hours in a row without it. Episodes are recomputed from the stored
+after `recovery_hours` hours in a row without it. After a resolve the count starts afresh:
+signals from before the recovery never reopen an alert, only new evidence does. Episodes are recomputed from the stored
 signal history every run instead of being mutated step by step, so processing an hour once,
 twice, or out of order yields the same alerts: the lifecycle is a pure function of the signals.
 """

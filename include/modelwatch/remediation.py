@@ -66,10 +66,11 @@ def desired_replicas(replicas: int, utilisation: float, cfg: RemediationConfig) 
     then clamped by the step limit and the replica bounds."""
     target = cfg.scale_up.target_utilisation
     ratio = utilisation / target
-    if abs(ratio - 1.0) <= cfg.scale_up.tolerance:
+    # Rounded so float noise (0.8 / 0.6 * 9 = 12.000000000000002) does not add a replica.
+    if round(abs(ratio - 1.0), 9) <= cfg.scale_up.tolerance:
         return None
-    want = math.ceil(replicas * ratio)
-    want = min(want, replicas + cfg.max_step)
+    want = math.ceil(round(replicas * ratio, 9))
+    want = max(replicas - cfg.max_step, min(want, replicas + cfg.max_step))
     want = max(cfg.min_replicas, min(cfg.max_replicas, want))
     return want if want != replicas else None
 
@@ -168,7 +169,7 @@ def decide(
     cooldown_from = hour - timedelta(hours=cfg.cooldown_hours)
     earlier = history[
         (history["hour"] < hour)
-        & (history["hour"] >= cooldown_from)
+        & (history["hour"] > cooldown_from)  # an action at 09 with a 3 h cooldown allows 12
         & history["status"].isin(ACTIVE)
     ]
     own = {
@@ -213,7 +214,11 @@ def decide(
             row |= {"status": PROPOSED, "status_reason": "dry run: recorded, not dispatched"}
             taken += 1
         else:
-            ok, detail = target.apply(row)
+            try:
+                ok, detail = target.apply(row)
+            except Exception as exc:  # a broken target fails this request, not the run
+                log.exception("remediation target %s failed for %s", target.name, rid)
+                ok, detail = False, f"{type(exc).__name__}: {exc}"
             row |= {
                 "status": DISPATCHED if ok else FAILED,
                 "status_reason": f"{target.name}: {detail}",
