@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 _HOME = Path(tempfile.mkdtemp(prefix="modelwatch-tests-"))
@@ -34,6 +37,39 @@ from modelwatch.warehouse import WarehouseSpec, open_warehouse, spec_from_uri  #
 #: The fleet the pipeline tests run on: the 7 canonical incidents plus healthy models.
 TEST_FLEET = FleetSpec(n_models=10, days=9)
 
+#: A PostgreSQL server for the tests; each test gets a database of its own on it.
+PG_ADMIN_URI = os.environ.get("MODELWATCH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def _pg_admin():
+    import adbc_driver_postgresql.dbapi as pg
+
+    return pg.connect(PG_ADMIN_URI, autocommit=True)
+
+
+def require_postgres() -> None:
+    """Skip when no PostgreSQL answers here, except in CI, where .ci/run starts one."""
+    try:
+        _pg_admin().close()
+    except Exception as exc:
+        if os.environ.get("CI") == "true":
+            raise RuntimeError(f"PostgreSQL at {PG_ADMIN_URI} is not reachable in CI") from exc
+        pytest.skip(f"no PostgreSQL at {PG_ADMIN_URI}: {type(exc).__name__}")
+
+
+@contextmanager
+def pg_database() -> Iterator[str]:
+    """A fresh, empty database; dropped afterwards. Yields its URI."""
+    require_postgres()
+    name = f"mw_test_{uuid.uuid4().hex[:10]}"
+    with _pg_admin() as con, con.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_ADMIN_URI.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with _pg_admin() as con, con.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
 
 @pytest.fixture(scope="session")
 def fleet() -> Fleet:
@@ -45,20 +81,35 @@ def settings() -> Settings:
     return Settings()
 
 
-def make_warehouse(path: Path, fleet: Fleet | None = None) -> WarehouseSpec:
-    spec = spec_from_uri(f"duckdb:///{path}")
+def make_warehouse(uri: str, fleet: Fleet | None = None) -> WarehouseSpec:
+    """Migrate the warehouse at `uri` and, given a fleet, seed it."""
+    spec = spec_from_uri(uri)
     with open_warehouse(spec, migrate=True) as wh:
         if fleet is not None:
             seed(wh, fleet)
     return spec
 
 
+@pytest.fixture(params=["duckdb", "postgres"])
+def new_warehouse(request, tmp_path: Path) -> Iterator[Callable[..., WarehouseSpec]]:
+    """A factory of fresh warehouses on each backend: DuckDB files and PostgreSQL databases."""
+    with ExitStack() as stack:
+        counter = iter(range(1000))
+
+        def make(fleet: Fleet | None = None) -> WarehouseSpec:
+            if request.param == "duckdb":
+                return make_warehouse(f"duckdb:///{tmp_path}/w{next(counter)}.duckdb", fleet)
+            return make_warehouse(stack.enter_context(pg_database()), fleet)
+
+        yield make
+
+
 @pytest.fixture
-def seeded(tmp_path: Path, fleet: Fleet) -> WarehouseSpec:
+def seeded(new_warehouse, fleet: Fleet) -> WarehouseSpec:
     """A fresh warehouse holding the test fleet."""
-    return make_warehouse(tmp_path / "warehouse.duckdb", fleet)
+    return new_warehouse(fleet)
 
 
 @pytest.fixture
-def empty_wh(tmp_path: Path) -> WarehouseSpec:
-    return make_warehouse(tmp_path / "empty.duckdb")
+def empty_wh(new_warehouse) -> WarehouseSpec:
+    return new_warehouse()

@@ -32,7 +32,7 @@ def dag(tmp_path_factory, fleet):
     airflow = Path(sys.executable).with_name("airflow")
     done = subprocess.run([str(airflow), "db", "migrate"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
-    spec = make_warehouse(tmp_path_factory.mktemp("e2e") / "warehouse.duckdb", fleet)
+    spec = make_warehouse(f"duckdb:///{tmp_path_factory.mktemp('e2e')}/warehouse.duckdb", fleet)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("AIRFLOW_CONN_MODELWATCH_WAREHOUSE", f"duckdb:///{spec.duckdb_path}")
         from airflow.dag_processing.dagbag import DagBag

@@ -132,9 +132,12 @@ WRITER = textwrap.dedent(
 )
 
 
-def test_writers_in_separate_processes_wait_for_the_lock(empty_wh, tmp_path: Path):
+def test_duckdb_writers_in_separate_processes_wait_for_the_lock(tmp_path: Path):
     """Two processes writing the same DuckDB file at once (as parallel Airflow tasks would):
     the one that finds the file locked waits and retries, and no write is lost."""
+    from tests.conftest import make_warehouse
+
+    empty_wh = make_warehouse(f"duckdb:///{tmp_path}/locked.duckdb")
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
     path = empty_wh.duckdb_path
@@ -154,3 +157,17 @@ def test_writers_in_separate_processes_wait_for_the_lock(empty_wh, tmp_path: Pat
     with open_warehouse(empty_wh) as wh:
         got = wh.query("SELECT model_id, COUNT(*) AS n FROM mw_validation GROUP BY 1 ORDER BY 1")
     assert got.values.tolist() == [["writer-a", 25], ["writer-b", 25]]
+
+
+def test_postgres_uri_quotes_credentials():
+    from modelwatch.warehouse import WarehouseSpec
+
+    spec = WarehouseSpec("postgres", "db", 5433, "u@x", "p:w/d", "wh", {"sslmode": "require"})
+    assert spec.postgres_uri() == "postgresql://u%40x:p%3Aw%2Fd@db:5433/wh?sslmode=require"
+
+
+def test_placeholders_become_positional_for_postgres():
+    from modelwatch.warehouse.postgres_backend import to_positional
+
+    sql, values = to_positional("a = :x AND b = :y AND c = :x", {"x": 1, "y": 2})
+    assert sql == "a = $1 AND b = $2 AND c = $1" and values == [1, 2]

@@ -11,7 +11,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from modelwatch.warehouse.base import Warehouse, WarehouseError
 
@@ -40,6 +40,21 @@ class WarehouseSpec:
                 'or the extra {"path": "..."}'
             )
         return str(path)
+
+    def postgres_uri(self) -> str:
+        """A libpq URI (credentials percent-encoded; extras such as sslmode as parameters)."""
+        auth = ""
+        if self.login:
+            auth = quote(self.login, safe="")
+            if self.password:
+                auth += ":" + quote(self.password, safe="")
+            auth += "@"
+        host = self.host or "localhost"
+        port = f":{self.port}" if self.port else ""
+        query = urlencode({k: v for k, v in self.extra.items() if isinstance(v, (str, int))})
+        return f"postgresql://{auth}{host}{port}/{quote(self.schema or 'postgres', safe='')}" + (
+            f"?{query}" if query else ""
+        )
 
     def describe(self) -> str:
         """A log-safe description (no credentials)."""
@@ -100,10 +115,12 @@ def open_warehouse(spec: WarehouseSpec, *, migrate: bool = False) -> Warehouse:
 
         wh: Warehouse = DuckDBWarehouse(spec.duckdb_path)
     elif spec.conn_type in POSTGRES_TYPES:
-        raise WarehouseError("PostgreSQL warehouses are not supported yet; use a duckdb connection")
+        from modelwatch.warehouse.postgres_backend import PostgresWarehouse
+
+        wh = PostgresWarehouse(spec.postgres_uri())
     else:
         raise WarehouseError(
-            f"unsupported warehouse connection type {spec.conn_type!r}; use duckdb"
+            f"unsupported warehouse connection type {spec.conn_type!r}; use duckdb or postgres"
         )
     if migrate:
         try:

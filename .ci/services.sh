@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Install (from Debian's packages) and start what the tests need, when it is not there already.
+# Safe to run again: every step checks first.
+set -euo pipefail
+
+need_apt=()
+command -v pg_ctlcluster >/dev/null 2>&1 || need_apt+=(postgresql)
+if [ "${#need_apt[@]}" -gt 0 ]; then
+  echo "installing: ${need_apt[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+  if [[ " ${need_apt[*]} " == *" postgresql "* ]]; then
+    # a fresh cluster: let local TCP connections in without a password, as the tests expect
+    hba=$(ls /etc/postgresql/*/main/pg_hba.conf | head -n 1)
+    sed -i '1i host all all 127.0.0.1/32 trust' "$hba"
+  fi
+fi
+
+# PostgreSQL on 127.0.0.1:5432 with trust auth for local connections (the tests' warehouse
+# and the real-Airflow suite's metadata database).
+if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  pg_ctlcluster --skip-systemctl-redirect "$version" main start
+fi
+for _ in $(seq 1 60); do
+  pg_isready -q -h 127.0.0.1 -p 5432 && break
+  sleep 1
+done
+pg_isready -h 127.0.0.1 -p 5432
+psql -h 127.0.0.1 -U postgres -tAc "SELECT 1" >/dev/null || {
+  echo "PostgreSQL answers but user postgres cannot log in over TCP (trust auth expected)" >&2
+  exit 1
+}
