@@ -81,6 +81,11 @@ def run_demo(day: datetime | None = None, n_models: int = 24, hours: int = 24) -
 
     settings = load_settings()
     spec = spec_from_env(settings.warehouse_conn_id)
+    if spec.conn_type in ("postgres", "postgresql"):
+        from modelwatch.warehouse.postgres_backend import ensure_database
+
+        if ensure_database(spec.postgres_uri()):
+            print(f"created database {spec.describe()}")
     with open_warehouse(spec, migrate=True) as wh:
         if is_seeded(wh):
             print(

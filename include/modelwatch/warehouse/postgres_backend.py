@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import pandas as pd
 import pyarrow as pa
@@ -47,6 +48,26 @@ def to_positional(sql: str, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
 
     out = _PLACEHOLDER.sub(repl, sql)
     return out, [params[name] for name in order]
+
+
+def ensure_database(uri: str) -> bool:
+    """Create the database the URI names if it does not exist (for the demo); True if created.
+
+    Connects to the server's `postgres` database with the same credentials to do so.
+    """
+    import adbc_driver_postgresql.dbapi as pg
+
+    parts = urlsplit(uri)
+    name = unquote(parts.path.lstrip("/"))
+    if not name or name == "postgres":
+        return False
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with pg.connect(admin, autocommit=True) as con, con.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = $1", [name])
+        if cur.fetchall():
+            return False
+        cur.execute(f"CREATE DATABASE {quote_ident(name)}")
+    return True
 
 
 class PostgresWarehouse(Warehouse):
