@@ -14,7 +14,7 @@ export AIRFLOW_CONN_MODELWATCH_WAREHOUSE ?= duckdb:///$(ROOT)/.data/warehouse.du
 export MODELWATCH_STAGING_DIR            ?= $(ROOT)/.data/staging
 export MODELWATCH_CONFIG                 ?= $(ROOT)/config/modelwatch.yaml
 
-.PHONY: help venv demo up test test-fast lint format bench clean
+.PHONY: help venv demo up test test-fast test-airflow lint format bench clean
 
 help:
 	@echo "make demo   - seed the demo warehouse and run model_health over the incident day (24 runs)"
@@ -47,7 +47,10 @@ test: venv
 	$(BIN)/python -m pytest
 
 test-fast: venv
-	$(BIN)/python -m pytest -m "not e2e"
+	$(BIN)/python -m pytest -m "not e2e and not airflow_server"
+
+test-airflow: venv
+	$(BIN)/python -m pytest -m airflow_server
 
 lint: venv
 	$(BIN)/ruff check .

@@ -1,0 +1,209 @@
+"""A real Airflow 3 deployment on loopback, for tests that drive it as users do.
+
+Starts the api-server, scheduler, dag-processor and triggerer as separate processes with the
+LocalExecutor and a PostgreSQL metadata database of their own, then talks to them only through
+the `airflow` CLI and the REST API v2. Everything it starts it stops, and the databases it
+creates it drops.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(check: Callable[[], Any], timeout: float, what: str, every: float = 0.5) -> Any:
+    """Poll `check` until it returns something truthy; fail with `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+        except (httpx.HTTPError, OSError) as exc:
+            last = exc
+        if last and not isinstance(last, Exception):
+            return last
+        time.sleep(every)
+    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
+
+
+class AirflowServer:
+    """One Airflow deployment: its home, its metadata database, its processes."""
+
+    def __init__(self, home: Path, pg_admin_uri: str, extra_env: dict[str, str]) -> None:
+        self.home = home
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.password = secrets.token_urlsafe(12)
+        self.db_name = f"mw_airflow_{uuid.uuid4().hex[:8]}"
+        server = pg_admin_uri.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg2://")
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._pg_admin_uri = pg_admin_uri
+        (home / "logs").mkdir(parents=True, exist_ok=True)
+        pw_file = home / "passwords.json"
+        pw_file.write_text(json.dumps({"admin": self.password}))
+        self.env = {
+            **os.environ,
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": "4",
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.base_url}/execution/",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(pw_file),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"{server}/{self.db_name}",
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__PORT": str(self.port),
+            "AIRFLOW__API__SECRET_KEY": secrets.token_hex(16),
+            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+            **extra_env,
+        }
+        for key in ("AIRFLOW__CORE__UNIT_TEST_MODE", "AIRFLOW_CONN_MODELWATCH_WAREHOUSE"):
+            self.env.pop(key, None)
+        self._token: str | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def cli(self, *args: str, timeout: float = 300) -> str:
+        """Run `airflow ARGS` against this deployment; fail with its output if it fails."""
+        done = subprocess.run(
+            [AIRFLOW, *args], env=self.env, capture_output=True, text=True, timeout=timeout
+        )
+        if done.returncode:
+            raise RuntimeError(f"airflow {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+        return done.stdout
+
+    def start(self) -> AirflowServer:
+        from tests.conftest import _pg_admin
+
+        with _pg_admin() as con, con.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{self.db_name}"')
+        self.cli("db", "migrate")
+        for name in COMPONENTS:
+            log = (self.home / f"{name}.log").open("wb")
+            self.procs[name] = subprocess.Popen(
+                [AIRFLOW, name],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        wait_until(self._healthy, 180, "the api-server, scheduler and dag-processor to be healthy")
+        return self
+
+    def _healthy(self) -> bool:
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited with {proc.returncode}:\n{self.log_tail(name)}")
+        r = httpx.get(f"{self.base_url}/api/v2/monitor/health", timeout=5)
+        if r.status_code != 200:
+            return False
+        body = r.json()
+        return all(
+            (body.get(part) or {}).get("status") == "healthy"
+            for part in ("metadatabase", "scheduler", "dag_processor", "triggerer")
+        )
+
+    def log_tail(self, name: str, n: int = 4000) -> str:
+        path = self.home / f"{name}.log"
+        return path.read_text(errors="replace")[-n:] if path.exists() else ""
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+        from tests.conftest import _pg_admin
+
+        with _pg_admin() as con, con.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
+
+    # -- REST API v2 -------------------------------------------------------------------------
+    def token(self) -> str:
+        if self._token is None:
+            r = httpx.post(
+                f"{self.base_url}/auth/token",
+                json={"username": "admin", "password": self.password},
+                timeout=30,
+            )
+            r.raise_for_status()
+            self._token = r.json()["access_token"]
+        return self._token
+
+    def api(self, method: str, path: str, **kwargs: Any) -> Any:
+        r = httpx.request(
+            method,
+            f"{self.base_url}/api/v2{path}",
+            headers={"Authorization": f"Bearer {self.token()}"},
+            timeout=60,
+            **kwargs,
+        )
+        if r.status_code >= 400:
+            raise AssertionError(f"{method} {path} -> {r.status_code}: {r.text[:2000]}")
+        return r.json() if r.content else None
+
+    def wait_for_dag(self, dag_id: str, timeout: float = 120) -> dict[str, Any]:
+        def found() -> dict[str, Any] | None:
+            r = httpx.get(
+                f"{self.base_url}/api/v2/dags/{dag_id}",
+                headers={"Authorization": f"Bearer {self.token()}"},
+                timeout=10,
+            )
+            return r.json() if r.status_code == 200 else None
+
+        return wait_until(found, timeout, f"the dag-processor to register {dag_id}")
+
+    def runs(self, dag_id: str, **params: Any) -> list[dict[str, Any]]:
+        return self.api("GET", f"/dags/{dag_id}/dagRuns", params={"limit": 100, **params})[
+            "dag_runs"
+        ]
+
+    def wait_for_run(
+        self, dag_id: str, run_id: str, timeout: float = 300, states: tuple[str, ...] = ("success",)
+    ) -> dict[str, Any]:
+        """Poll a run until it ends; fail if it ends in a state not in `states`."""
+
+        def ended() -> dict[str, Any] | None:
+            run = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
+            return run if run["state"] in ("success", "failed") else None
+
+        run = wait_until(ended, timeout, f"run {run_id} to finish", every=1.0)
+        if run["state"] not in states:
+            tis = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")
+            bad = [(t["task_id"], t["state"]) for t in tis["task_instances"]]
+            raise AssertionError(f"run {run_id} ended {run['state']}: {bad}")
+        return run
+
+    def task_state(self, dag_id: str, run_id: str, task_id: str) -> str | None:
+        return self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}")["state"]

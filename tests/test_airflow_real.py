@@ -1,0 +1,173 @@
+"""The three ways users run model_health, on a real Airflow: scheduled, backfill, manual rerun.
+
+A real deployment (api-server, scheduler, dag-processor, triggerer; LocalExecutor; PostgreSQL
+metadata database) runs against a PostgreSQL warehouse seeded with the simulated fleet. The
+tests act only through the `airflow` CLI and the REST API v2, as users do. Run this suite on
+its own with `make test-airflow` (marker `airflow_server`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from modelwatch.simulate import DEMO_DAY, FleetSpec, simulate_fleet
+from modelwatch.warehouse import open_warehouse, spec_from_uri
+from tests.airflow_harness import AirflowServer, wait_until
+from tests.conftest import PG_ADMIN_URI, make_warehouse, pg_database
+from tests.test_pipeline import assert_same, snapshot
+
+pytestmark = pytest.mark.airflow_server
+
+DAG = "model_health"
+#: A small "live" fleet whose last hour is the one the scheduler will run now.
+NOW_HOUR = datetime.now(UTC).replace(tzinfo=None, minute=0, second=0, microsecond=0)
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory, fleet):
+    """Airflow on loopback, with the warehouse connection and pool set through its CLI."""
+    home: Path = tmp_path_factory.mktemp("airflow-real")
+    with pg_database() as wh_uri:
+        spec = make_warehouse(wh_uri, fleet)  # the incident day, for backfills and reruns
+        live = simulate_fleet(FleetSpec(n_models=3, days=8, end=NOW_HOUR, seed=3))
+        with open_warehouse(spec) as wh:
+            wh.insert("model_metrics", live.metrics)
+        server = AirflowServer(home, PG_ADMIN_URI, {"MODELWATCH_STAGING_DIR": str(home / "stg")})
+        try:
+            server.start()
+            server.cli("pools", "set", "modelwatch_warehouse", "4", "warehouse writers")
+            server.cli("connections", "add", "modelwatch_warehouse", "--conn-uri", wh_uri)
+            server.wait_for_dag(DAG)
+            # new DAGs start paused, and the scheduler starts no run of a paused DAG
+            server.api("PATCH", f"/dags/{DAG}", json={"is_paused": False})
+            server.spec = spec
+            server.wh_uri = wh_uri
+            yield server
+        finally:
+            server.stop()
+
+
+def q(server, sql, **params):
+    with open_warehouse(server.spec) as wh:
+        return wh.query(sql, params)
+
+
+def test_the_scheduled_hour_runs_and_succeeds(deployment):
+    server = deployment
+
+    def scheduled():
+        runs = server.runs(DAG, run_type="scheduled")
+        return runs[-1] if runs else None
+
+    run = wait_until(scheduled, 120, "the scheduler to create the hourly run", every=2.0)
+    run = server.wait_for_run(DAG, run["dag_run_id"], timeout=300)
+    start = datetime.fromisoformat(run["data_interval_start"]).astimezone(UTC)
+    assert datetime.fromisoformat(run["data_interval_end"]) - start == timedelta(hours=1)
+    hour = start.replace(tzinfo=None)
+    got = q(server, "SELECT models_scored FROM mw_runs WHERE hour = :h", h=hour)
+    assert got["models_scored"].tolist() == [3]  # the live fleet's three models
+
+
+def test_backfill_over_the_incident_day_records_but_never_acts(deployment):
+    server = deployment
+    start, end = DEMO_DAY, DEMO_DAY + timedelta(hours=23)
+    server.cli(
+        "backfill",
+        "create",
+        "--dag-id",
+        DAG,
+        "--from-date",
+        start.isoformat() + "+00:00",
+        "--to-date",
+        end.isoformat() + "+00:00",
+        "--max-active-runs",
+        "4",
+    )
+
+    def all_done():
+        runs = server.runs(DAG, run_type="backfill")
+        return (
+            runs
+            if len(runs) == 24 and all(r["state"] in ("success", "failed") for r in runs)
+            else None
+        )
+
+    runs = wait_until(all_done, 900, "24 backfill runs to finish", every=2.0)
+    assert sorted(r["state"] for r in runs) == ["success"] * 24
+    hours = q(server, "SELECT hour FROM mw_runs ORDER BY hour")["hour"].tolist()
+    assert hours == [DEMO_DAY + timedelta(hours=h) for h in range(24)]
+
+    notes = q(server, "SELECT * FROM mw_notifications")
+    assert len(notes) and (notes["state"] == "suppressed").all()
+    assert notes["detail"].str.startswith("backfill").all()
+    reqs = q(server, "SELECT * FROM mw_remediation_requests")
+    assert (reqs["mode"] == "backfill").all()
+    assert not reqs["status"].isin(["dispatched", "applied"]).any()
+    surge = reqs[(reqs.model_id == "model-000") & (reqs.status == "proposed")]
+    assert surge["action"].tolist()[:1] == ["scale_up"]  # what would have been done
+
+
+def _trigger(server, conf):
+    body = {"logical_date": None, "conf": conf}
+    return server.api("POST", f"/dags/{DAG}/dagRuns", json=body)["dag_run_id"]
+
+
+def test_a_manual_rerun_reprocesses_only_its_models_and_changes_nothing(deployment):
+    server = deployment
+    before = snapshot(server.spec)
+    hour = DEMO_DAY + timedelta(hours=3)
+    run_id = _trigger(
+        server,
+        {
+            "hour": hour.isoformat() + "Z",
+            "models": ["model-000", "model-001"],
+            "dry_run": False,
+            "notify": False,
+        },
+    )
+    server.wait_for_run(DAG, run_id)
+    xcom = server.api(
+        "GET", f"/dags/{DAG}/dagRuns/{run_id}/taskInstances/extract/xcomEntries/return_value"
+    )
+    assert xcom["value"]["expected"] == ["model-000", "model-001"]
+    assert_same(before, snapshot(server.spec))
+
+
+def test_clearing_a_task_failed_on_a_broken_connection_converges(deployment):
+    server = deployment
+    before = snapshot(server.spec)
+    good = spec_from_uri(server.wh_uri)
+    broken = {
+        "connection_id": "modelwatch_warehouse",
+        "conn_type": "postgres",
+        "host": "127.0.0.1",
+        "port": 1,
+        "login": good.login,
+        "schema": good.schema,
+    }
+    server.api("PATCH", "/connections/modelwatch_warehouse", json=broken)
+    run_id = _trigger(server, {"hour": (DEMO_DAY + timedelta(hours=4)).isoformat() + "Z"})
+    wait_until(
+        lambda: server.task_state(DAG, run_id, "extract") in ("up_for_retry", "failed"),
+        180,
+        "extract to fail on the broken connection",
+        every=1.0,
+    )
+    restored = {**broken, "port": 5432}
+    server.api("PATCH", "/connections/modelwatch_warehouse", json=restored)
+    server.api(
+        "POST",
+        f"/dags/{DAG}/clearTaskInstances",
+        json={
+            "dry_run": False,
+            "dag_run_id": run_id,
+            "task_ids": ["extract"],
+            "include_downstream": True,
+            "only_failed": False,
+        },
+    )
+    server.wait_for_run(DAG, run_id, timeout=300)
+    assert_same(before, snapshot(server.spec))
