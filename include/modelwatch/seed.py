@@ -60,5 +60,7 @@ def seed(wh: Warehouse, fleet: Fleet) -> int:
         wh.insert("model_metrics", fleet.metrics)
         wh.insert("incidents", fleet.incidents)
         wh.insert("models", fleet.models)
+        # every hourly read is a time window (and a model list): index after the bulk load
+        wh.execute("CREATE INDEX IF NOT EXISTS model_metrics_ts ON model_metrics (ts, model_id)")
     log.info("seeded %d metric rows, %d incidents", len(fleet.metrics), len(fleet.incidents))
     return len(fleet.metrics)
