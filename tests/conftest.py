@@ -113,3 +113,35 @@ def seeded(new_warehouse, fleet: Fleet) -> WarehouseSpec:
 @pytest.fixture
 def empty_wh(new_warehouse) -> WarehouseSpec:
     return new_warehouse()
+
+
+@pytest.fixture(scope="session")
+def airflow_server(tmp_path_factory, fleet):
+    """One real Airflow deployment for the session (see tests/airflow_harness.py).
+
+    Its warehouse is a PostgreSQL database holding the test fleet's incident day and a small
+    "live" fleet whose last hour is the one the scheduler runs now; the connection and the pool
+    are set through the Airflow CLI. Yields the `AirflowServer`, with `.spec` (the warehouse)
+    and `.wh_uri` added.
+    """
+    from datetime import UTC, datetime
+
+    from tests.airflow_harness import AirflowServer
+
+    home = tmp_path_factory.mktemp("airflow-real")
+    now_hour = datetime.now(UTC).replace(tzinfo=None, minute=0, second=0, microsecond=0)
+    with pg_database() as wh_uri:
+        spec = make_warehouse(wh_uri, fleet)
+        live = simulate_fleet(FleetSpec(n_models=3, days=8, end=now_hour, seed=3))
+        with open_warehouse(spec) as wh:
+            wh.insert("model_metrics", live.metrics)
+        server = AirflowServer(home, PG_ADMIN_URI, {"MODELWATCH_STAGING_DIR": str(home / "stg")})
+        try:
+            server.start()
+            server.cli("pools", "set", "modelwatch_warehouse", "4", "warehouse writers")
+            server.cli("connections", "add", "modelwatch_warehouse", "--conn-uri", wh_uri)
+            server.wait_for_dag("model_health")
+            server.spec, server.wh_uri = spec, wh_uri
+            yield server
+        finally:
+            server.stop()

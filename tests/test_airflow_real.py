@@ -9,45 +9,26 @@ its own with `make test-airflow` (marker `airflow_server`).
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from modelwatch.simulate import DEMO_DAY, FleetSpec, simulate_fleet
+from modelwatch.simulate import DEMO_DAY
 from modelwatch.warehouse import open_warehouse, spec_from_uri
-from tests.airflow_harness import AirflowServer, wait_until
-from tests.conftest import PG_ADMIN_URI, make_warehouse, pg_database
+from tests.airflow_harness import wait_until
 from tests.test_pipeline import assert_same, snapshot
 
 pytestmark = pytest.mark.airflow_server
 
 DAG = "model_health"
-#: A small "live" fleet whose last hour is the one the scheduler will run now.
-NOW_HOUR = datetime.now(UTC).replace(tzinfo=None, minute=0, second=0, microsecond=0)
 
 
 @pytest.fixture(scope="module")
-def deployment(tmp_path_factory, fleet):
-    """Airflow on loopback, with the warehouse connection and pool set through its CLI."""
-    home: Path = tmp_path_factory.mktemp("airflow-real")
-    with pg_database() as wh_uri:
-        spec = make_warehouse(wh_uri, fleet)  # the incident day, for backfills and reruns
-        live = simulate_fleet(FleetSpec(n_models=3, days=8, end=NOW_HOUR, seed=3))
-        with open_warehouse(spec) as wh:
-            wh.insert("model_metrics", live.metrics)
-        server = AirflowServer(home, PG_ADMIN_URI, {"MODELWATCH_STAGING_DIR": str(home / "stg")})
-        try:
-            server.start()
-            server.cli("pools", "set", "modelwatch_warehouse", "4", "warehouse writers")
-            server.cli("connections", "add", "modelwatch_warehouse", "--conn-uri", wh_uri)
-            server.wait_for_dag(DAG)
-            # new DAGs start paused, and the scheduler starts no run of a paused DAG
-            server.api("PATCH", f"/dags/{DAG}", json={"is_paused": False})
-            server.spec = spec
-            server.wh_uri = wh_uri
-            yield server
-        finally:
-            server.stop()
+def deployment(airflow_server):
+    """The session's Airflow deployment, with model_health unpaused (the scheduler starts no
+    run, backfill or not, of a paused DAG)."""
+    airflow_server.api("PATCH", f"/dags/{DAG}", json={"is_paused": False})
+    yield airflow_server
+    airflow_server.api("PATCH", f"/dags/{DAG}", json={"is_paused": True})
 
 
 def q(server, sql, **params):
