@@ -169,21 +169,12 @@ def step_persist(
 ) -> dict[str, Any]:
     """Write all shards' scores, and a row for each model kept out of detection, in one go."""
     excluded: dict[str, str] = json.loads((ctx.path / EXCLUDED).read_text())
-    frames = [pd.read_parquet(r["path"]) for r in shard_results]
-    frames.append(
-        pd.DataFrame(
-            [
-                detect.excluded_verdict(m, ctx.hour, status, 0)
-                for m, status in sorted(excluded.items())
-            ],
-            columns=detect.SCORE_COLUMNS,
-        )
+    kept_out = pd.DataFrame(
+        [detect.excluded_verdict(m, ctx.hour, status, 0) for m, status in sorted(excluded.items())],
+        columns=detect.SCORE_COLUMNS,
     )
-    scores = (
-        pd.concat([f for f in frames if len(f)], ignore_index=True)
-        if any(len(f) for f in frames)
-        else frames[-1]
-    )
+    parts = [f for f in (*(pd.read_parquet(r["path"]) for r in shard_results), kept_out) if len(f)]
+    scores = pd.concat(parts, ignore_index=True) if parts else kept_out
     scores["hour"] = pd.to_datetime(scores["hour"]).astype("datetime64[us]")
     with open_warehouse(spec) as wh:
         where, params = _models_clause(ctx, scores["model_id"].tolist())
