@@ -78,7 +78,12 @@ def test_backfill_over_the_incident_day_records_but_never_acts(deployment):
 
     runs = wait_until(all_done, 900, "24 backfill runs to finish", every=2.0)
     assert sorted(r["state"] for r in runs) == ["success"] * 24
-    hours = q(server, "SELECT hour FROM mw_runs ORDER BY hour")["hour"].tolist()
+    hours = q(
+        server,
+        "SELECT hour FROM mw_runs WHERE hour >= :a AND hour < :b ORDER BY hour",
+        a=DEMO_DAY,
+        b=DEMO_DAY + timedelta(days=1),
+    )["hour"].tolist()
     assert hours == [DEMO_DAY + timedelta(hours=h) for h in range(24)]
 
     notes = q(server, "SELECT * FROM mw_notifications")
