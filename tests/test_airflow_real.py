@@ -86,10 +86,11 @@ def test_backfill_over_the_incident_day_records_but_never_acts(deployment):
     )["hour"].tolist()
     assert hours == [DEMO_DAY + timedelta(hours=h) for h in range(24)]
 
-    notes = q(server, "SELECT * FROM mw_notifications")
+    day = {"a": DEMO_DAY, "b": DEMO_DAY + timedelta(days=1)}
+    notes = q(server, "SELECT * FROM mw_notifications WHERE hour >= :a AND hour < :b", **day)
     assert len(notes) and (notes["state"] == "suppressed").all()
     assert notes["detail"].str.startswith("backfill").all()
-    reqs = q(server, "SELECT * FROM mw_remediation_requests")
+    reqs = q(server, "SELECT * FROM mw_remediation_requests WHERE hour >= :a AND hour < :b", **day)
     assert (reqs["mode"] == "backfill").all()
     assert not reqs["status"].isin(["dispatched", "applied"]).any()
     surge = reqs[(reqs.model_id == "model-000") & (reqs.status == "proposed")]
