@@ -159,6 +159,7 @@ def test_notifications_are_sent_once_across_reruns(seeded, settings):
 def test_a_missing_column_fails_the_hour_with_its_name_and_writes_nothing(new_warehouse, fleet):
     spec = new_warehouse(fleet)
     with open_warehouse(spec) as wh:
+        wh.execute("DROP INDEX IF EXISTS model_metrics_ts")  # DuckDB alters no indexed table
         wh.execute("ALTER TABLE model_metrics DROP COLUMN error_rate")
     with pytest.raises(StructuralValidationError, match="error_rate"):
         run_hour(at(9), spec, Settings())
@@ -168,6 +169,7 @@ def test_a_missing_column_fails_the_hour_with_its_name_and_writes_nothing(new_wa
 def test_column_mapping_reads_a_differently_named_table(new_warehouse, fleet):
     spec = new_warehouse(fleet)
     with open_warehouse(spec) as wh:
+        wh.execute("DROP INDEX IF EXISTS model_metrics_ts")  # DuckDB alters no indexed table
         wh.execute("ALTER TABLE model_metrics RENAME COLUMN model_id TO service")
         wh.execute("ALTER TABLE model_metrics RENAME COLUMN latency_p99_ms TO p99")
         wh.execute("ALTER TABLE model_metrics RENAME TO serving_minutely")
