@@ -156,6 +156,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--day", help="first hour to run (default: the simulated incident day)")
     sp.add_argument("--hours", type=int, default=24)
     sp.set_defaults(func=cmd_demo)
+
+    from modelwatch.cli_detect import add_commands as add_detect_commands  # replay, evaluate
+
+    add_detect_commands(sub)
     return p
 
 

@@ -83,6 +83,29 @@ class DetectionConfig(_Strict):
     #: How many metrics an explanation names.
     top_k: int = Field(3, ge=1, le=len(schema.METRICS))
     seed: int = 0
+    # --- streaming detection (replay and the per-row score stream) ---
+    #: A cached forest is refitted once it is this many hours old ...
+    refit_hours: float = Field(24.0, gt=0.0)
+    #: ... or once the usable history has grown by this factor since the fit (cold start).
+    refit_growth: float = Field(1.5, gt=1.0)
+    #: Rows a series needs before it is scored at all (besides `min_history_hours` of span).
+    min_train_rows: int = Field(200, ge=16)
+    #: Who grows the forests: "numpy" (fast, the default) or "sklearn" (the reference).
+    forest_impl: str = Field("numpy", pattern="^(numpy|sklearn)$")
+    #: How strongly a value beyond the training range pushes a row's tail towards 1.
+    beyond_gain: float = Field(5.0, ge=0.0)
+    #: Days of history before generic series get same-time-yesterday features (0 = never).
+    seasonal_days: float = Field(3.0, ge=0.0)
+    #: Rows whose surprise is pooled into the "recent scores" tail probability.
+    stream_rows: int = Field(12, ge=1)
+    #: The stream score at or above which a row raises a detection (`is_anomaly`).
+    row_threshold: float = Field(0.42, gt=0.0, lt=1.0)
+    #: After a detection, no new one for this many hours; scores are damped meanwhile.
+    refractory_hours: float = Field(12.0, ge=0.0)
+    refractory_damp: float = Field(0.5, ge=0.0, le=1.0)
+    #: Anomalous rows are left out of later fits unless they are more than this share of the
+    #: training window (then they are the new normal).
+    max_excluded_share: float = Field(0.1, ge=0.0, le=1.0)
 
 
 class AlertRule(_Strict):

@@ -131,3 +131,48 @@ def clean_training_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     kept = frame[ok]
     kept = kept[~kept.duplicated(subset=[schema.MODEL_ID, schema.TS], keep="first")]
     return kept, len(frame) - len(kept)
+
+
+# ------------------------------------------------------------------------------ generic series
+#: Rows of context a generic feature needs before the row it describes (the longest window).
+GENERIC_CONTEXT_ROWS = 72
+
+
+def generic_features(
+    values: np.ndarray, short: int = 6, long: int = GENERIC_CONTEXT_ROWS, period: int = 0
+) -> np.ndarray:
+    """Causal features of arbitrary numeric series (one column per metric), for any input.
+
+    Per metric: the value (level shifts, values beyond the usual range), its first difference
+    (spikes, sudden drops), and its deviation from the mean of the `short` and `long` preceding
+    rows (a change of level or trend against the recent baseline, which a forest on the value
+    alone misses when the level is still within the range seen earlier). With a `period` (rows
+    per day, once the history holds a few days), also the deviation of the value and of its
+    short mean from the same time one period earlier: a daily cycle that breaks (a missing
+    peak, a flat stretch where there should be a swing) stays within the range and looks
+    normal to everything else. Each row uses only itself and earlier rows, so a feature matrix
+    of a whole series is the same as one computed hour by hour. Missing context (the first
+    rows) reads as "no deviation".
+    """
+    x = np.asarray(values, dtype=float)
+    if x.ndim == 1:
+        x = x[:, None]
+    frame = pd.DataFrame(x).ffill().fillna(0.0)
+    prev = frame.shift(1)
+    cols = [frame.to_numpy(), (frame - prev).fillna(0.0).to_numpy()]
+    for w in (short, long):
+        base = prev.rolling(w, min_periods=1).mean()
+        cols.append((frame - base).fillna(0.0).to_numpy())
+    if period > 0:
+        smooth = frame.rolling(short, min_periods=1).mean()
+        cols.append((frame - frame.shift(period)).fillna(0.0).to_numpy())
+        cols.append((smooth - smooth.shift(period)).fillna(0.0).to_numpy())
+    return np.column_stack(cols)
+
+
+def rows_per_day(ts: pd.Series) -> int:
+    """The series' rows per day, from its median step (0 when it cannot be told)."""
+    step = pd.Series(pd.to_datetime(ts)).diff().median()
+    if pd.isna(step) or step <= pd.Timedelta(0):
+        return 0
+    return round(pd.Timedelta(days=1) / step)

@@ -149,6 +149,11 @@ def step_validate(
 
 
 # ---------------------------------------------------------------------------------------- detect
+def detector_store(settings: Settings) -> Path:
+    """Where fitted per-model detectors are kept between hours (one file per model and day)."""
+    return settings.staging_path() / "_detectors"
+
+
 def step_detect(
     ctx: RunContext, shard: list[str], index: int, settings: Settings
 ) -> dict[str, Any]:
@@ -157,7 +162,9 @@ def step_detect(
     filters = [(schema.MODEL_ID, "in", shard)]
     rows = pd.read_parquet(ctx.path / CLEAN, filters=filters)
     history = pd.read_parquet(ctx.path / HISTORY, filters=filters)
-    scores = detect.detect_models(rows, history, shard, ctx.hour, settings.detection)
+    scores = detect.detect_models(
+        rows, history, shard, ctx.hour, settings.detection, store_dir=detector_store(settings)
+    )
     out = ctx.path / f"scores-{index:04d}.parquet"
     scores.to_parquet(out, index=False)
     return {"path": str(out), "models": len(shard), "anomalous": int(scores["is_anomaly"].sum())}
@@ -373,6 +380,9 @@ def step_summary(ctx: RunContext, spec: WarehouseSpec, settings: Settings) -> di
         frame["hour"] = frame["hour"].astype("datetime64[us]")
         wh.replace("mw_runs", frame, "hour = :hour", {"hour": ctx.hour})
     shutil.rmtree(ctx.path, ignore_errors=True)
+    detect.DetectorStore(detector_store(settings), settings.detection).prune(
+        keep_days=2, now=ctx.hour
+    )
     line = format_summary(row)
     log.info("%s", line)
     return {

@@ -1,0 +1,177 @@
+"""The detector: its forest, calibration, score stream, cache and the DAG contract."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from modelwatch import detect, schema
+from modelwatch.config import DetectionConfig
+from modelwatch.simulate import DEMO_DAY
+
+
+def test_importing_detect_does_not_import_sklearn_or_scipy() -> None:
+    code = (
+        "import sys, modelwatch.detect, modelwatch.replay, modelwatch.evaluate;"
+        "bad = [m for m in ('sklearn', 'scipy') if m in sys.modules];"
+        "sys.exit(1 if bad else 0)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def _blob(n: int = 2000, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 3))
+    x[:, 2] = np.where(rng.random(n) < 0.9, 0.0, x[:, 2])  # mostly constant feature
+    x[:10] += 8.0  # ten clear outliers
+    return x
+
+
+def test_packed_sklearn_forest_scores_exactly_like_sklearn() -> None:
+    from sklearn.ensemble import IsolationForest
+
+    x = _blob()
+    forest = IsolationForest(n_estimators=30, max_samples=128, random_state=3).fit(x)
+    packed = detect.PackedForest.from_sklearn(forest)
+    np.testing.assert_allclose(packed.raw(x), -forest.score_samples(x), rtol=0, atol=1e-12)
+
+
+def test_numpy_forest_ranks_like_sklearn() -> None:
+    from scipy.stats import spearmanr
+    from sklearn.ensemble import IsolationForest
+
+    x = _blob()
+    ours = detect.grow_forest(x, 100, 256, seed=1).raw(x)
+    ref = (
+        -IsolationForest(n_estimators=100, max_samples=256, random_state=1).fit(x).score_samples(x)
+    )
+    assert spearmanr(ours, ref)[0] > 0.9
+    assert ours[:10].min() > np.quantile(ours[10:], 0.99)  # outliers on top
+    assert abs(ours[10:].mean() - ref[10:].mean()) < 0.02  # same scale (path lengths)
+
+
+def test_empirical_log_tail_is_monotone_and_extends_beyond_the_reference() -> None:
+    ref = np.sort(np.random.default_rng(0).exponential(size=1000))
+    x = np.linspace(0, ref[-1] * 3, 200)
+    lt = detect.empirical_log_tail(ref, x)
+    assert np.all(np.diff(lt) <= 1e-12)
+    assert lt[0] > np.log(0.9)  # the bottom of the reference is typical
+    beyond = x > ref[-1]
+    assert np.all(lt[beyond] < np.log(0.5 / 1000))  # keeps falling past the largest value
+
+
+def _stream(log_tails: list[float], hours_apart: float, cfg: DetectionConfig):
+    ts = pd.date_range("2026-01-01", periods=len(log_tails), freq=pd.Timedelta(hours=hours_apart))
+    return detect.stream_scores(np.array(log_tails), ts.to_numpy(), detect.StreamState(), cfg)
+
+
+def test_stream_fires_once_per_refractory_period_and_damps_echoes() -> None:
+    cfg = DetectionConfig(stream_rows=1, refractory_hours=3.0, row_threshold=0.5)
+    big = np.log(1e-8)  # -log10 tail = 8 -> score 2/3
+    score, fired, anomalous = _stream([0.0, big, big, 0.0, big, 0.0], 1.0, cfg)
+    assert fired.tolist() == [False, True, False, False, True, False]
+    assert anomalous.tolist() == [False, True, True, False, True, False]
+    assert score[2] == pytest.approx(score[1] * cfg.refractory_damp)
+    assert score[0] == 0.0 and 0.6 < score[1] < 0.7
+
+
+def test_stream_pools_a_sustained_moderate_shift() -> None:
+    cfg = DetectionConfig(stream_rows=6, refractory_hours=0.0, row_threshold=0.5)
+    moderate = np.log(0.02)  # each row alone: a 1-in-50 tail, far from a detection
+    score, fired, _ = _stream([0.0] * 6 + [moderate] * 6, 0.1, cfg)
+    assert not fired[:6].any()
+    assert score[-1] > score[6] and fired[-1]
+
+
+def _model_frames(fleet, model_id: str, hour):
+    m = fleet.metrics[fleet.metrics[schema.MODEL_ID] == model_id]
+    rows = m[(m[schema.TS] >= hour) & (m[schema.TS] < hour + timedelta(hours=1))]
+    hist = m[(m[schema.TS] >= hour - timedelta(days=7)) & (m[schema.TS] < hour)]
+    return rows, hist
+
+
+def test_detect_models_contract_and_incident_hour(fleet) -> None:
+    hour = DEMO_DAY + timedelta(hours=10)  # model-000's traffic surge (09-13)
+    models = ["model-000", "model-008", "model-999"]
+    rows = fleet.metrics[
+        (fleet.metrics[schema.TS] >= hour) & (fleet.metrics[schema.TS] < hour + timedelta(hours=1))
+    ]
+    hist = fleet.metrics[
+        (fleet.metrics[schema.TS] >= hour - timedelta(days=7)) & (fleet.metrics[schema.TS] < hour)
+    ]
+    out = detect.detect_models(rows, hist, models, hour, DetectionConfig())
+    assert list(out.columns) == detect.SCORE_COLUMNS
+    by = out.set_index("model_id")
+    assert by.loc["model-999", "status"] == detect.STATUS_NO_DATA
+    assert by.loc["model-000", "is_anomaly"] and by.loc["model-000", "score"] > 0.99
+    assert not by.loc["model-008", "is_anomaly"] and by.loc["model-008", "score"] < 0.9
+    expl = json.loads(by.loc["model-000", "explanation"])
+    assert {e["metric"] for e in expl} == set(schema.METRIC_NAMES)
+    zs = [abs(e["robust_z"]) for e in expl]
+    assert zs == sorted(zs, reverse=True)
+    assert by.loc["model-000", "top_metrics"].split(",")[0] == expl[0]["metric"]
+
+
+def test_insufficient_history_is_reported_not_scored(fleet) -> None:
+    hour = DEMO_DAY + timedelta(hours=10)
+    rows, hist = _model_frames(fleet, "model-008", hour)
+    short = hist[hist[schema.TS] >= hour - timedelta(hours=5)]
+    v = detect.detect_model("model-008", rows, short, hour, DetectionConfig())
+    assert v.status == detect.STATUS_INSUFFICIENT and v.score is None
+
+
+def test_store_reuses_the_days_fit_and_never_uses_a_later_one(fleet, tmp_path) -> None:
+    cfg = DetectionConfig()
+    h9 = DEMO_DAY + timedelta(hours=9)
+    h10 = h9 + timedelta(hours=1)
+    rows9, hist9 = _model_frames(fleet, "model-008", h9)
+    rows10, hist10 = _model_frames(fleet, "model-008", h10)
+    store = detect.DetectorStore(tmp_path, cfg)
+    first = detect.detect_model("model-008", rows9, hist9, h9, cfg, store)
+    assert store.path("model-008", h9).exists()
+    cached = detect.detect_model("model-008", rows10, hist10, h10, cfg, store)
+    fresh_store = detect.DetectorStore(tmp_path, cfg)  # a new task process reads the file
+    again = detect.detect_model("model-008", rows10, hist10, h10, cfg, fresh_store)
+    assert cached.score == again.score and first.status == detect.STATUS_SCORED
+    det9 = fresh_store.load("model-008", h9)
+    assert det9 is not None and pd.Timestamp(det9.fitted_at) == h9
+    assert fresh_store.load("model-008", h9 - timedelta(hours=1)) is None  # fit is later
+    other = detect.DetectorStore(tmp_path, DetectionConfig(n_estimators=50))
+    assert other.load("model-008", h10) is None  # settings changed: no stale forest
+
+
+def test_detect_models_with_store_gives_the_same_scores_for_the_first_hour(fleet, tmp_path):
+    hour = DEMO_DAY + timedelta(hours=3)
+    rows, hist = _model_frames(fleet, "model-003", hour)
+    plain = detect.detect_models(rows, hist, ["model-003"], hour, DetectionConfig())
+    cached = detect.detect_models(
+        rows, hist, ["model-003"], hour, DetectionConfig(), store_dir=tmp_path
+    )
+    pd.testing.assert_frame_equal(plain, cached)
+
+
+def test_excluded_verdict_is_a_score_row() -> None:
+    row = detect.excluded_verdict("m", DEMO_DAY, detect.STATUS_QUARANTINED, 12)
+    assert set(row) == set(detect.SCORE_COLUMNS) and row["status"] == "quarantined"
+    assert json.loads(row["explanation"]) == []
+
+
+def test_a_feature_that_never_varied_in_training_still_raises_the_score(fleet) -> None:
+    """model-003's memory sat inside its band all week, so the forest never split on it; the
+    leak (04-12) is caught by the beyond-range signal, also by a forest fitted at midnight."""
+    m = fleet.metrics[fleet.metrics[schema.MODEL_ID] == "model-003"]
+    hist = m[(m[schema.TS] >= DEMO_DAY - timedelta(days=7)) & (m[schema.TS] < DEMO_DAY)]
+    hour = DEMO_DAY + timedelta(hours=8)
+    rows = m[(m[schema.TS] >= hour) & (m[schema.TS] < hour + timedelta(hours=1))]
+    cfg = DetectionConfig()
+    det = detect.fit_detector(hist, cfg, "model-003", fitted_at=DEMO_DAY)
+    assert det.hour_score(rows) >= cfg.threshold
+    assert np.median(det.row_tail(rows, beyond_gain=0.0)) < cfg.threshold
+    quiet = m[(m[schema.TS] >= DEMO_DAY + timedelta(hours=20))]
+    assert det.hour_score(quiet.iloc[:60]) < 0.9
