@@ -9,7 +9,9 @@ Every hour, for the hour that just ended:
 4. **detect** anomalies per model with an Isolation Forest on its own history, in shards;
 5. **persist** the scores and their explanations;
 6. **route** to alerting, remediation, or all clear;
-7. **alert** (lifecycle: firing, repeated, resolved) and **remediate** (guarded scaling requests);
+7. **alert** (lifecycle: firing, repeated, resolved) and **remediate** (guarded requests: scale,
+   roll back, restart); large ones wait in **approve** for an operator (Required Actions; no
+   answer before the timeout means no), then **dispatch** sends what may go;
 8. **summary** of the hour, in `mw_runs`.
 
 Backfills replay history through the same tasks and never notify or act. Manual runs take the
@@ -23,11 +25,15 @@ import os
 from datetime import timedelta
 
 import pendulum
+from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk import CronDataIntervalTimetable, Label, Param, TriggerRule, dag, task
 
 #: Every task that opens the warehouse runs in this pool. With an embedded DuckDB file (one
 #: writer at a time) it has one slot; a PostgreSQL warehouse can have more.
 POOL = os.environ.get("MODELWATCH_WAREHOUSE_POOL", "modelwatch_warehouse")
+#: How long large remediation requests wait for an operator before they count as rejected.
+APPROVAL_TIMEOUT = timedelta(minutes=int(os.environ.get("MODELWATCH_APPROVAL_MINUTES", "60")))
+_ASK = "{{ ti.xcom_pull(task_ids='remediate')['approval']['%s'] }}"
 
 
 @dag(
@@ -119,6 +125,34 @@ def model_health():
 
         return mw.remediate(ctx)
 
+    @task.branch(pool="default_pool")
+    def needs_approval(remediated: dict) -> list[str]:
+        from modelwatch import airflow_adapter as mw
+
+        return mw.needs_approval(remediated)
+
+    approve = HITLOperator(
+        task_id="approve",
+        pool="default_pool",
+        subject=_ASK % "subject",
+        body=_ASK % "body",
+        options=["Approve", "Reject"],
+        defaults=["Reject"],  # what the timeout answers
+        response_timeout=APPROVAL_TIMEOUT,
+    )
+
+    @task(trigger_rule=TriggerRule.NONE_SKIPPED)  # a failed approval is recorded as a no
+    def record_approval(ctx: dict, remediated: dict) -> dict:
+        from modelwatch import airflow_adapter as mw
+
+        return mw.record_approval(ctx, remediated)
+
+    @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
+    def dispatch() -> dict:  # reads resolve's XCom: only the approval branch is upstream
+        from modelwatch import airflow_adapter as mw
+
+        return mw.dispatch()
+
     @task(pool="default_pool")
     def all_clear() -> None:
         """Nothing anomalous and no open alerts: nothing to do."""
@@ -135,7 +169,11 @@ def model_health():
     branch = route(ctx, persist(ctx, scores))
     done = summary(ctx)
     branch >> Label("trouble or open alerts") >> alert(ctx) >> done
-    branch >> Label("anomalies to act on") >> remediate(ctx) >> done
+    remediated, sent = remediate(ctx), dispatch()
+    gate = needs_approval(remediated)
+    branch >> Label("anomalies to act on") >> remediated
+    gate >> Label("large actions") >> approve >> record_approval(ctx, remediated) >> sent
+    gate >> Label("nothing to approve") >> sent >> done
     branch >> Label("nothing to do") >> all_clear() >> done
 
 

@@ -71,6 +71,10 @@ def test_tasks_are_wired_in_pipeline_order(dag):
         "route",
         "alert",
         "remediate",
+        "needs_approval",
+        "approve",
+        "record_approval",
+        "dispatch",
         "all_clear",
         "summary",
     }
@@ -79,15 +83,47 @@ def test_tasks_are_wired_in_pipeline_order(dag):
     assert down["validate"] >= {"detect"}
     assert down["detect"] == {"persist"}
     assert down["route"] == {"alert", "remediate", "all_clear"}
-    for branch in ("alert", "remediate", "all_clear"):
+    for branch in ("alert", "all_clear"):
         assert down[branch] == {"summary"}
     assert dag.get_task("summary").trigger_rule == "none_failed_min_one_success"
+
+
+def test_remediation_waits_for_approval_only_when_asked_and_then_dispatches(dag):
+    from airflow.providers.standard.operators.hitl import HITLOperator
+
+    down = {t: set(dag.get_task(t).downstream_task_ids) for t in dag.task_ids}
+    up = {t: set(dag.get_task(t).upstream_task_ids) for t in dag.task_ids}
+    assert down["remediate"] == {"needs_approval", "record_approval"}  # XCom to both
+    assert down["needs_approval"] == {"approve", "dispatch"}  # the branch
+    assert down["approve"] == {"record_approval"}
+    assert down["record_approval"] == {"dispatch"}
+    assert down["dispatch"] == {"summary"}
+    # `resolve` is no upstream of dispatch: else it would run (and send) on every hour
+    assert up["dispatch"] == {"needs_approval", "record_approval"}
+    assert dag.get_task("dispatch").trigger_rule == "none_failed_min_one_success"
+    # a failed approval task is still recorded (as a no); a skipped one is not
+    assert dag.get_task("record_approval").trigger_rule == "none_skipped"
+    approve = dag.get_task("approve")
+    assert isinstance(approve, HITLOperator)
+    assert approve.options == ["Approve", "Reject"] and approve.defaults == ["Reject"]
+    assert approve.response_timeout is not None  # no answer in time means no
+    assert approve.pool == "default_pool"  # it waits without holding the warehouse
 
 
 def test_every_task_retries_and_warehouse_tasks_share_the_pool(dag):
     for task in dag.tasks:
         assert task.retries >= 2, task.task_id
-    for tid in ("extract", "validate", "persist", "route", "alert", "remediate", "summary"):
+    for tid in (
+        "extract",
+        "validate",
+        "persist",
+        "route",
+        "alert",
+        "remediate",
+        "record_approval",
+        "dispatch",
+        "summary",
+    ):
         assert dag.get_task(tid).pool == "modelwatch_warehouse", tid
     assert dag.get_task("detect").pool == "default_pool"  # shards never touch the warehouse
 

@@ -70,7 +70,10 @@ def test_saturated_model_alerts_and_gets_a_scale_up(incident_day):
     assert scores.set_index("hour").loc[[at(9), at(10), at(11)], "is_anomaly"].all()
     alerts = q(dag, "SELECT * FROM mw_alerts WHERE model_id = 'model-000'")
     assert alerts[["kind", "opened_hour"]].values.tolist() == [["anomaly", at(9)]]
-    reqs = q(dag, "SELECT * FROM mw_remediation_requests WHERE status = 'proposed'")
+    reqs = q(
+        dag,
+        "SELECT * FROM mw_remediation_requests WHERE status = 'proposed' AND action = 'scale_up'",
+    )
     assert reqs[["model_id", "hour", "action"]].values.tolist() == [
         ["model-000", at(9), "scale_up"]
     ]

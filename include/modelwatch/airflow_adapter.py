@@ -98,7 +98,7 @@ def persist(ctx: dict[str, Any], shard_results: list[dict[str, Any]]) -> dict[st
 
 def route(ctx: dict[str, Any], persisted: dict[str, Any]) -> list[str]:
     cfg = settings()
-    return pipeline.step_route(pipeline.RunContext.from_dict(ctx), persisted, _spec(cfg))
+    return pipeline.step_route(pipeline.RunContext.from_dict(ctx), persisted, _spec(cfg), cfg)
 
 
 def alert(ctx: dict[str, Any]) -> dict[str, Any]:
@@ -109,6 +109,58 @@ def alert(ctx: dict[str, Any]) -> dict[str, Any]:
 def remediate(ctx: dict[str, Any]) -> dict[str, Any]:
     cfg = settings()
     return pipeline.step_remediate(pipeline.RunContext.from_dict(ctx), _spec(cfg), cfg)
+
+
+#: Task ids of the approval branch (dags/model_health.py uses the same names).
+APPROVE_TASK, DISPATCH_TASK = "approve", "dispatch"
+
+
+def needs_approval(remediated: dict[str, Any] | None) -> list[str]:
+    """Branch after remediate: the operator's approval only when something waits for it."""
+    return [APPROVE_TASK] if (remediated or {}).get("approval") else [DISPATCH_TASK]
+
+
+def record_approval(ctx: dict[str, Any], remediated: dict[str, Any]) -> dict[str, Any]:
+    """Apply the approval task's answer (its XCom; none if it failed) to the requests it showed."""
+    from airflow.sdk import get_current_context
+
+    decision = get_current_context()["ti"].xcom_pull(task_ids=APPROVE_TASK)
+    cfg = settings()
+    ids = list(((remediated or {}).get("approval") or {}).get("request_ids") or [])
+    run = pipeline.RunContext.from_dict(ctx)
+    return pipeline.step_record_approval(run, ids, decision, _spec(cfg))
+
+
+def target_connection(conn_id: str) -> Any:
+    """A remediation target's connection (API server and token, webhook URL), read through
+    Airflow: environment, secrets backend or metadata database."""
+    from airflow.sdk import BaseHook
+
+    from modelwatch.targets import ConnectionFields
+
+    conn = BaseHook.get_connection(conn_id)
+    return ConnectionFields(
+        conn_id=conn_id,
+        conn_type=(conn.conn_type or "").lower(),
+        host=conn.host or None,
+        port=conn.port,
+        login=conn.login or None,
+        password=conn.password or None,
+        schema=conn.schema or None,
+        extra=conn.extra_dejson or {},
+    )
+
+
+def dispatch(ctx: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Send what may go. The run context comes from `resolve`'s XCom rather than an argument,
+    so that `resolve` is no upstream of this task: it runs only after the approval branch."""
+    if ctx is None:
+        from airflow.sdk import get_current_context
+
+        ctx = get_current_context()["ti"].xcom_pull(task_ids="resolve")
+    cfg = settings()
+    run = pipeline.RunContext.from_dict(ctx)
+    return pipeline.step_dispatch(run, _spec(cfg), cfg, target_connection)
 
 
 def summary(ctx: dict[str, Any]) -> dict[str, Any]:

@@ -44,8 +44,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         inc = out.with_name(out.stem + "_incidents" + out.suffix)
         getattr(fleet.incidents, write)(inc, index=False)
         print(
-            f"wrote {len(fleet.metrics):,} rows to {out}, "
-            f"{len(fleet.incidents)} incidents to {inc}"
+            f"wrote {len(fleet.metrics):,} rows to {out}, {len(fleet.incidents)} incidents to {inc}"
         )
     else:
         cmd_seed(args, fleet)
@@ -156,6 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--day", help="first hour to run (default: the simulated incident day)")
     sp.add_argument("--hours", type=int, default=24)
     sp.set_defaults(func=cmd_demo)
+
+    from modelwatch.silences import add_parser as add_silence_parser
+
+    add_silence_parser(sub, wh_arg)
 
     from modelwatch.cli_detect import add_commands as add_detect_commands  # replay, evaluate
 

@@ -30,9 +30,11 @@ def run_hour(
     shards = pipeline.step_validate(ctx, extracted["expected"], spec, settings)
     results = [pipeline.step_detect(ctx, shard, i, settings) for i, shard in enumerate(shards)]
     persisted = pipeline.step_persist(ctx, results, spec)
-    branches = pipeline.step_route(ctx, persisted, spec)
+    branches = pipeline.step_route(ctx, persisted, spec, settings)
     if pipeline.ALERT in branches:
         pipeline.step_alert(ctx, spec, settings)
     if pipeline.REMEDIATE in branches:
+        # no operator to ask outside Airflow: requests that need approval stay awaiting it
         pipeline.step_remediate(ctx, spec, settings)
+        pipeline.step_dispatch(ctx, spec, settings)
     return pipeline.step_summary(ctx, spec, settings)

@@ -12,17 +12,17 @@ import json
 import logging
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from modelwatch import alerts, detect, remediation, schema
+from modelwatch import alerts, detect, outbox, remediation, schema
 from modelwatch.config import Settings
 from modelwatch.extract import extract_hour
-from modelwatch.notify import deliver
 from modelwatch.warehouse import Warehouse, WarehouseSpec, open_warehouse
 from modelwatch.window import RunMode
 
@@ -206,20 +206,37 @@ def scope_models(wh: Warehouse, ctx: RunContext) -> list[str]:
     return sorted(got["model_id"].tolist())
 
 
-def step_route(ctx: RunContext, persisted: dict[str, Any], spec: WarehouseSpec) -> list[str]:
+def step_route(
+    ctx: RunContext,
+    persisted: dict[str, Any],
+    spec: WarehouseSpec,
+    settings: Settings | None = None,
+) -> list[str]:
     """Which branches have work: alerting (new trouble, or open alerts that may resolve),
-    remediation (anomalies to act on), or nothing at all."""
+    remediation (anomalies to act on, requests to send or retry, a scaled-up model that may
+    scale back down), or nothing at all."""
     with open_warehouse(spec) as wh:
         models = scope_models(wh, ctx)
+        # a full run also owns the fleet-wide alert; a partial rerun owns only its models
+        owners = [*models, schema.FLEET] if ctx.models is None else models
+        p = {"owners": owners, "hour": ctx.hour, "start": ctx.hour - alerts.LOOKBACK}
         open_alerts = wh.query(
-            "SELECT COUNT(*) AS n FROM mw_alerts WHERE model_id IN :models "
+            "SELECT COUNT(*) AS n FROM mw_alerts WHERE model_id IN :owners "
             "AND opened_hour <= :hour AND (resolved_hour IS NULL OR resolved_hour >= :hour)",
-            {"models": models, "hour": ctx.hour},
+            p,
         )["n"].iloc[0]
+        # notifications that failed earlier are retried by the alert step
+        owed = wh.query(
+            "SELECT COUNT(*) AS n FROM mw_notifications WHERE state = 'failed' "
+            "AND hour >= :start AND hour <= :hour AND model_id IN :owners",
+            p,
+        )["n"].iloc[0]
+        # requests to send or retry, or a scaled-up model that may scale back down
+        pending = outbox.pending_work(wh, ctx, settings or Settings(), models)
     branches = []
-    if persisted["anomalous"] or persisted["excluded"] or int(open_alerts):
+    if persisted["anomalous"] or persisted["excluded"] or int(open_alerts) or int(owed):
         branches.append(ALERT)
-    if persisted["anomalous"]:
+    if persisted["anomalous"] or pending:
         branches.append(REMEDIATE)
     return branches or [ALL_CLEAR]
 
@@ -256,62 +273,66 @@ def load_signals(
 
 
 def step_alert(ctx: RunContext, spec: WarehouseSpec, settings: Settings) -> dict[str, Any]:
-    """Rebuild the alert episodes of this run's models and deliver this hour's events."""
-    cfg = settings.alerts
-    start = ctx.hour - alerts.LOOKBACK
-    with open_warehouse(spec) as wh:
-        models = scope_models(wh, ctx)
-        signals, latest = load_signals(wh, models, start)
-        end = max(ctx.hour, latest or ctx.hour)
-        episodes = alerts.build_episodes(signals, start, end, cfg)
-        events = alerts.events_at(episodes, ctx.hour, cfg)
-        ledger = wh.query(
-            "SELECT * FROM mw_notifications WHERE hour = :hour AND model_id IN :models",
-            {"hour": ctx.hour, "models": models},
-        )
-        why = (
-            "backfill: recorded, would have notified"
-            if ctx.mode.is_backfill
-            else "notify is off for this run"
-        )
-        notes = deliver(events, cfg.receivers, ledger, ctx.notify, why)
-        with wh.transaction():
-            wh.replace(
-                "mw_alerts",
-                alerts.episodes_frame(episodes, cfg),
-                "model_id IN :models AND opened_hour >= :start",
-                {"models": models, "start": start},
-            )
-            where, params = _models_clause(ctx, models)
-            wh.replace("mw_notifications", notes, where, params)
-    counts = {e: sum(1 for ev in events if ev.event == e) for e in (alerts.FIRING, alerts.RESOLVED)}
-    return {"events": len(events), **counts, "notifications": len(notes)}
+    """Rebuild the alert episodes of this run's models and deliver this hour's events (and
+    earlier ones still owed), through silences, inhibition, routing and the dedup ledger;
+    the whole step lives in `modelwatch.alerting`."""
+    from modelwatch.alerting import alert_hour
+
+    return alert_hour(ctx, spec, settings, load_signals=load_signals, scope_models=scope_models)
 
 
 # ------------------------------------------------------------------------------------- remediate
 def step_remediate(ctx: RunContext, spec: WarehouseSpec, settings: Settings) -> dict[str, Any]:
-    """Propose actions for this hour's anomalies and pass them through the guardrails."""
-    cfg = settings.remediation
+    """Propose actions for this hour's models and pass them through the guardrails into the
+    outbox; the result says what waits for an operator (the DAG's approval task shows it)."""
     with open_warehouse(spec) as wh:
         models = scope_models(wh, ctx)
-        scores = wh.query(
-            "SELECT * FROM mw_scores WHERE hour = :hour AND model_id IN :models",
-            {"hour": ctx.hour, "models": models},
-        )
-        proposals = remediation.propose(scores, cfg)
-        history = wh.query(
-            "SELECT * FROM mw_remediation_requests WHERE hour >= :start AND hour <= :hour "
-            "AND model_id IN :models",
-            {
-                "start": ctx.hour - timedelta(hours=cfg.cooldown_hours),
-                "hour": ctx.hour,
-                "models": models,
-            },
-        )
-        outbox = remediation.decide(proposals, ctx.hour, history, ctx.mode, cfg)
-        where, params = _models_clause(ctx, models)
-        wh.replace("mw_remediation_requests", outbox, where, params)
-    return {"requests": len(outbox), "statuses": outbox["status"].value_counts().to_dict()}
+        return outbox.remediate_hour(ctx, wh, settings, models)
+
+
+def step_record_approval(
+    ctx: RunContext,
+    request_ids: list[str],
+    decision: dict[str, Any] | None,
+    spec: WarehouseSpec,
+) -> dict[str, Any]:
+    """Apply the approval task's answer to the requests it showed. No answer (the task failed,
+    or timed out into its default) is a no, as is anything but an explicit "Approve"."""
+    chosen = list((decision or {}).get("chosen_options") or [])
+    user = (decision or {}).get("responded_by_user") or {}
+    approved = chosen == [remediation.APPROVE]
+    if decision is None:
+        actor, why = "timeout", "rejected: no answer from an operator"
+    elif not user:
+        actor, why = "timeout", "rejected: no answer before the approval timeout"
+    else:
+        actor = str(user.get("name") or user.get("id") or "operator")
+        why = f"{'approved' if approved else 'rejected'} by {actor} in Airflow"
+    with open_warehouse(spec) as wh:
+        return outbox.record_decision(ctx, wh, request_ids, approved, actor, why)
+
+
+def step_dispatch(
+    ctx: RunContext,
+    spec: WarehouseSpec,
+    settings: Settings,
+    connection: Callable[[str], Any] | None = None,
+) -> dict[str, Any]:
+    """Send approved requests (and retry failed ones) to their targets; `connection` reads an
+    Airflow connection by id (the environment's `AIRFLOW_CONN_*` outside Airflow)."""
+    from modelwatch.targets import build_target, connection_from_env
+
+    built: dict[str, Any] = {}
+
+    def target(name: str) -> Any:
+        if name not in built:
+            get = connection or connection_from_env
+            built[name] = build_target(name, settings.remediation, get)
+        return built[name]
+
+    with open_warehouse(spec) as wh:
+        models = scope_models(wh, ctx)
+        return outbox.dispatch_due(ctx, wh, settings, models, target)
 
 
 # --------------------------------------------------------------------------------------- summary
