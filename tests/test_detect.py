@@ -92,7 +92,8 @@ def test_stream_pools_a_sustained_moderate_shift() -> None:
 def _model_frames(fleet, model_id: str, hour):
     m = fleet.metrics[fleet.metrics[schema.MODEL_ID] == model_id]
     rows = m[(m[schema.TS] >= hour) & (m[schema.TS] < hour + timedelta(hours=1))]
-    hist = m[(m[schema.TS] >= hour - timedelta(days=7)) & (m[schema.TS] < hour)]
+    day = hour.replace(hour=0)  # what extract reads: the week before the day began
+    hist = m[(m[schema.TS] >= day - timedelta(days=7)) & (m[schema.TS] < day)]
     return rows, hist
 
 
@@ -126,24 +127,36 @@ def test_insufficient_history_is_reported_not_scored(fleet) -> None:
     assert v.status == detect.STATUS_INSUFFICIENT and v.score is None
 
 
-def test_store_reuses_the_days_fit_and_never_uses_a_later_one(fleet, tmp_path) -> None:
+def test_store_keeps_one_detector_per_day_fitted_before_the_day(fleet, tmp_path) -> None:
     cfg = DetectionConfig()
-    h9 = DEMO_DAY + timedelta(hours=9)
+    day = DEMO_DAY
+    h9 = day + timedelta(hours=9)
     h10 = h9 + timedelta(hours=1)
     rows9, hist9 = _model_frames(fleet, "model-008", h9)
     rows10, hist10 = _model_frames(fleet, "model-008", h10)
     store = detect.DetectorStore(tmp_path, cfg)
     first = detect.detect_model("model-008", rows9, hist9, h9, cfg, store)
-    assert store.path("model-008", h9).exists()
+    assert store.path("model-008", day).exists() and first.status == detect.STATUS_SCORED
     cached = detect.detect_model("model-008", rows10, hist10, h10, cfg, store)
     fresh_store = detect.DetectorStore(tmp_path, cfg)  # a new task process reads the file
     again = detect.detect_model("model-008", rows10, hist10, h10, cfg, fresh_store)
-    assert cached.score == again.score and first.status == detect.STATUS_SCORED
-    det9 = fresh_store.load("model-008", h9)
-    assert det9 is not None and pd.Timestamp(det9.fitted_at) == h9
-    assert fresh_store.load("model-008", h9 - timedelta(hours=1)) is None  # fit is later
+    assert cached.score == again.score
+    det = fresh_store.load("model-008", h9)
+    assert det is not None and pd.Timestamp(det.fitted_at) == day  # causal for every hour
     other = detect.DetectorStore(tmp_path, DetectionConfig(n_estimators=50))
     assert other.load("model-008", h10) is None  # settings changed: no stale forest
+
+
+def test_scores_do_not_depend_on_the_order_hours_run_in(fleet, tmp_path) -> None:
+    """A backfill of earlier hours after later ones (or a cold cache) changes no score."""
+    cfg = DetectionConfig()
+    hours = [DEMO_DAY + timedelta(hours=h) for h in (10, 3, 10, 17)]
+    frames = {h: _model_frames(fleet, "model-003", h) for h in set(hours)}
+    store = detect.DetectorStore(tmp_path, cfg)
+    scored = [detect.detect_model("model-003", *frames[h], h, cfg, store).score for h in hours]
+    cold = {h: detect.detect_model("model-003", *frames[h], h, cfg).score for h in set(hours)}
+    assert scored[0] == scored[2]  # hour 10 before and after hour 3 ran
+    assert scored == [cold[h] for h in hours]  # and the same as without any cache
 
 
 def test_detect_models_with_store_gives_the_same_scores_for_the_first_hour(fleet, tmp_path):

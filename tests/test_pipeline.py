@@ -102,9 +102,10 @@ def test_bad_data_hour_is_quarantined_and_reported(seeded, settings):
 
 def test_quarantined_hour_never_trains_a_detector(seeded, settings):
     run_hour(at(15), seeded, settings)
-    with open_warehouse(seeded) as wh:
-        ex = extract_hour(wh, settings, at(16))
+    with open_warehouse(seeded) as wh:  # the next day's detectors train on that day
+        ex = extract_hour(wh, settings, at(24))
     hist = ex.history[ex.history.model_id == "model-006"]
+    assert ((hist.ts >= at(14)) & (hist.ts < at(15))).sum() == 60  # the hour before is there
     assert not ((hist.ts >= at(15)) & (hist.ts < at(16))).any()
     assert ex.excluded_history_rows >= 50
 

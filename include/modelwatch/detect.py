@@ -345,6 +345,9 @@ class Detector:
         if self.feat_lo is None or self.feat_hi is None or len(x) == 0:
             return np.zeros(len(x))
         out = np.maximum(np.maximum(x - self.feat_hi, self.feat_lo - x), 0.0)
+        # One band of grace: most features sit at exactly 0 all week, so without it a dip just
+        # past its tolerance band (Sunday traffic) would count as "never seen" and page.
+        out = np.maximum(out - 1.0, 0.0)
         return np.nan_to_num(out, nan=0.0).max(axis=1)
 
     def row_tail(self, frame: pd.DataFrame, beyond_gain: float | None = None) -> np.ndarray:
@@ -657,6 +660,11 @@ class HourVerdict:
         }
 
 
+#: Bumped whenever a fitted detector's contents change shape, so files pickled by older code
+#: are refitted instead of loaded.
+STORE_FORMAT = 2
+
+
 class DetectorStore:
     """Fitted detectors on disk, one file per model and day, shared by the hourly tasks.
 
@@ -671,7 +679,8 @@ class DetectorStore:
 
     def __init__(self, root: str | Path, cfg: DetectionConfig) -> None:
         self.root = Path(root)
-        self.digest = hashlib.sha256(cfg.model_dump_json().encode()).hexdigest()[:10]
+        key = f"{STORE_FORMAT}:{cfg.model_dump_json()}"
+        self.digest = hashlib.sha256(key.encode()).hexdigest()[:10]
         self._memo: dict[Path, Detector] = {}
 
     def path(self, model_id: str, hour: datetime) -> Path:

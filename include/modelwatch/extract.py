@@ -136,7 +136,10 @@ def extract_hour(
     lookback = timedelta(days=settings.detection.history_days)
     expected = sorted(set(models)) if models else known_models(wh, src, hour, lookback)
     rows = read_metrics(wh, src, hour, hour + HOUR, models=list(models) if models else None)
-    history = read_metrics(wh, src, hour - lookback, hour, models=expected)
-    excluded = excluded_hours(wh, expected, hour - lookback, hour)
+    # each day's detectors train on the `history_days` before the day began (see detect.py),
+    # whichever hour of the day runs first; so that is the history every hour reads
+    day = hour.replace(hour=0, minute=0, second=0, microsecond=0)
+    history = read_metrics(wh, src, day - lookback, day, models=expected)
+    excluded = excluded_hours(wh, expected, day - lookback, day)
     history, n_excluded = drop_excluded(history, excluded)
     return HourExtract(hour, rows, history, expected, n_excluded)

@@ -58,6 +58,10 @@ PRACTICAL_FLOOR: dict[str, float] = {
     "log_load_per_replica": 0.3,
 }
 
+#: Falls need more than rises before they count: a quiet Sunday has a third less traffic, an
+#: upstream outage halves it or worse.
+PRACTICAL_FLOOR_DOWN: dict[str, float] = {**PRACTICAL_FLOOR, "log_request_rate": float(np.log(2))}
+
 
 #: Which way a feature can go wrong: +1 only up (latency, errors, resource use: lower is never a
 #: problem), 0 both ways (traffic and predictions: a drop can be as bad as a rise).
@@ -104,14 +108,18 @@ class SeasonalBaseline:
         self.tolerance = np.maximum.reduce(
             [floor, 3 * day_spread, 3 * noise, np.full_like(floor, 1e-9)]
         )
+        floor_down = np.array([PRACTICAL_FLOOR_DOWN[f] for f in FEATURES])
+        self.tolerance_down = np.maximum(self.tolerance, floor_down)
         self.upward_only = np.array([DIRECTION[f] > 0 for f in FEATURES])
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
-        """Deviations from the baseline beyond the tolerance band, in units of the band."""
+        """Deviations from the baseline beyond the tolerance band, in units of the band (a
+        fall measured against the band for falls, a rise against the band for rises)."""
         resid = feature_matrix(frame) - self.levels[frame[schema.TS].dt.hour.to_numpy()]
-        excess = np.sign(resid) * np.maximum(np.abs(resid) - self.tolerance, 0.0)
-        excess[:, self.upward_only] = np.maximum(excess[:, self.upward_only], 0.0)
-        return excess / self.tolerance
+        up = np.maximum(resid - self.tolerance, 0.0) / self.tolerance
+        down = np.maximum(-resid - self.tolerance_down, 0.0) / self.tolerance_down
+        down[:, self.upward_only] = 0.0
+        return up - down
 
 
 def clean_training_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
