@@ -110,7 +110,7 @@ def hour_run(
 ):
     """One hour as the DAG runs it when nobody answers an approval: the pipeline, then dispatch
     (live tests run model-000 alone: model-003's leak would get a restart at the same hours)."""
-    run_hour(at(h), spec, settings, mode=mode, models=models, run_id=f"test__{h}")
+    run_hour(at(h), spec, settings, mode=mode, models=models, run_id=f"test__{h}", dispatch=False)
     ctx = pipeline.make_context(at(h), f"test__{h}", mode, models, settings)
     get = webhook.connection if webhook else None
     return pipeline.step_dispatch(ctx, spec, settings, get)

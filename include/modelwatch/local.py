@@ -22,8 +22,12 @@ def run_hour(
     mode: RunMode | None = None,
     models: list[str] | None = None,
     run_id: str | None = None,
+    dispatch: bool = True,
 ) -> dict[str, Any]:
-    """Process one hour end to end; returns the summary the DAG's last task returns."""
+    """Process one hour end to end; returns the summary the DAG's last task returns.
+
+    `dispatch=False` leaves sending remediation requests to the caller (tests that drive a
+    target of their own)."""
     mode = mode or RunMode("manual", notify=False, dry_run=True)
     ctx = pipeline.make_context(hour, run_id or f"local__{hour:%Y%m%dT%H}", mode, models, settings)
     extracted = pipeline.step_extract(ctx, spec, settings)
@@ -36,5 +40,6 @@ def run_hour(
     if pipeline.REMEDIATE in branches:
         # no operator to ask outside Airflow: requests that need approval stay awaiting it
         pipeline.step_remediate(ctx, spec, settings)
-        pipeline.step_dispatch(ctx, spec, settings)
+        if dispatch:
+            pipeline.step_dispatch(ctx, spec, settings)
     return pipeline.step_summary(ctx, spec, settings)
