@@ -21,20 +21,25 @@ def settings() -> Settings:
     return load_settings()
 
 
-def warehouse_spec(conn_id: str) -> WarehouseSpec:
-    """The warehouse connection, read through Airflow (env var, secrets backend or database)."""
+def connection_fields(conn_id: str) -> dict[str, Any]:
+    """An Airflow connection's fields, read through Airflow (environment, secrets backend or
+    metadata database); the warehouse and the remediation targets are built from them."""
     from airflow.sdk import BaseHook
 
     conn = BaseHook.get_connection(conn_id)
-    return WarehouseSpec(
-        conn_type=(conn.conn_type or "").lower(),
-        host=conn.host or None,
-        port=conn.port,
-        login=conn.login or None,
-        password=conn.password or None,
-        schema=conn.schema or None,
-        extra=conn.extra_dejson or {},
-    )
+    return {
+        "conn_type": (conn.conn_type or "").lower(),
+        "host": conn.host or None,
+        "port": conn.port,
+        "login": conn.login or None,
+        "password": conn.password or None,
+        "schema": conn.schema or None,
+        "extra": conn.extra_dejson or {},
+    }
+
+
+def warehouse_spec(conn_id: str) -> WarehouseSpec:
+    return WarehouseSpec(**connection_fields(conn_id))
 
 
 def _spec(cfg: Settings) -> WarehouseSpec:
@@ -132,23 +137,10 @@ def record_approval(ctx: dict[str, Any], remediated: dict[str, Any]) -> dict[str
 
 
 def target_connection(conn_id: str) -> Any:
-    """A remediation target's connection (API server and token, webhook URL), read through
-    Airflow: environment, secrets backend or metadata database."""
-    from airflow.sdk import BaseHook
-
+    """A remediation target's connection (API server and token, webhook URL)."""
     from modelwatch.targets import ConnectionFields
 
-    conn = BaseHook.get_connection(conn_id)
-    return ConnectionFields(
-        conn_id=conn_id,
-        conn_type=(conn.conn_type or "").lower(),
-        host=conn.host or None,
-        port=conn.port,
-        login=conn.login or None,
-        password=conn.password or None,
-        schema=conn.schema or None,
-        extra=conn.extra_dejson or {},
-    )
+    return ConnectionFields(conn_id=conn_id, **connection_fields(conn_id))
 
 
 def dispatch(ctx: dict[str, Any] | None = None) -> dict[str, Any]:
