@@ -14,7 +14,7 @@ export AIRFLOW_CONN_MODELWATCH_WAREHOUSE ?= duckdb:///$(ROOT)/.data/warehouse.du
 export MODELWATCH_STAGING_DIR            ?= $(ROOT)/.data/staging
 export MODELWATCH_CONFIG                 ?= $(ROOT)/config/modelwatch.yaml
 
-.PHONY: help venv demo up test test-fast test-airflow lint format bench clean
+.PHONY: help venv demo up test test-fast test-airflow test-celery test-browser lint format bench bench-scale clean
 
 help:
 	@echo "make demo   - seed the demo warehouse and run model_health over the incident day (24 runs)"
@@ -22,6 +22,8 @@ help:
 	@echo "make test   - run the whole test suite"
 	@echo "make lint   - ruff check"
 	@echo "make bench  - print the benchmarks' figures"
+	@echo "make bench-scale - time one hourly run on LocalExecutor for 100, 1,000 and 5,000 models"
+	@echo "make test-browser - the Model health view in Debian's chromium (also part of make test)"
 	@echo "make clean  - remove the venv, the Airflow home and the demo data"
 
 # The venv is rebuilt when the pins change; the stamp marks a finished install.
@@ -47,10 +49,16 @@ test: venv
 	$(BIN)/python -m pytest
 
 test-fast: venv
-	$(BIN)/python -m pytest -m "not e2e and not airflow_server"
+	$(BIN)/python -m pytest -m "not e2e and not airflow_server and not celery and not browser"
 
 test-airflow: venv
 	$(BIN)/python -m pytest -m airflow_server
+
+test-celery: venv
+	$(BIN)/python -m pytest -m celery
+
+test-browser: venv
+	$(BIN)/python -m pytest -m browser
 
 lint: venv
 	$(BIN)/ruff check .
@@ -62,6 +70,9 @@ format: venv
 
 bench: venv
 	$(BIN)/python bench/bench_simulate.py
+
+bench-scale: venv
+	$(BIN)/python bench/bench_scale.py
 
 clean:
 	rm -rf $(VENV) .airflow .data .artifacts .pytest_cache .ruff_cache include/*.egg-info

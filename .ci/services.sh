@@ -5,6 +5,9 @@ set -euo pipefail
 
 need_apt=()
 command -v pg_ctlcluster >/dev/null 2>&1 || need_apt+=(postgresql)
+command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+# the browser test drives Debian's Chromium (Playwright never downloads a browser here)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   echo "installing: ${need_apt[*]}"
   apt-get update -qq
@@ -31,3 +34,15 @@ psql -h 127.0.0.1 -U postgres -tAc "SELECT 1" >/dev/null || {
   echo "PostgreSQL answers but user postgres cannot log in over TCP (trust auth expected)" >&2
   exit 1
 }
+
+# Redis on 127.0.0.1:6379: the Celery broker of the scale-out test (keeps nothing on disk).
+if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  mkdir -p /var/lib/redis /var/log/redis
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/ci.log
+fi
+for _ in $(seq 1 30); do
+  redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break
+  sleep 1
+done
+redis-cli -h 127.0.0.1 -p 6379 ping
