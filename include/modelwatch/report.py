@@ -1,0 +1,121 @@
+"""The human report of an hour: one HTML page with the hour's findings and plots.
+
+Written by the run's last step (`pipeline.step_summary`) into the hour's report folder, beside
+the alert step's `alerts.md` and plots (`alerting.report_dir`, one folder per hour), and served
+by the Model health view at `/modelwatch/reports/<hour>/report.html`. Everything in it is read
+back from the warehouse, so the report of an hour is the same whichever run (scheduled, rerun
+of a few models, backfill) wrote it last. Plots are drawn for the hour's alerts when missing
+(the alert step draws them only for alerts that notify), and relative links keep the folder
+self-contained: it opens from disk as well as through the view.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from modelwatch import alerts
+from modelwatch.config import Settings
+from modelwatch.ui import queries
+from modelwatch.ui.render import render
+from modelwatch.warehouse import Warehouse
+
+log = logging.getLogger(__name__)
+
+REPORT_NAME = "report.html"
+
+
+def report_folder(settings: Settings, hour: datetime) -> Path:
+    """The hour's folder: the same one the alert step writes its Markdown and plots to."""
+    from modelwatch.alerting import report_dir
+    from modelwatch.plots import report_folder as folder
+
+    return folder(report_dir(settings), hour)
+
+
+def _event(a: dict[str, Any], hour: datetime) -> alerts.AlertEvent:
+    """An alert row as the event the plotting code draws."""
+    return alerts.AlertEvent(
+        alert_id=a["alert_id"],
+        model_id=a["model_id"],
+        kind=a["kind"],
+        event=a["event"],
+        severity=a["severity"],
+        hour=hour,
+        summary=a["summary"],
+        opened_hour=a["opened_hour"],
+        resolved_hour=a["resolved_hour"],
+        score=a["peak_score"],
+        detail=a.get("explanation") or "[]",
+    )
+
+
+def draw_plots(
+    wh: Warehouse, settings: Settings, rows: list[dict[str, Any]], hour: datetime, folder: Path
+) -> dict[str, str]:
+    """Each alert's plot file name in `folder` (drawn unless already there); a plot that
+    cannot be drawn costs only the picture, never the report."""
+    from modelwatch.plots import plot_alert, plot_name
+
+    out: dict[str, str] = {}
+    if not settings.alerts.plots:
+        return out
+    for a in rows:
+        if a["kind"] == alerts.FLEET:
+            continue
+        e = _event(a, hour)
+        path = folder / plot_name(e)
+        try:
+            if path.exists() or plot_alert(wh, settings, e, path) is not None:
+                out[a["alert_id"]] = path.name
+        except Exception:
+            log.warning("could not draw the plot of %s", a["alert_id"], exc_info=True)
+    return out
+
+
+def collect(wh: Warehouse, hour: datetime) -> dict[str, Any]:
+    """Everything the report shows, read from the warehouse."""
+    from modelwatch.window import HOUR
+
+    return {
+        "hour": hour,
+        "summary": queries.hour_run(wh, hour),
+        "alerts": queries.alerts_active(wh, hour),
+        "scores": queries.hour_scores(wh, hour),
+        "kept_out": queries.hour_validation(wh, hour),
+        "requests": queries.requests(wh, hour, hour + HOUR, include_waiting=False),
+        "notifications": queries.hour_notifications(wh, hour),
+    }
+
+
+def write_report(
+    wh: Warehouse,
+    settings: Settings,
+    hour: datetime,
+    run_id: str | None = None,
+    models: list[str] | None = None,
+    folder: Path | None = None,
+) -> Path:
+    """Write the hour's `report.html` (atomically: a reader never sees half a page)."""
+    from modelwatch.routing import run_url
+
+    folder = folder or report_folder(settings, hour)
+    folder.mkdir(parents=True, exist_ok=True)
+    data = collect(wh, hour)
+    plots = draw_plots(wh, settings, data["alerts"], hour, folder)
+    html = render(
+        "report.html",
+        **data,
+        plots=plots,
+        run_id=run_id,
+        run_url=run_url(settings.alerts, run_id) if run_id else None,
+        models=models,
+    )
+    path = folder / REPORT_NAME
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(path)
+    return path

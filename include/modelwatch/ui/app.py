@@ -1,0 +1,357 @@
+"""The Model health view: a FastAPI app that the Airflow plugin mounts under `/modelwatch`.
+
+Airflow mounts a plugin's FastAPI app with `app.mount()`, and a mount inherits none of the core
+API's authentication, so this app authenticates every route itself, once, at the application
+level: the caller must be a user Airflow's auth manager recognises (the UI's session cookie or a
+bearer token, checked by Airflow's own `get_user`) and allowed to read the `model_health` DAG.
+Approving a remediation request is forwarded, with the caller's own credential, to Airflow's
+REST API (the run's `approve` task, the same Required Action the Airflow UI answers), so Airflow
+decides whether this user may answer and records who did.
+
+The warehouse is reached as the DAG reaches it (the `modelwatch_warehouse` connection), opened
+read-only for one request at a time: an embedded DuckDB file is never held between requests,
+and a file locked by a running task makes the page say so instead of waiting long.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pathlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode, urlsplit
+
+from fastapi import Depends, FastAPI, Form, HTTPException, Path, Request, status
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from modelwatch.ui.render import render
+
+log = logging.getLogger(__name__)
+
+#: Where the plugin mounts this app, and the Airflow UI page that shows it.
+URL_PREFIX = "/modelwatch"
+VIEW_ROUTE = "model-health"
+DAG_ID = "model_health"
+APPROVE_TASK = "approve"
+#: How long a request waits for a DuckDB file that a running task holds.
+LOCK_TIMEOUT_ENV = "MODELWATCH_VIEW_LOCK_TIMEOUT_S"
+#: The Airflow API the approvals go to (default: the server this request reached).
+API_URL_ENV = "MODELWATCH_AIRFLOW_API_URL"
+
+_bearer = HTTPBearer(auto_error=False)
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+# ----------------------------------------------------------------------------------- auth
+async def current_user(request: Request, bearer: Bearer) -> Any:
+    """The caller as Airflow's auth manager knows them (401/403 otherwise).
+
+    Airflow's own `get_user`: a bearer token if one is sent, else the UI's session cookie.
+    Imported here, not at module level, so that loading the plugin in a scheduler or task
+    process does not pull in the API server."""
+    from airflow.api_fastapi.core_api.security import get_user
+
+    return await get_user(request, None, bearer)
+
+
+async def require_reader(request: Request, user: Annotated[Any, Depends(current_user)]) -> Any:
+    """Only users who may read the `model_health` DAG see its findings."""
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.auth.managers.models.resource_details import DagDetails
+
+    if not get_auth_manager().is_authorized_dag(
+        method="GET", user=user, details=DagDetails(id=DAG_ID)
+    ):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"not allowed to read DAG {DAG_ID}")
+    request.state.modelwatch_user = user
+    return user
+
+
+app = FastAPI(
+    title="modelwatch: Model health",
+    description="The fleet's health, alerts, silences and remediation requests.",
+    dependencies=[Depends(require_reader)],  # every route, including ones added later
+    docs_url=None,
+    redoc_url=None,
+    openapi_url=None,
+)
+
+
+def _user_name(request: Request) -> str:
+    user = getattr(request.state, "modelwatch_user", None)
+    try:
+        return str(user.get_name())
+    except Exception:
+        return "unknown"
+
+
+# ------------------------------------------------------------------------------ warehouse
+def _settings() -> Any:
+    from modelwatch.config import load_settings
+
+    return load_settings()
+
+
+def warehouse_spec(settings: Any) -> Any:
+    """The DAG's connection, read through Airflow as the tasks read it."""
+    from modelwatch import airflow_adapter
+
+    return airflow_adapter.warehouse_spec(settings.warehouse_conn_id)
+
+
+@contextmanager
+def read_only(spec: Any, lock_timeout_s: float | None = None) -> Iterator[Any]:
+    """Open the warehouse for reading only, for the length of one request."""
+    from modelwatch.warehouse import open_warehouse
+    from modelwatch.warehouse.connect import DUCKDB_TYPES
+
+    if lock_timeout_s is None:
+        lock_timeout_s = float(os.environ.get(LOCK_TIMEOUT_ENV, "10"))
+    if spec.conn_type in DUCKDB_TYPES:
+        from modelwatch.warehouse import WarehouseError
+        from modelwatch.warehouse.duckdb_backend import DuckDBWarehouse
+
+        if not pathlib.Path(spec.duckdb_path).exists():
+            raise WarehouseError(f"the warehouse file {spec.duckdb_path} does not exist yet")
+        wh = DuckDBWarehouse(spec.duckdb_path, read_only=True, lock_timeout_s=lock_timeout_s)
+    else:
+        wh = open_warehouse(spec)
+        try:
+            wh.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+        except Exception:
+            wh.close()
+            raise
+    try:
+        yield wh
+    finally:
+        wh.close()
+
+
+def _unavailable(exc: Exception) -> HTMLResponse:
+    log.warning("Model health view: warehouse unavailable: %s", exc)
+    message = (
+        "The warehouse cannot be read right now (a model_health task may be writing it): "
+        f"{str(exc).splitlines()[0]}. Reload in a moment."
+    )
+    return HTMLResponse(render("error.html", message=message), status.HTTP_503_SERVICE_UNAVAILABLE)
+
+
+# ------------------------------------------------------------------------------- overview
+def _parse_day(day: str | None) -> datetime | None:
+    if not day:
+        return None
+    try:
+        return datetime.strptime(day, "%Y-%m-%d")
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "day must be YYYY-MM-DD") from exc
+
+
+def report_href(hour: datetime) -> str:
+    """The hour's report, relative to the view's index page."""
+    return f"reports/{hour:%Y%m%dT%H}/report.html"
+
+
+def find_plots(
+    reports: pathlib.Path, alert_rows: list[dict[str, Any]], at: datetime, back_hours: int = 48
+) -> dict[str, str]:
+    """Each alert's latest plot on disk (its hour's report folder), as a relative URL."""
+    from modelwatch.plots import report_folder
+
+    out: dict[str, str] = {}
+    for a in alert_rows:
+        name = f"{a['alert_id'].replace(':', '_')}.png"
+        h = min(at, a["resolved_hour"] or at)
+        for _ in range(back_hours):
+            if h < a["opened_hour"]:
+                break
+            if (report_folder(reports, h) / name).is_file():
+                out[a["alert_id"]] = f"reports/{h:%Y%m%dT%H}/{name}"
+                break
+            h -= timedelta(hours=1)
+    return out
+
+
+def overview(wh: Any, day: datetime | None) -> dict[str, Any]:
+    """What the index page shows for `day` (default: the day of the latest run)."""
+    from modelwatch.ui import queries
+
+    latest = queries.latest_hour(wh)
+    if latest is None:
+        return {"at": None}
+    start = day or queries.day_of(latest)
+    end = start + queries.DAY
+    runs = queries.runs(wh, start, end)
+    at = runs[0]["hour"] if runs else min(latest, end - timedelta(hours=1))
+    return {
+        "at": at,
+        "day": f"{start:%Y-%m-%d}",
+        "prev_day": f"{start - queries.DAY:%Y-%m-%d}",
+        "next_day": f"{end:%Y-%m-%d}",
+        "heat": queries.heatmap(wh, start),
+        "alerts": [a for a in queries.alerts_active(wh, at) if a["open"]],
+        "requests": queries.requests(wh, start, end),
+        "silences": queries.silences(wh, at),
+        "runs": runs,
+    }
+
+
+@app.get("/", response_class=HTMLResponse, name="index")
+def index(
+    request: Request, day: str | None = None, flash: str | None = None, error: int = 0
+) -> HTMLResponse:
+    """The fleet heat map, open alerts, remediation requests, silences and runs."""
+    from modelwatch.alerting import report_dir
+    from modelwatch.warehouse import WarehouseError
+
+    settings = _settings()
+    spec = warehouse_spec(settings)
+    try:
+        with read_only(spec) as wh:
+            data = overview(wh, _parse_day(day))
+    except WarehouseError as exc:
+        return _unavailable(exc)
+    plots = find_plots(report_dir(settings), data["alerts"], data["at"]) if data.get("at") else {}
+    html = render(
+        "index.html",
+        **data,
+        plots=plots,
+        user=_user_name(request),
+        warehouse=spec.describe(),
+        flash=flash,
+        flash_error=bool(error),
+        report_href=report_href,
+        approve_url="approvals",
+    )
+    return HTMLResponse(html)
+
+
+@app.get("/api/overview")
+def overview_json(day: str | None = None) -> dict[str, Any]:
+    """The index page's data as JSON (for scripts and the tests)."""
+    from modelwatch.warehouse import WarehouseError
+
+    try:
+        with read_only(warehouse_spec(_settings())) as wh:
+            data = overview(wh, _parse_day(day))
+    except WarehouseError as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
+    heat = data.pop("heat", None)
+    if heat is not None:
+        data["heatmap"] = {
+            "hours": heat.hours,
+            "models": heat.models,
+            "cells": [
+                {
+                    "model_id": m,
+                    "hour": h,
+                    "status": c.status,
+                    "score": c.score,
+                    "is_anomaly": c.is_anomaly,
+                }
+                for (m, h), c in sorted(heat.cells.items())
+            ],
+        }
+    return data
+
+
+# -------------------------------------------------------------------------------- reports
+_HOUR_DIR = r"^\d{8}T\d{2}$"
+_FILE = r"^[A-Za-z0-9][A-Za-z0-9_.-]*\.(html|png|md)$"
+
+
+@app.get("/reports/{hour}/{name}", name="report_file")
+def report_file(
+    hour: Annotated[str, Path(pattern=_HOUR_DIR)],
+    name: Annotated[str, Path(pattern=_FILE)],
+) -> FileResponse:
+    """A file of an hour's report folder: the report, its plots, the alert step's notes."""
+    from modelwatch.alerting import report_dir
+
+    base = report_dir(_settings()).resolve()
+    path = (base / hour / name).resolve()
+    if base not in path.parents or not path.is_file():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such report file")
+    media = {".html": "text/html", ".png": "image/png", ".md": "text/markdown"}
+    return FileResponse(path, media_type=media[path.suffix])
+
+
+# ------------------------------------------------------------------------------ approvals
+def _same_origin(request: Request) -> bool:
+    """A browser's form post must come from the Airflow UI itself (no cross-site forms)."""
+    origin = request.headers.get("origin")
+    if not origin or origin == "null":
+        return origin is None
+    return urlsplit(origin).netloc == request.headers.get("host", request.url.netloc)
+
+
+def _api_root(request: Request) -> str:
+    configured = os.environ.get(API_URL_ENV)
+    if configured:
+        return configured.rstrip("/")
+    base = str(request.base_url).rstrip("/")
+    return base.removesuffix(URL_PREFIX)
+
+
+def _credential(request: Request, bearer: HTTPAuthorizationCredentials | None) -> str | None:
+    if bearer and bearer.scheme.lower() == "bearer":
+        return bearer.credentials
+    from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN
+
+    return request.cookies.get(COOKIE_NAME_JWT_TOKEN)
+
+
+def answer_approval(api_root: str, token: str, run_id: str, choice: str) -> tuple[bool, str]:
+    """Answer the run's approval task through Airflow's REST API, as the caller."""
+    import httpx
+
+    url = (
+        f"{api_root}/api/v2/dags/{DAG_ID}/dagRuns/{quote(run_id, safe='')}"
+        f"/taskInstances/{APPROVE_TASK}/-1/hitlDetails"
+    )
+    try:
+        r = httpx.patch(
+            url,
+            json={"chosen_options": [choice]},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+    except httpx.HTTPError as exc:
+        return False, f"Airflow's API could not be reached: {exc}"
+    if r.status_code == 200:
+        verb = "Approved" if choice == "Approve" else "Rejected"
+        return True, f"{verb}: the requests of run {run_id} (Airflow records the answer)."
+    known = {
+        403: "you are not allowed to answer this approval",
+        404: f"no approval is waiting in run {run_id}",
+        409: f"the approval of run {run_id} has already been answered",
+    }
+    return False, f"Not recorded: {known.get(r.status_code, r.text[:300])}."
+
+
+@app.post("/approvals", name="approvals")
+def approvals(
+    request: Request,
+    bearer: Bearer,
+    run_id: Annotated[str, Form(min_length=1, max_length=250)],
+    choice: Annotated[str, Form(pattern="^(Approve|Reject)$")],
+) -> RedirectResponse:
+    """Approve or reject the remediation requests a run is waiting on, then back to the view."""
+    if not _same_origin(request):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "cross-site form posts are refused")
+    token = _credential(request, bearer)
+    if not token:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "not authenticated")
+    ok, message = answer_approval(_api_root(request), token, run_id, choice)
+    log.info(
+        "Model health view: %s answered %s for run %s: %s",
+        _user_name(request),
+        choice,
+        run_id,
+        message,
+    )
+    query = urlencode({"flash": message, **({} if ok else {"error": 1})})
+    return RedirectResponse(f"./?{query}", status_code=status.HTTP_303_SEE_OTHER)
