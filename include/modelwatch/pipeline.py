@@ -394,12 +394,13 @@ def format_summary(row: dict[str, Any]) -> str:
 
 
 def step_summary(ctx: RunContext, spec: WarehouseSpec, settings: Settings) -> dict[str, Any]:
-    """Record the hour's summary row and remove the run's staging files."""
+    """Record the hour's summary row, write its HTML report, remove the run's staging files."""
     with open_warehouse(spec) as wh:
         row = hour_summary(wh, ctx.hour, settings)
         frame = pd.DataFrame([row])
         frame["hour"] = frame["hour"].astype("datetime64[us]")
         wh.replace("mw_runs", frame, "hour = :hour", {"hour": ctx.hour})
+        report = write_report(wh, ctx, settings)
     shutil.rmtree(ctx.path, ignore_errors=True)
     detect.DetectorStore(detector_store(settings), settings.detection).prune(
         keep_days=2, now=ctx.hour
@@ -410,4 +411,18 @@ def step_summary(ctx: RunContext, spec: WarehouseSpec, settings: Settings) -> di
         **{k: v for k, v in row.items() if k != "hour"},
         "hour": ctx.hour.isoformat(),
         "line": line,
+        "report": report,
     }
+
+
+def write_report(wh: Warehouse, ctx: RunContext, settings: Settings) -> str | None:
+    """The hour's HTML report for operators (`modelwatch.report`); a failure to write it is
+    logged and costs the report, never the run."""
+    from modelwatch.report import write_report as write
+
+    try:
+        models = list(ctx.models) if ctx.models is not None else None
+        return str(write(wh, settings, ctx.hour, ctx.run_id, models))
+    except Exception:
+        log.warning("could not write the report of %s", ctx.hour, exc_info=True)
+        return None

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -56,21 +56,37 @@ def _event(a: dict[str, Any], hour: datetime) -> alerts.AlertEvent:
 def draw_plots(
     wh: Warehouse, settings: Settings, rows: list[dict[str, Any]], hour: datetime, folder: Path
 ) -> dict[str, str]:
-    """Each alert's plot file name in `folder` (drawn unless already there); a plot that
-    cannot be drawn costs only the picture, never the report."""
+    """Each alert's plot, as a link relative to `folder`.
+
+    A plot is drawn when the alert opens or resolves in the hour, or when none of the last
+    `repeat_interval_hours` hours has one (the reminder's rhythm); otherwise the report links
+    the recent one in its own hour's folder, so a long incident costs a few plots, not one an
+    hour. A plot that cannot be drawn costs only the picture, never the report."""
     from modelwatch.plots import plot_alert, plot_name
+    from modelwatch.window import HOUR
 
     out: dict[str, str] = {}
     if not settings.alerts.plots:
         return out
+    fresh = timedelta(hours=settings.alerts.repeat_interval_hours)
     for a in rows:
         if a["kind"] == alerts.FLEET:
             continue
         e = _event(a, hour)
-        path = folder / plot_name(e)
+        name = plot_name(e)
+        if a["event"] == "firing":  # neither opened nor resolved now: reuse a recent plot
+            h = hour - HOUR
+            while h >= max(a["opened_hour"], hour - fresh):
+                if (folder.parent / f"{h:%Y%m%dT%H}" / name).is_file():
+                    out[a["alert_id"]] = f"../{h:%Y%m%dT%H}/{name}"
+                    break
+                h -= HOUR
+            if a["alert_id"] in out:
+                continue
+        path = folder / name
         try:
             if path.exists() or plot_alert(wh, settings, e, path) is not None:
-                out[a["alert_id"]] = path.name
+                out[a["alert_id"]] = name
         except Exception:
             log.warning("could not draw the plot of %s", a["alert_id"], exc_info=True)
     return out
