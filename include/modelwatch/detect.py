@@ -747,7 +747,9 @@ def detect_model(
         history, _ = clean_training_rows(history[in_window])
         n_train = len(history)
     else:
-        n_train = int(in_window.sum())  # the cached fit already learnt from clean rows
+        # the cached fit already learnt from clean rows (and the history may not be staged:
+        # extract reads it only for models whose day detector is not cached yet)
+        n_train = det.n_train_rows
     if n_train < cfg.min_history_hours * schema.ROWS_PER_HOUR * 0.8:
         return HourVerdict(
             model_id, STATUS_INSUFFICIENT, n_rows=len(hour_rows), n_train_rows=n_train
