@@ -66,9 +66,14 @@ def explanation(detail: str | None, k: int = 5) -> list[dict[str, Any]]:
 
 # ------------------------------------------------------------------------------- time window
 def latest_hour(wh: Warehouse) -> datetime | None:
-    """The last hour any run has summarised (the view opens on its day)."""
-    got = wh.query("SELECT MAX(hour) AS h FROM mw_runs")["h"].iloc[0]
-    return _dt(got)
+    """The last hour with findings (the view opens on its day): the last scored hour, else
+    the last summarised one. A run over an hour without data (a scheduler catching up on a
+    fleet that stopped reporting) does not move the view away from the last findings."""
+    for sql in ("SELECT MAX(hour) AS h FROM mw_scores", "SELECT MAX(hour) AS h FROM mw_runs"):
+        got = _dt(wh.query(sql)["h"].iloc[0])
+        if got is not None:
+            return got
+    return None
 
 
 def day_of(hour: datetime) -> datetime:
