@@ -234,7 +234,7 @@ def test_digest_is_stable_for_equal_settings(tmp_path: Path) -> None:
     assert isinstance(d, str)
     assert len(d) == 12
     # Spelling out a default changes nothing.
-    assert load_settings(write(tmp_path, "shard_size: 50\n")).digest() == d
+    assert load_settings(write(tmp_path, "shard_target_size: 250\n")).digest() == d
 
 
 @pytest.mark.parametrize(

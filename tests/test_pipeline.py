@@ -196,3 +196,54 @@ def test_models_with_too_little_history_are_reported_not_scored(new_warehouse, f
     s = query(spec, "SELECT * FROM mw_scores WHERE model_id = 'model-009'")
     assert s["status"].tolist() == ["insufficient_history"] and not s["is_anomaly"].any()
     assert summary["models_insufficient_history"] == 1
+
+
+def test_hours_after_the_days_first_read_no_history_and_score_the_same(
+    seeded, settings, tmp_path, monkeypatch
+):
+    """Detectors are fitted once a day and cached; later hours must not re-read the 7-day
+    history (the hourly run's largest cost at fleet scale), and must score exactly as a run
+    with an empty cache, which reads and fits."""
+    from modelwatch import pipeline
+    from modelwatch.config import STAGING_ENV
+
+    def extract(h: int, store: str) -> dict:
+        monkeypatch.setenv(STAGING_ENV, str(tmp_path / store))
+        ctx = pipeline.make_context(at(h), f"t{h}", RunMode("manual", False, True), None, settings)
+        return pipeline.step_extract(ctx, seeded, settings)
+
+    assert extract(9, "warm")["history_rows"] > 0  # the day's first hour here: fits
+    run_hour(at(9), seeded, settings)
+    assert extract(10, "warm")["history_rows"] == 0
+    run_hour(at(10), seeded, settings)
+    warm = query(seeded, "SELECT * FROM mw_scores WHERE hour = :h ORDER BY model_id", h=at(10))
+    assert extract(10, "cold")["history_rows"] > 0
+    run_hour(at(10), seeded, settings)
+    cold = query(seeded, "SELECT * FROM mw_scores WHERE hour = :h ORDER BY model_id", h=at(10))
+    pd.testing.assert_frame_equal(warm, cold)
+    assert (cold["status"] == "scored").sum() >= len(cold) - 2
+
+
+def test_a_detector_pruned_after_extract_is_refitted_from_the_warehouse(
+    seeded, settings, tmp_path, monkeypatch
+):
+    """Extract skipped a model's history because its detector was cached; if the cache is
+    gone by the time its shard runs (a later day's run pruned it), the shard reads that
+    history itself rather than scoring the model without a detector."""
+    import shutil
+
+    from modelwatch import pipeline
+    from modelwatch.config import STAGING_ENV
+
+    monkeypatch.setenv(STAGING_ENV, str(tmp_path))
+    run_hour(at(9), seeded, settings)
+    expected = query(seeded, "SELECT * FROM mw_scores WHERE hour = :h ORDER BY model_id", h=at(9))
+    ctx = pipeline.make_context(at(9), "again", RunMode("manual", False, True), None, settings)
+    extracted = pipeline.step_extract(ctx, seeded, settings)
+    assert extracted["history_rows"] == 0
+    shards = pipeline.step_validate(ctx, extracted["expected"], seeded, settings)
+    shutil.rmtree(pipeline.detector_store(settings, seeded))
+    results = [pipeline.step_detect(ctx, s, i, settings, seeded) for i, s in enumerate(shards)]
+    pipeline.step_persist(ctx, results, seeded)
+    got = query(seeded, "SELECT * FROM mw_scores WHERE hour = :h ORDER BY model_id", h=at(9))
+    pd.testing.assert_frame_equal(expected, got)

@@ -92,7 +92,8 @@ def detect(ctx: dict[str, Any], shard: list[str]) -> dict[str, Any]:
     context = get_current_context()
     context["shard_label"] = f"{shard[0]} .. {shard[-1]} ({len(shard)} models)"
     index = context["ti"].map_index
-    return pipeline.step_detect(pipeline.RunContext.from_dict(ctx), shard, index, settings())
+    cfg = settings()
+    return pipeline.step_detect(pipeline.RunContext.from_dict(ctx), shard, index, cfg, _spec(cfg))
 
 
 def persist(ctx: dict[str, Any], shard_results: list[dict[str, Any]]) -> dict[str, Any]:

@@ -486,8 +486,12 @@ class Settings(_Strict):
     detection: DetectionConfig = DetectionConfig()
     alerts: AlertsConfig = AlertsConfig()
     remediation: RemediationConfig = RemediationConfig()
-    #: Models per detect task; the number of mapped tasks grows with shards, not models.
-    shard_size: int = Field(50, ge=1)
+    #: Models per detect task (a mapped task instance each). Empty: chosen from the fleet's
+    #: size, about `shard_target_size` models a shard and at most `max_shards` shards, so the
+    #: number of task instances grows with shards, not models (see sharding.py).
+    shard_size: int | None = Field(None, ge=1)
+    shard_target_size: int = Field(250, ge=1)
+    max_shards: int = Field(32, ge=1)
     #: Connection id of the warehouse (an Airflow connection, or AIRFLOW_CONN_<ID> outside it).
     warehouse_conn_id: str = "modelwatch_warehouse"
     #: Where tasks hand data to each other (one folder per run); env MODELWATCH_STAGING_DIR wins.

@@ -32,7 +32,9 @@ def run_hour(
     ctx = pipeline.make_context(hour, run_id or f"local__{hour:%Y%m%dT%H}", mode, models, settings)
     extracted = pipeline.step_extract(ctx, spec, settings)
     shards = pipeline.step_validate(ctx, extracted["expected"], spec, settings)
-    results = [pipeline.step_detect(ctx, shard, i, settings) for i, shard in enumerate(shards)]
+    results = [
+        pipeline.step_detect(ctx, shard, i, settings, spec) for i, shard in enumerate(shards)
+    ]
     persisted = pipeline.step_persist(ctx, results, spec)
     branches = pipeline.step_route(ctx, persisted, spec, settings)
     if pipeline.ALERT in branches:

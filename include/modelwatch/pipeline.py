@@ -8,6 +8,7 @@ the rows their hour and models own, so every step can be rerun.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -22,7 +23,8 @@ import pandas as pd
 
 from modelwatch import alerts, detect, outbox, remediation, schema
 from modelwatch.config import Settings
-from modelwatch.extract import extract_hour
+from modelwatch.extract import extract_hour, read_training_history
+from modelwatch.sharding import split_models
 from modelwatch.warehouse import Warehouse, WarehouseSpec, open_warehouse
 from modelwatch.window import RunMode
 
@@ -30,6 +32,7 @@ log = logging.getLogger(__name__)
 
 HOUR_ROWS, HISTORY, CLEAN = "hour.parquet", "history.parquet", "clean.parquet"
 EXCLUDED = "excluded.json"
+HISTORY_ROW_GROUP = 32_768  # rows: about three models' week of minutes
 
 # Branch names: the DAG's task ids for the route step.
 ALERT, REMEDIATE, ALL_CLEAR = "alert", "remediate", "all_clear"
@@ -97,12 +100,20 @@ def _models_clause(ctx: RunContext, models: list[str]) -> tuple[str, dict[str, A
 
 # --------------------------------------------------------------------------------------- extract
 def step_extract(ctx: RunContext, spec: WarehouseSpec, settings: Settings) -> dict[str, Any]:
-    """Stage the hour's rows and the expected models' history as Parquet."""
+    """Stage the hour's rows, and the history of the models whose detector for the day is
+    not fitted yet (none, on most hours), as Parquet."""
+    store = detect.DetectorStore(detector_store(settings, spec), settings.detection)
+    day = ctx.hour.replace(hour=0)
+
+    def unfitted(model_id: str) -> bool:
+        return not store.path(model_id, day).exists()
+
     with open_warehouse(spec, migrate=True) as wh:
-        ex = extract_hour(wh, settings, ctx.hour, ctx.models)
+        ex = extract_hour(wh, settings, ctx.hour, ctx.models, history_for=unfitted)
     ctx.path.mkdir(parents=True, exist_ok=True)
     ex.rows.to_parquet(ctx.path / HOUR_ROWS, index=False)
-    ex.history.to_parquet(ctx.path / HISTORY, index=False)
+    # sorted by model, in row groups of a few models: each shard's filtered read skips the rest
+    ex.history.to_parquet(ctx.path / HISTORY, index=False, row_group_size=HISTORY_ROW_GROUP)
     log.info(
         "extracted %d rows for %s (%d expected models), %d history rows (%d excluded)",
         len(ex.rows),
@@ -132,8 +143,9 @@ def step_validate(
         wh.replace("mw_validation", verdicts, where, params)
     report.clean.to_parquet(ctx.path / CLEAN, index=False)
     passed = sorted(report.passed)
-    size = settings.shard_size
-    shards = [passed[i : i + size] for i in range(0, len(passed), size)]
+    shards = split_models(
+        passed, settings.shard_size, settings.shard_target_size, settings.max_shards
+    )
     excluded = {m: "quarantined" for m in report.quarantined} | {
         m: "no_data" for m in report.no_data
     }
@@ -149,21 +161,40 @@ def step_validate(
 
 
 # ---------------------------------------------------------------------------------------- detect
-def detector_store(settings: Settings) -> Path:
-    """Where fitted per-model detectors are kept between hours (one file per model and day)."""
-    return settings.staging_path() / "_detectors"
+def detector_store(settings: Settings, spec: WarehouseSpec) -> Path:
+    """Where fitted per-model detectors are kept between hours (one file per model and day),
+    one folder per warehouse and source table: a detector is only as good as the data it
+    learnt from, so two deployments sharing a staging folder never share forests."""
+    source = f"{spec.describe()}|{settings.source.table}"
+    return settings.staging_path() / "_detectors" / hashlib.sha256(source.encode()).hexdigest()[:10]
 
 
 def step_detect(
-    ctx: RunContext, shard: list[str], index: int, settings: Settings
+    ctx: RunContext,
+    shard: list[str],
+    index: int,
+    settings: Settings,
+    spec: WarehouseSpec,
 ) -> dict[str, Any]:
-    """Score one shard of models from the staged files (no warehouse access: shards run in
-    parallel, and an embedded warehouse takes one writer at a time)."""
+    """Score one shard of models from the staged files (shards run in parallel, and an
+    embedded warehouse takes one writer at a time, so they read the warehouse only in the
+    rare case below)."""
     filters = [(schema.MODEL_ID, "in", shard)]
     rows = pd.read_parquet(ctx.path / CLEAN, filters=filters)
     history = pd.read_parquet(ctx.path / HISTORY, filters=filters)
+    # A detector cached when extract ran may be gone now (pruned by a run of a later day):
+    # read those models' history rather than score them without a detector.
+    store = detect.DetectorStore(detector_store(settings, spec), settings.detection)
+    day = ctx.hour.replace(hour=0)
+    staged = set(history[schema.MODEL_ID].unique())
+    missing = [m for m in shard if m not in staged and not store.path(m, day).exists()]
+    if missing:
+        log.warning("reading history for %d models whose detector is gone", len(missing))
+        with open_warehouse(spec) as wh:
+            extra, _ = read_training_history(wh, settings, missing, day)
+        history = pd.concat([history, extra], ignore_index=True) if len(history) else extra
     scores = detect.detect_models(
-        rows, history, shard, ctx.hour, settings.detection, store_dir=detector_store(settings)
+        rows, history, shard, ctx.hour, settings.detection, store_dir=detector_store(settings, spec)
     )
     out = ctx.path / f"scores-{index:04d}.parquet"
     scores.to_parquet(out, index=False)
@@ -402,7 +433,7 @@ def step_summary(ctx: RunContext, spec: WarehouseSpec, settings: Settings) -> di
         wh.replace("mw_runs", frame, "hour = :hour", {"hour": ctx.hour})
         report = write_report(wh, ctx, settings)
     shutil.rmtree(ctx.path, ignore_errors=True)
-    detect.DetectorStore(detector_store(settings), settings.detection).prune(
+    detect.DetectorStore(detector_store(settings, spec), settings.detection).prune(
         keep_days=2, now=ctx.hour
     )
     line = format_summary(row)
