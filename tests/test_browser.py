@@ -43,9 +43,15 @@ def at(h: int) -> datetime:
 
 
 def prepare_morning(spec: Any) -> None:
-    """The incident day up to 08:00, processed as dry runs without Airflow."""
-    for h in range(9):
+    """The morning before the surge (04:00-08:00: the memory leak sets in), processed as dry
+    runs without Airflow, and an operator's silence on the leaking model."""
+    from modelwatch.silences import add_silence
+    from modelwatch.warehouse import open_warehouse
+
+    for h in range(4, 9):
         run_hour(at(h), spec, Settings(), RunMode("manual", False, True), run_id=f"morning__{h}")
+    with open_warehouse(spec) as wh:
+        add_silence(wh, {"model_id": LEAK}, at(8), at(14), "alice", "retraining", at(8))
 
 
 @pytest.fixture(scope="module")
@@ -196,15 +202,17 @@ def test_a_run_triggered_from_the_form_shows_its_alert_in_the_view(deployment, p
     shot(page, "run-succeeded.png")
 
     frame = open_view(page, server)
-    shot(page, "model-health-in-airflow.png")
     alert = frame.locator(f"[data-alert-id='{SURGE}:anomaly:{at(9):%Y%m%dT%H}']")
     alert.wait_for()
     assert "critical" in alert.inner_text()
     assert alert.locator("table.metrics tr").count() >= 2  # the explanation: top metrics
     plot = alert.locator("img.plot")
-    assert plot.evaluate("img => img.complete && img.naturalWidth > 0")
+    plot.evaluate("img => img.decode()")  # loaded (and a PNG), or this raises
+    assert plot.evaluate("img => img.naturalWidth") > 0
+    shot(page, "model-health-in-airflow.png")
     alert.screenshot(path=str(SHOTS / "alert-with-explanation-and-plot.png"))
     assert frame.locator(f"[data-alert-id^='{LEAK}:anomaly:']").count() == 1
+    assert "retraining" in frame.locator("table.silences").inner_text()
     heat = frame.locator("#heatmap")
     surge_row = heat.locator(f"tr:has(th.model:text-is('{SURGE}'))")
     assert surge_row.locator("td.st-anomaly").count() >= 1

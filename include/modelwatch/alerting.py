@@ -33,6 +33,8 @@ from modelwatch.notify import (
     event_key,
     notification_id,
 )
+from modelwatch.report import REPORT_NAME as REPORT_HTML
+from modelwatch.report import view_report_url
 from modelwatch.silences import load_silences
 from modelwatch.warehouse import Warehouse, WarehouseSpec, open_warehouse
 
@@ -130,6 +132,7 @@ def _write_report(
     """A short Markdown record of the hour's alert events and what became of them."""
     folder.mkdir(parents=True, exist_ok=True)
     lines = [f"# Alerts for {ctx.hour:%Y-%m-%d %H:00} UTC", "", f"run `{ctx.run_id}`", ""]
+    lines += [f"The hour's findings and plots: [report.html]({REPORT_HTML})", ""]
     by_key = {event_key(e): e for e in events}
     for r in notes.sort_values(["alert_id", "receiver"]).itertuples(index=False):
         e = by_key.get(f"{r.alert_id}:{r.event}:{pd.Timestamp(r.hour):%Y%m%dT%H}")
@@ -182,7 +185,10 @@ def alert_hour(
         silences = load_silences(wh, start, ctx.hour)
         context_eps = episodes + fleet_eps
         todo = [
-            routing.enrich(e, routing.event_labels(e, model_labels), cfg, ctx.run_id)
+            routing.replace_links(
+                routing.enrich(e, routing.event_labels(e, model_labels), cfg, ctx.run_id),
+                {"report_url": view_report_url(cfg.airflow_url, e.hour)},
+            )
             for e in [*retry, *events]
         ]
         held: dict[str, str] = {}

@@ -3,8 +3,8 @@
 Written by the run's last step (`pipeline.step_summary`) into the hour's report folder, beside
 the alert step's `alerts.md` and plots (`alerting.report_dir`, one folder per hour), and served
 by the Model health view at `/modelwatch/reports/<hour>/report.html`. Everything in it is read
-back from the warehouse, so the report of an hour is the same whichever run (scheduled, rerun
-of a few models, backfill) wrote it last. Plots are drawn for the hour's alerts when missing
+back from the warehouse, so it shows the whole hour whichever run (scheduled, rerun of a few
+models, backfill) wrote it last, and a rerun rewrites it. Plots are drawn for the hour's alerts
 (the alert step draws them only for alerts that notify), and relative links keep the folder
 self-contained: it opens from disk as well as through the view.
 """
@@ -26,6 +26,13 @@ from modelwatch.warehouse import Warehouse
 log = logging.getLogger(__name__)
 
 REPORT_NAME = "report.html"
+#: Where the Model health view (the Airflow plugin) serves each hour's report folder.
+VIEW_REPORTS = "/modelwatch/reports"
+
+
+def view_report_url(airflow_url: str, hour: datetime) -> str:
+    """The hour's report in the Model health view, for links in alerts."""
+    return f"{airflow_url.rstrip('/')}{VIEW_REPORTS}/{hour:%Y%m%dT%H}/{REPORT_NAME}"
 
 
 def report_folder(settings: Settings, hour: datetime) -> Path:

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from jinja2 import DictLoader, Environment, select_autoescape
+from markupsafe import Markup
 
 STYLE = """
 body { font: 13px/1.4 system-ui, "DejaVu Sans", "Liberation Sans", Arial, sans-serif; margin: 16px;
@@ -315,7 +316,7 @@ def environment() -> Environment:
     )
     env.filters["hour"] = _hour
     env.filters["num"] = _num
-    env.globals["style"] = STYLE
+    env.globals["style"] = Markup(STYLE)  # our own CSS, not data: never escaped
     return env
 
 
