@@ -1,8 +1,10 @@
 """Adds the "Model health" page to the Airflow UI (Airflow 3 plugin interface).
 
-Thin on purpose: the app, its queries and its templates live in `modelwatch.ui`. The FastAPI
-app is mounted by the API server under `/modelwatch`; the external view puts a link in the
-navigation bar that shows that app inside the Airflow UI.
+Thin on purpose: the app, its queries and its templates live in `modelwatch.ui`. The API server
+mounts the FastAPI app under `/modelwatch`; the external view puts a link in the navigation bar
+that shows that app inside the Airflow UI. Every Airflow process loads plugins (task processes
+too, for macros), but only the API server asks for `fastapi_apps`, so the app (and FastAPI) is
+imported only there.
 """
 
 from __future__ import annotations
@@ -11,14 +13,11 @@ from typing import Any, ClassVar
 
 from airflow.plugins_manager import AirflowPlugin
 
-from modelwatch.ui.app import URL_PREFIX, VIEW_ROUTE, app
+URL_PREFIX, VIEW_ROUTE = "/modelwatch", "model-health"  # as in modelwatch.ui.app
 
 
 class ModelwatchPlugin(AirflowPlugin):
     name = "modelwatch"
-    fastapi_apps: ClassVar[list[dict[str, Any]]] = [
-        {"app": app, "url_prefix": URL_PREFIX, "name": "Model health"}
-    ]
     external_views: ClassVar[list[dict[str, Any]]] = [
         {
             "name": "Model health",
@@ -29,3 +28,10 @@ class ModelwatchPlugin(AirflowPlugin):
             "nav_top_level": True,
         }
     ]
+
+    @property
+    def fastapi_apps(self) -> list[dict[str, Any]]:  # type: ignore[override]
+        from modelwatch.ui.app import URL_PREFIX as prefix
+        from modelwatch.ui.app import app
+
+        return [{"app": app, "url_prefix": prefix, "name": "Model health"}]

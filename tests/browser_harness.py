@@ -75,11 +75,11 @@ class Standalone(AirflowServer):
         return self
 
     def stop(self) -> None:
-        """Interrupt the whole group (standalone stops its components on SIGINT), then
-        escalate; drop the metadata database."""
+        """Terminate the whole group (standalone and the components it started, each of which
+        shuts down on SIGTERM), then kill what is left; drop the metadata database."""
         proc = self.procs.get("standalone")
         if proc is not None and proc.poll() is None:
-            for sig, grace in ((signal.SIGINT, 30), (signal.SIGTERM, 15), (signal.SIGKILL, 10)):
+            for sig, grace in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
                 try:
                     os.killpg(proc.pid, sig)
                 except ProcessLookupError:

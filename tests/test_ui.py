@@ -266,3 +266,30 @@ def test_the_view_only_reads_and_says_so_when_the_file_is_busy(processed, client
         holder.stdin.close()
         holder.wait(timeout=30)
     assert client.get("/").status_code == 200  # and nothing of the view kept the file open
+
+
+def test_a_missing_connection_is_a_message_not_a_crash(client, monkeypatch):
+    def undefined(settings):
+        raise LookupError("The conn_id `modelwatch_warehouse` isn't defined")
+
+    monkeypatch.setattr(ui, "warehouse_spec", undefined)
+    r = client.get("/")
+    assert r.status_code == 503 and "connection cannot be used" in r.text
+
+
+def test_the_plugin_mounts_this_app_and_links_it_from_the_navigation_bar():
+    import importlib.util
+
+    from tests.conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location(
+        "modelwatch_plugin", ROOT / "plugins" / "modelwatch_plugin.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    plugin = module.ModelwatchPlugin()
+    (mounted,) = plugin.fastapi_apps
+    assert mounted["app"] is ui.app and mounted["url_prefix"] == ui.URL_PREFIX
+    (view,) = plugin.external_views
+    assert view["destination"] == "nav" and view["url_route"] == ui.VIEW_ROUTE
+    assert view["href"] == ui.URL_PREFIX.lstrip("/") + "/"  # relative: no leading slash

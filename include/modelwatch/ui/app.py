@@ -131,11 +131,14 @@ def read_only(spec: Any, lock_timeout_s: float | None = None) -> Iterator[Any]:
         wh.close()
 
 
-def _unavailable(exc: Exception) -> HTMLResponse:
+def _unavailable(exc: Exception, busy: bool = True) -> HTMLResponse:
     log.warning("Model health view: warehouse unavailable: %s", exc)
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     message = (
         "The warehouse cannot be read right now (a model_health task may be writing it): "
-        f"{str(exc).splitlines()[0]}. Reload in a moment."
+        f"{first}. Reload in a moment."
+        if busy
+        else f"The warehouse connection cannot be used: {first}."
     )
     return HTMLResponse(render("error.html", message=message), status.HTTP_503_SERVICE_UNAVAILABLE)
 
@@ -208,12 +211,16 @@ def index(
     from modelwatch.warehouse import WarehouseError
 
     settings = _settings()
-    spec = warehouse_spec(settings)
+    chosen = _parse_day(day)
     try:
+        spec = warehouse_spec(settings)
         with read_only(spec) as wh:
-            data = overview(wh, _parse_day(day))
+            data = overview(wh, chosen)
     except WarehouseError as exc:
         return _unavailable(exc)
+    except Exception as exc:  # e.g. the connection is not defined in this Airflow
+        log.exception("Model health view: cannot reach the warehouse")
+        return _unavailable(RuntimeError(f"{type(exc).__name__}: {exc}"), busy=False)
     plots = find_plots(report_dir(settings), data["alerts"], data["at"]) if data.get("at") else {}
     html = render(
         "index.html",
