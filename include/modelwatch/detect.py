@@ -724,6 +724,34 @@ class DetectorStore:
         return gone
 
 
+def day_detector(
+    model_id: str,
+    history: pd.DataFrame,
+    day: datetime,
+    cfg: DetectionConfig,
+    store: DetectorStore | None = None,
+) -> tuple[Detector | None, int]:
+    """The model's detector for `day` and how many rows it learnt from; None when the
+    history is too short to fit one.
+
+    Fitted on the clean rows of the `history_days` before the day began, or loaded from
+    `store` when an earlier hour (or the daily training) fitted it already: either way the
+    same detector, so a score never depends on what the cache held.
+    """
+    det = store.load(model_id, day) if store is not None else None
+    if det is not None:
+        return det, det.n_train_rows
+    start = day - timedelta(days=cfg.history_days)
+    in_window = (history[schema.TS] >= start) & (history[schema.TS] < day)
+    clean, _ = clean_training_rows(history[in_window])
+    if len(clean) < cfg.min_history_hours * schema.ROWS_PER_HOUR * 0.8:
+        return None, len(clean)
+    det = fit_detector(clean, cfg, model_id, fitted_at=day)
+    if store is not None:
+        store.save(model_id, day, det)
+    return det, len(clean)
+
+
 def detect_model(
     model_id: str,
     hour_rows: pd.DataFrame,
@@ -734,30 +762,16 @@ def detect_model(
 ) -> HourVerdict:
     """Score one model's hour against its own trailing history (through `store` if given).
 
-    Every hour of a day is scored by that day's detector, fitted on the `history_days` before
-    the day began. So an hour's score depends on the day, not on which hours ran first or on
-    whether the store already held the detector: reruns in any order give the same rows, and
-    the store only saves time.
+    Every hour of a day is scored by that day's detector (`day_detector`). So an hour's score
+    depends on the day, not on which hours ran first or on whether the store already held the
+    detector: reruns in any order give the same rows, and the store only saves time.
     """
     day = hour.replace(hour=0, minute=0, second=0, microsecond=0)
-    start = day - timedelta(days=cfg.history_days)
-    in_window = (history[schema.TS] >= start) & (history[schema.TS] < day)
-    det = store.load(model_id, day) if store is not None else None
+    det, n_train = day_detector(model_id, history, day, cfg, store)
     if det is None:
-        history, _ = clean_training_rows(history[in_window])
-        n_train = len(history)
-    else:
-        # the cached fit already learnt from clean rows (and the history may not be staged:
-        # extract reads it only for models whose day detector is not cached yet)
-        n_train = det.n_train_rows
-    if n_train < cfg.min_history_hours * schema.ROWS_PER_HOUR * 0.8:
         return HourVerdict(
             model_id, STATUS_INSUFFICIENT, n_rows=len(hour_rows), n_train_rows=n_train
         )
-    if det is None:
-        det = fit_detector(history, cfg, model_id, fitted_at=day)
-        if store is not None:
-            store.save(model_id, day, det)
     score = det.hour_score(hour_rows)
     center, scale = det.hod_center[hour.hour], det.hod_scale[hour.hour]
     return HourVerdict(
