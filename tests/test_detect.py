@@ -56,6 +56,14 @@ def test_numpy_forest_ranks_like_sklearn() -> None:
     assert abs(ours[10:].mean() - ref[10:].mean()) < 0.02  # same scale (path lengths)
 
 
+def test_forest_scores_in_chunks_exactly_as_in_one_pass() -> None:
+    x = _blob(n=1500)
+    forest = detect.grow_forest(x, 40, 128, seed=2)
+    chunked = forest.raw(x)  # 1500 rows > CHUNK_ROWS: scored in three passes
+    forest.CHUNK_ROWS = 10_000
+    np.testing.assert_array_equal(chunked, forest.raw(x))
+
+
 def test_empirical_log_tail_is_monotone_and_extends_beyond_the_reference() -> None:
     ref = np.sort(np.random.default_rng(0).exponential(size=1000))
     x = np.linspace(0, ref[-1] * 3, 200)

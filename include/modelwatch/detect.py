@@ -116,8 +116,15 @@ class PackedForest:
         norm = float(_avg_path(np.array([float(forest.max_samples_)]))[0])
         return cls(feature, threshold, left, right, value, depth, norm)
 
+    #: Rows scored per pass: the (trees x rows) node arrays then stay in cache (~30 % faster
+    #: than one pass over a few thousand rows).
+    CHUNK_ROWS = 512
+
     def raw(self, x: np.ndarray) -> np.ndarray:
         """Per row: sklearn's -score_samples (higher = more anomalous), in (0, 1]."""
+        if len(x) > self.CHUNK_ROWS:
+            step = self.CHUNK_ROWS
+            return np.concatenate([self.raw(x[i : i + step]) for i in range(0, len(x), step)])
         if len(x) == 0:
             return np.zeros(0)
         n_trees, size = self.feature.shape
@@ -199,11 +206,16 @@ def grow_forest(x: np.ndarray, n_estimators: int, max_samples: int, seed: int) -
         loc = np.clip(local, 0, width - 1)
         key = (tree * width + loc)[live]
         count = np.bincount(key, minlength=t * width).reshape(t, width)
+        ids = first + np.arange(width)
+        if depth == height:  # the last level only has leaves: no ranges, no random draws
+            value[:, ids] = np.where(count > 0, depth + _avg_path(count.astype(float)), 0.0)
+            break
         lo = np.full((t * width, d), np.inf)
         hi = np.full((t * width, d), -np.inf)
-        order = np.argsort(key, kind="stable")
+        # A 16-bit key gets numpy's radix sort (same stable order, several times faster).
+        order = np.argsort(key.astype(np.int16) if t * width < 2**15 else key, kind="stable")
         k_sorted = key[order]
-        vals = sample[live][order]
+        vals = sample.reshape(-1, d)[np.flatnonzero(live.ravel())[order]]
         if len(k_sorted):
             starts = np.flatnonzero(np.r_[True, k_sorted[1:] != k_sorted[:-1]])
             lo[k_sorted[starts]] = np.minimum.reduceat(vals, starts, axis=0)
@@ -211,8 +223,7 @@ def grow_forest(x: np.ndarray, n_estimators: int, max_samples: int, seed: int) -
         lo, hi = lo.reshape(t, width, d), hi.reshape(t, width, d)
         varies = hi > lo
         feats = np.argmax(np.where(varies, rng.random((t, width, d)), -1.0), axis=2)
-        ids = first + np.arange(width)
-        split = (count > 1) & varies.any(axis=2) & (depth < height)
+        split = (count > 1) & varies.any(axis=2)
         leaf = (count > 0) & ~split
         value[:, ids] = np.where(leaf, depth + _avg_path(count.astype(float)), 0.0)
         f_lo = np.take_along_axis(lo, feats[..., None], 2)[..., 0]
@@ -220,8 +231,6 @@ def grow_forest(x: np.ndarray, n_estimators: int, max_samples: int, seed: int) -
         thr = np.where(split, f_lo + rng.random((t, width)) * np.where(split, f_hi - f_lo, 0), 0)
         feature[:, ids] = np.where(split, feats, 0)
         threshold[:, ids] = thr
-        if depth == height:
-            break
         left[:, ids] = np.where(split, 2 * ids + 1, ids)
         right[:, ids] = np.where(split, 2 * ids + 2, ids)
         go = live & split[tree, loc]
@@ -437,8 +446,10 @@ def fit_detector(
     else:
         baseline = None
         period = seasonal_period(history[schema.TS], cfg)
-        feats = generic_features(history[metrics].to_numpy(dtype=float), period=period)
-        x = feats[-cfg.max_train_rows :]
+        # Features of the training rows need only `context` earlier rows (the longest window).
+        context = GENERIC_CONTEXT_ROWS + period + 1
+        values = history[metrics].to_numpy(dtype=float)[-(cfg.max_train_rows + context) :]
+        x = generic_features(values, period=period)[-cfg.max_train_rows :]
         train = history.iloc[-cfg.max_train_rows :]
     packed = fit_forest(x, cfg, model_seed(model_id, cfg.seed))
     train_raw = packed.raw(x)
