@@ -75,6 +75,17 @@ def test_fit_schedule_is_hourly_aligned_waits_for_history_and_refits() -> None:
     assert all(a.stop == b.start for a, b in itertools.pairwise(segs))
 
 
+def test_an_hourly_series_is_refitted_after_refit_rows_not_every_day() -> None:
+    ts = pd.date_range("2026-01-01", periods=60 * 24, freq="h").to_numpy()
+    cfg = DetectionConfig(refit_rows=288, max_train_rows=256)  # growth stops at 256 rows
+    starts = np.array([s.start for s in rp.fit_schedule(ts, cfg)])
+    late = np.diff(starts)[starts[1:] > 2 * cfg.max_train_rows]
+    assert len(late) and (late >= cfg.refit_rows).all() and (late <= cfg.refit_rows + 1).all()
+    five_min = pd.date_range("2026-01-01", periods=20 * 288, freq="5min").to_numpy()
+    gaps = np.diff([s.start for s in rp.fit_schedule(five_min, cfg)])
+    assert (gaps[-5:] == 288).all()  # a day of five-minute rows: refitted daily as before
+
+
 def test_schema_input_is_replayed_as_the_dag_decides(fleet) -> None:
     m = fleet.metrics[fleet.metrics["model_id"] == "model-000"]
     m = m[m["ts"] >= m["ts"].max() - pd.Timedelta(days=3)]

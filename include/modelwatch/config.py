@@ -86,6 +86,9 @@ class DetectionConfig(_Strict):
     # --- streaming detection (replay and the per-row score stream) ---
     #: A cached forest is refitted once it is this many hours old ...
     refit_hours: float = Field(24.0, gt=0.0)
+    #: ... and at least this many rows have arrived since (a day of five-minute rows): the
+    #: cost of a replay then follows its rows, not its span.
+    refit_rows: int = Field(288, ge=1)
     #: ... or once the usable history has grown by this factor since the fit (cold start).
     refit_growth: float = Field(1.5, gt=1.0)
     #: Rows a series needs before it is scored at all (besides `min_history_hours` of span).

@@ -54,8 +54,10 @@ class Segment:
 
 def fit_schedule(ts: np.ndarray, cfg: DetectionConfig) -> list[Segment]:
     """Where to refit, from timestamps alone (sorted): at an hour boundary, once enough
-    history exists, then whenever the forest is `refit_hours` old or the history grew by
-    `refit_growth` (the growth rule stops once the training window is full)."""
+    history exists, then whenever the forest is `refit_hours` old and at least `refit_rows`
+    rows have arrived since (so an hourly series is not refitted every 24 rows, which costs
+    as much as refitting a five-minute one and teaches it almost nothing new), or when the
+    history grew by `refit_growth` (the growth rule stops once the training window is full)."""
     ts = pd.to_datetime(ts)
     hours = ts.floor("h")
     bounds = np.flatnonzero(np.r_[True, hours[1:] != hours[:-1]])
@@ -69,6 +71,7 @@ def fit_schedule(ts: np.ndarray, cfg: DetectionConfig) -> list[Segment]:
             ok = span_ok and b >= cfg.min_train_rows
         else:
             old = (h - last_time) >= pd.Timedelta(hours=cfg.refit_hours)
+            old &= b - last_n >= cfg.refit_rows
             grew = last_n < cfg.max_train_rows and b >= cfg.refit_growth * last_n
             ok = old or grew
         if ok:
