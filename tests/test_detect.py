@@ -64,6 +64,15 @@ def test_forest_scores_in_chunks_exactly_as_in_one_pass() -> None:
     np.testing.assert_array_equal(chunked, forest.raw(x))
 
 
+def test_generic_detector_calibrates_on_its_latest_rows_only() -> None:
+    ts = pd.date_range("2026-01-01", periods=3000, freq="5min")
+    value = np.random.default_rng(0).normal(size=len(ts))
+    hist = pd.DataFrame({"model_id": "m", "ts": ts, "value": value})
+    det = detect.fit_detector(hist, DetectionConfig(calibration_rows=512), "m", ["value"])
+    assert len(det.train_raw) == 512 and len(det.pooled_ref) == 512
+    assert det.n_train_rows == 3000
+
+
 def test_empirical_log_tail_is_monotone_and_extends_beyond_the_reference() -> None:
     ref = np.sort(np.random.default_rng(0).exponential(size=1000))
     x = np.linspace(0, ref[-1] * 3, 200)

@@ -452,7 +452,10 @@ def fit_detector(
         x = generic_features(values, period=period)[-cfg.max_train_rows :]
         train = history.iloc[-cfg.max_train_rows :]
     packed = fit_forest(x, cfg, model_seed(model_id, cfg.seed))
-    train_raw = packed.raw(x)
+    # Generic series calibrate on their latest rows only: scoring every training row costs as
+    # much as growing the forest, and the recent past is the better picture of normal.
+    calib = x if use_schema else x[-cfg.calibration_rows :]
+    train_raw = packed.raw(calib)
     sorted_raw = np.sort(train_raw)
     u = -empirical_log_tail(sorted_raw, train_raw)
     pooled_ref = np.sort(pd.Series(u).rolling(cfg.stream_rows, min_periods=1).sum().to_numpy())
