@@ -1,9 +1,10 @@
 """A real Airflow 3 deployment on loopback, for tests that drive it as users do.
 
-Starts the api-server, scheduler, dag-processor and triggerer as separate processes with the
-LocalExecutor and a PostgreSQL metadata database of their own, then talks to them only through
-the `airflow` CLI and the REST API v2. Everything it starts it stops, and the databases it
-creates it drops.
+Starts the api-server, scheduler, dag-processor and triggerer as separate processes with a
+PostgreSQL metadata database of their own, and either the LocalExecutor or the CeleryExecutor
+with Celery workers of its own (Redis as the broker, the metadata database as the result
+backend, a queue no other deployment uses). Talks to them only through the `airflow` CLI and the
+REST API v2. Everything it starts it stops, and the databases it creates it drops.
 """
 
 from __future__ import annotations
@@ -52,8 +53,16 @@ def wait_until(check: Callable[[], Any], timeout: float, what: str, every: float
 class AirflowServer:
     """One Airflow deployment: its home, its metadata database, its processes."""
 
-    def __init__(self, home: Path, pg_admin_uri: str, extra_env: dict[str, str]) -> None:
+    def __init__(
+        self,
+        home: Path,
+        pg_admin_uri: str,
+        extra_env: dict[str, str],
+        celery_workers: int = 0,
+        broker_url: str = "redis://127.0.0.1:6379/0",
+    ) -> None:
         self.home = home
+        self.celery_workers = celery_workers
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.password = secrets.token_urlsafe(12)
@@ -85,6 +94,19 @@ class AirflowServer:
             "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
             **extra_env,
         }
+        if celery_workers:
+            self.queue = f"mw-{uuid.uuid4().hex[:8]}"  # no other deployment's tasks land here
+            self.env.update(
+                {
+                    "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+                    "AIRFLOW__CELERY__BROKER_URL": broker_url,
+                    "AIRFLOW__CELERY__RESULT_BACKEND": "db+"
+                    + self.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].replace("+psycopg2", ""),
+                    "AIRFLOW__OPERATORS__DEFAULT_QUEUE": self.queue,
+                    "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
+                    "AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER": "1",
+                }
+            )
         for key in ("AIRFLOW__CORE__UNIT_TEST_MODE", "AIRFLOW_CONN_MODELWATCH_WAREHOUSE"):
             self.env.pop(key, None)
         self._token: str | None = None
@@ -105,17 +127,39 @@ class AirflowServer:
         with _pg_admin() as con, con.cursor() as cur:
             cur.execute(f'CREATE DATABASE "{self.db_name}"')
         self.cli("db", "migrate")
-        for name in COMPONENTS:
+        commands = {name: [name] for name in COMPONENTS}
+        for i in range(1, self.celery_workers + 1):
+            # two workers on one machine: distinct node names, and no log server each (the
+            # api-server reads the task logs from the shared log folder)
+            commands[f"celery-worker-{i}"] = [
+                *("celery", "worker", "--celery-hostname", f"{self.queue}-w{i}@%h"),
+                *("--queues", self.queue, "--skip-serve-logs", "--without-gossip"),
+            ]
+        for name, args in commands.items():
             log = (self.home / f"{name}.log").open("wb")
             self.procs[name] = subprocess.Popen(
-                [AIRFLOW, name],
+                [AIRFLOW, *args],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         wait_until(self._healthy, 180, "the api-server, scheduler and dag-processor to be healthy")
+        for i in range(1, self.celery_workers + 1):
+            wait_until(
+                lambda i=i: " ready." in self.log_tail(f"celery-worker-{i}", 100_000),
+                120,
+                f"Celery worker {i} to be ready",
+            )
         return self
+
+    def worker_tasks(self) -> dict[str, int]:
+        """How many task workloads each Celery worker has received (from its own log)."""
+        return {
+            name: self.log_tail(name, 10_000_000).count("execute_workload[")
+            for name in self.procs
+            if name.startswith("celery-worker-")
+        }
 
     def _healthy(self) -> bool:
         for name, proc in self.procs.items():

@@ -10,40 +10,46 @@ import pytest
 
 from tests.conftest import ROOT
 
-DAG_FILE = ROOT / "dags" / "model_health.py"
+DAG_FOLDER = ROOT / "dags"
+DAG_FILE = DAG_FOLDER / "model_health.py"
 
 PROBE = f"""
 import json, sys, time
-import airflow.sdk  # the Task SDK itself is not the DAG file's cost
+import airflow.sdk  # the Task SDK itself is not the DAG files' cost
+from airflow.dag_processing.dagbag import DagBag  # nor is the parser
 before = set(sys.modules)
-t0 = time.perf_counter()
-from airflow.dag_processing.dagbag import DagBag
-bag = DagBag(dag_folder={str(DAG_FILE)!r})
-elapsed = time.perf_counter() - t0
+seconds, dags, errors = {{}}, [], {{}}
+for path in sorted({str(DAG_FOLDER)!r} + "/" + n for n in ("model_health.py", "model_training.py")):
+    t0 = time.perf_counter()
+    bag = DagBag(dag_folder=path)
+    seconds[path] = time.perf_counter() - t0
+    dags += bag.dag_ids
+    errors.update({{k: str(v) for k, v in bag.import_errors.items()}})
 heavy = sorted(m for m in set(sys.modules) - before
                if m.split('.')[0] in ('sklearn', 'great_expectations', 'pandas', 'duckdb',
                                       'matplotlib', 'modelwatch'))
-print(json.dumps({{"errors": {{k: str(v) for k, v in bag.import_errors.items()}},
-                  "dags": sorted(bag.dag_ids), "seconds": elapsed, "heavy": heavy}}))
+print(json.dumps({{"errors": errors, "dags": sorted(dags), "seconds": seconds, "heavy": heavy}}))
 """
 
 
 @pytest.fixture(scope="module")
 def probe() -> dict:
-    """Parse the DAG folder in a fresh interpreter, as the dag-processor does."""
+    """Parse the DAG folder (model_health and model_training) in a fresh interpreter, as the
+    dag-processor does."""
     out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def test_dag_parses_without_errors(probe):
     assert probe["errors"] == {}
-    assert probe["dags"] == ["model_health"]
+    assert probe["dags"] == ["model_health", "model_training"]
 
 
 def test_parse_imports_nothing_heavy_and_is_fast(probe):
     # the DAG file must not pull in the library, pandas, sklearn or GX at parse time
     assert probe["heavy"] == []
-    assert probe["seconds"] < 1.0, f"parsing took {probe['seconds']:.2f}s"
+    for path, seconds in probe["seconds"].items():
+        assert seconds < 1.0, f"parsing {path} took {seconds:.2f}s"
 
 
 @pytest.fixture(scope="module")
@@ -135,3 +141,29 @@ def test_params_are_typed_and_described_for_the_trigger_form(dag):
         p = params.get_param(name)
         assert p.description and p.schema.get("type"), name
     assert params["dry_run"] is True and params["notify"] is False and params["models"] == []
+
+
+# ------------------------------------------------------------------------------ model_training
+@pytest.fixture(scope="module")
+def training():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(DAG_FOLDER / "model_training.py")).dags["model_training"]
+
+
+def test_training_runs_daily_waits_for_the_last_hour_then_trains_in_shards(training):
+    from airflow.sdk import CronDataIntervalTimetable
+
+    assert isinstance(training.timetable, CronDataIntervalTimetable) and not training.catchup
+    assert training.tags and training.doc_md
+    assert training.get_task("stage").upstream_task_ids == {"resolve", "wait"}
+    assert training.get_task("train").upstream_task_ids == {"resolve", "stage"}
+    sensor = training.get_task("wait")
+    assert sensor.mode == "reschedule" and sensor.timeout > 3600
+    for tid in ("wait", "stage"):  # they read the warehouse
+        assert training.get_task(tid).pool == "modelwatch_warehouse", tid
+    for task in training.tasks:
+        assert task.retries >= 2, task.task_id
+    for name in ("day", "wait"):
+        p = training.params.get_param(name)
+        assert p.description and p.schema.get("type"), name

@@ -7,6 +7,7 @@ runs the same way from the CLI and the tests.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from modelwatch import pipeline
@@ -159,3 +160,38 @@ def dispatch(ctx: dict[str, Any] | None = None) -> dict[str, Any]:
 def summary(ctx: dict[str, Any]) -> dict[str, Any]:
     cfg = settings()
     return pipeline.step_summary(pipeline.RunContext.from_dict(ctx), _spec(cfg), cfg)
+
+
+# ------------------------------------------------------------------------- model_training DAG
+def training_day(context: dict[str, Any]) -> str:
+    """The day the run trains for (ISO date), from the `day` param or the run's interval."""
+    from modelwatch.training import resolve_day
+
+    params = dict(context.get("params") or {})
+    dag_run = context["dag_run"]
+    return resolve_day(params.get("day"), getattr(dag_run, "data_interval_end", None)).isoformat()
+
+
+def training_ready(day: str, wait: bool) -> bool:
+    """Sensor: has model_health recorded the previous day's last hour? (Its anomalies must stay
+    out of training.) Always true when the operator said not to wait."""
+    from modelwatch.training import last_hour_recorded
+
+    return not wait or last_hour_recorded(_spec(settings()), datetime.fromisoformat(day))
+
+
+def stage_training(day: str) -> list[list[str]]:
+    from modelwatch import training
+
+    cfg = settings()
+    return training.stage_training(_spec(cfg), cfg, datetime.fromisoformat(day))
+
+
+def train(day: str, shard: list[str]) -> dict[str, Any]:
+    from airflow.sdk import get_current_context
+
+    from modelwatch import training
+
+    get_current_context()["shard_label"] = f"{shard[0]} .. {shard[-1]} ({len(shard)} models)"
+    cfg = settings()
+    return training.train_shard(_spec(cfg), cfg, datetime.fromisoformat(day), shard)

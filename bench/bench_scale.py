@@ -1,0 +1,203 @@
+"""Time one hourly run of model_health, end to end on a real Airflow, as the fleet grows.
+
+    make bench-scale
+    python bench/bench_scale.py [--models 100,1000,5000] [--warehouse duckdb|postgres]
+
+For each fleet size: simulate the fleet (7 days of one-minute history per model, plus the hours
+run), seed a fresh warehouse, start a real Airflow deployment (tests/airflow_harness.py:
+api-server, scheduler, dag-processor and triggerer; LocalExecutor, parallelism 4; a PostgreSQL
+metadata database), then trigger two manual runs through the REST API, one after the other:
+
+- "day's first": the first run of a day fits every model's detector for the day inside the run
+  (it reads the 7-day history), unless the detectors were trained beforehand;
+- "hourly": a later hour of the day: detectors cached, no history read. 23 of a day's 24 runs.
+
+Printed per run: wall time from the run's start to its end, each stage's wall time from the
+task instances' own start and end (detect: first shard's start to the last one's end), the
+number of task instances, and the peak resident memory of a LocalExecutor worker (the worker
+process with the task it runs, sampled every 0.2 s). Asserts nothing; figures for the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from modelwatch.seed import seed
+from modelwatch.simulate import DEMO_DAY, FleetSpec, simulate_fleet
+from modelwatch.warehouse import open_warehouse, spec_from_uri
+from tests.airflow_harness import AirflowServer
+
+DAG = "model_health"
+STAGES = ("extract", "validate", "detect", "persist", "route")
+HOURS = {"day's first": DEMO_DAY + timedelta(hours=9), "hourly": DEMO_DAY + timedelta(hours=10)}
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+class WorkerMemory:
+    """Peak RSS of each LocalExecutor worker's process tree (worker + the task it runs)."""
+
+    def __init__(self, scheduler_pid: int) -> None:
+        self.root = psutil.Process(scheduler_pid)
+        self.peak: dict[int, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            try:
+                workers = self.root.children()
+            except psutil.Error:
+                return
+            for w in workers:
+                try:
+                    rss = w.memory_info().rss + sum(
+                        c.memory_info().rss for c in w.children(recursive=True)
+                    )
+                except psutil.Error:
+                    continue
+                self.peak[w.pid] = max(self.peak.get(w.pid, 0), rss)
+
+    def __enter__(self) -> WorkerMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def max_mb(self) -> float:
+        return max(self.peak.values(), default=0) / 2**20
+
+
+def ts(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def stage_times(tis: list[dict]) -> dict[str, float]:
+    out = {}
+    for stage in STAGES:
+        mine = [t for t in tis if t["task_id"] == stage and t["start_date"] and t["end_date"]]
+        if mine:
+            start = min(ts(t["start_date"]) for t in mine)
+            end = max(ts(t["end_date"]) for t in mine)
+            out[stage] = (end - start).total_seconds()
+    return out
+
+
+def seed_fleet(n: int, warehouse: str, workdir: Path) -> tuple[str, float, int]:
+    t0 = time.perf_counter()
+    fleet = simulate_fleet(FleetSpec(n_models=n, days=8, end=DEMO_DAY + timedelta(hours=11)))
+    rows = len(fleet.metrics)
+    if warehouse == "duckdb":
+        uri = f"duckdb:///{workdir / 'warehouse.duckdb'}"
+    else:
+        import uuid
+
+        import adbc_driver_postgresql.dbapi as pg
+
+        name = f"mw_bench_{uuid.uuid4().hex[:8]}"
+        with pg.connect(PG_ADMIN, autocommit=True) as con, con.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{name}"')
+        uri = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    with open_warehouse(spec_from_uri(uri), migrate=True) as wh:
+        seed(wh, fleet)
+    del fleet
+    gc.collect()
+    return uri, time.perf_counter() - t0, rows
+
+
+def bench_fleet(n: int, warehouse: str) -> list[dict]:
+    with tempfile.TemporaryDirectory(prefix=f"mw-scale-{n}-") as tmp:
+        workdir = Path(tmp)
+        uri, t_seed, rows = seed_fleet(n, warehouse, workdir)
+        print(f"  {n:,} models: {rows:,} metric rows simulated and seeded in {t_seed:.0f} s")
+        server = AirflowServer(
+            workdir / "airflow", PG_ADMIN, {"MODELWATCH_STAGING_DIR": str(workdir / "stg")}
+        )
+        results = []
+        try:
+            server.start()
+            slots = "1" if warehouse == "duckdb" else "4"  # DuckDB: one writer at a time
+            server.cli("pools", "set", "modelwatch_warehouse", slots, "warehouse")
+            server.cli("connections", "add", "modelwatch_warehouse", "--conn-uri", uri)
+            server.wait_for_dag(DAG)
+            server.api("PATCH", f"/dags/{DAG}", json={"is_paused": False})
+            for label, hour in HOURS.items():
+                with WorkerMemory(server.procs["scheduler"].pid) as mem:
+                    run = server.api(
+                        "POST",
+                        f"/dags/{DAG}/dagRuns",
+                        json={"logical_date": None, "conf": {"hour": hour.isoformat() + "Z"}},
+                    )
+                    run = server.wait_for_run(DAG, run["dag_run_id"], timeout=1800)
+                tis = server.api("GET", f"/dags/{DAG}/dagRuns/{run['dag_run_id']}/taskInstances")[
+                    "task_instances"
+                ]
+                results.append(
+                    {
+                        "models": n,
+                        "run": label,
+                        "total": (ts(run["end_date"]) - ts(run["start_date"])).total_seconds(),
+                        **stage_times(tis),
+                        "tis": len(tis),
+                        "shards": sum(t["task_id"] == "detect" for t in tis),
+                        "mem": mem.max_mb(),
+                    }
+                )
+                print("  " + row(results[-1]), flush=True)
+        finally:
+            server.stop()
+            if warehouse == "postgres":
+                import adbc_driver_postgresql.dbapi as pg
+
+                with pg.connect(PG_ADMIN, autocommit=True) as con, con.cursor() as cur:
+                    cur.execute(f'DROP DATABASE IF EXISTS "{uri.rsplit("/", 1)[1]}" WITH (FORCE)')
+        return results
+
+
+HEADER = (
+    "| models | run | end to end (s) | extract | validate | detect | persist | route "
+    "| task instances (detect shards) | peak worker RSS (MB) |"
+)
+
+
+def row(r: dict) -> str:
+    stages = " | ".join(f"{r.get(s, float('nan')):.1f}" for s in STAGES)
+    return (
+        f"| {r['models']:,} | {r['run']} | {r['total']:.1f} | {stages} "
+        f"| {r['tis']} ({r['shards']}) | {r['mem']:.0f} |"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", default="100,1000,5000")
+    ap.add_argument("--warehouse", choices=("duckdb", "postgres"), default="duckdb")
+    args = ap.parse_args()
+    print(
+        f"model_health on LocalExecutor, {args.warehouse} warehouse, "
+        f"{psutil.cpu_count()} CPUs, 7 days of 1-minute history per model"
+    )
+    results = []
+    for n in (int(x) for x in args.models.split(",")):
+        results += bench_fleet(n, args.warehouse)
+    print()
+    print(HEADER)
+    print("|---" * 10 + "|")
+    for r in results:
+        print(row(r))
+
+
+if __name__ == "__main__":
+    main()

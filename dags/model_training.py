@@ -1,0 +1,81 @@
+"""
+### model_training: fit every model's detector for the day before the hourly runs need it
+
+Every day at 00:00 UTC, for the day that begins:
+
+1. **wait** until `model_health` has recorded the previous day's last hour (anomalous hours
+   stay out of training, so the detectors are the ones an hourly run would fit);
+2. **stage** the 7-day history of every model whose detector for the day is not fitted yet;
+3. **train** them in shards (mapped tasks) into the detector cache `model_health` loads.
+
+Without this DAG `model_health` still works: the day's first hourly run fits what is missing,
+and takes longer. A rerun fits nothing twice. All logic lives in `include/modelwatch/`.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
+
+POOL = os.environ.get("MODELWATCH_WAREHOUSE_POOL", "modelwatch_warehouse")
+
+
+@dag(
+    dag_id="model_training",
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+    start_date=pendulum.datetime(2026, 10, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=1)},
+    tags=["modelwatch", "ml-monitoring"],
+    doc_md=__doc__,
+    params={
+        "day": Param(
+            None,
+            type=["null", "string"],
+            title="Day to train for",
+            description="YYYY-MM-DD (UTC). Empty: the day that begins as the run's interval ends.",
+        ),
+        "wait": Param(
+            True,
+            type="boolean",
+            title="Wait for the previous day's last hour",
+            description="Wait until model_health has recorded 23:00 of the day before.",
+        ),
+    },
+)
+def model_training():
+    @task
+    def resolve(**context) -> str:
+        from modelwatch import airflow_adapter as mw
+
+        return mw.training_day(context)
+
+    @task.sensor(poke_interval=60, timeout=3 * 3600, mode="reschedule", pool=POOL)
+    def wait(day: str, params: dict | None = None) -> bool:
+        from modelwatch import airflow_adapter as mw
+
+        return mw.training_ready(day, bool((params or {}).get("wait", True)))
+
+    @task(pool=POOL)
+    def stage(day: str) -> list[list[str]]:
+        from modelwatch import airflow_adapter as mw
+
+        return mw.stage_training(day)
+
+    @task(map_index_template="{{ shard_label }}")
+    def train(day: str, shard: list[str]) -> dict:
+        from modelwatch import airflow_adapter as mw
+
+        return mw.train(day, shard)
+
+    day = resolve()
+    shards = stage(day)
+    wait(day) >> shards
+    train.partial(day=day).expand(shard=shards)
+
+
+model_training()
