@@ -166,7 +166,7 @@ def find_plots(
 
     out: dict[str, str] = {}
     for a in alert_rows:
-        name = f"{a['alert_id'].replace(':', '_')}.png"
+        name = f"{a['alert_id'].replace(':', '_')}.png"  # as plots.plot_name names it
         h = min(at, a["resolved_hour"] or at)
         for _ in range(back_hours):
             if h < a["opened_hour"]:
@@ -179,7 +179,8 @@ def find_plots(
 
 
 def overview(wh: Any, day: datetime | None) -> dict[str, Any]:
-    """What the index page shows for `day` (default: the day of the latest run)."""
+    """What the index page shows for `day` (default: the day of the last hour with findings),
+    as of the last hour processed that day."""
     from modelwatch.ui import queries
 
     latest = queries.latest_hour(wh)
