@@ -93,7 +93,7 @@ def page(deployment) -> Iterator[Any]:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(30_000)
+        page.set_default_timeout(60_000)  # the UI is slow to answer on a busy 2-core machine
         try:
             page.goto(f"{server.base_url}/")
             page.fill("input[name=username]", "admin")

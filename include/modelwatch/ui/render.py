@@ -225,7 +225,7 @@ REPORT = """<!doctype html>
 <h1>model_health: {{ hour|hour }} UTC</h1>
 <div class="muted">written by run {{ run_id or 'unknown' }}
   {% if run_url %}(<a href="{{ run_url }}" target="_top">in Airflow</a>){% endif %}
-  {% if models %}for models {{ models|join(', ') }}{% endif %}
+  {% if models %} for models {{ models|join(', ') }}{% endif %}
   &middot; <a href="../../">Model health view</a></div>
 {% if summary %}
 <p class="figures">
