@@ -136,8 +136,6 @@ def as_tester(request: Request) -> User:
 @pytest.fixture
 def client(processed, monkeypatch, tmp_path):
     """The app reading `processed` through the connection, as a signed-in user."""
-    from tests.conftest import ROOT  # noqa: F401  (conftest has set the environment)
-
     spec = processed
     monkeypatch.setattr(ui, "warehouse_spec", lambda settings: spec)
     monkeypatch.setenv("MODELWATCH_REPORT_DIR", str(tmp_path / "reports"))
