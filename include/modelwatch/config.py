@@ -102,7 +102,7 @@ class DetectionConfig(_Strict):
     #: Days of history before generic series get same-time-yesterday features (0 = never).
     seasonal_days: float = Field(3.0, ge=0.0)
     #: Rows whose surprise is pooled into the "recent scores" tail probability.
-    stream_rows: int = Field(12, ge=1)
+    stream_rows: int = Field(24, ge=1)
     #: The stream score at or above which a row raises a detection (`is_anomaly`).
     row_threshold: float = Field(0.42, gt=0.0, lt=1.0)
     #: After a detection, no new one for this many hours; scores are damped meanwhile.
