@@ -40,7 +40,7 @@ def at(h: int):
 
 @pytest.fixture(scope="module", params=["duckdb", "postgres"])
 def incident(request, tmp_path_factory, fleet):
-    """A warehouse with 07:00-09:00 processed as dry runs, a live 10:00 for the surging model
+    """A warehouse with 08:00-09:00 processed as dry runs, a live 10:00 for the surging model
     (its scale-up waits for approval) and a silence; yields its spec."""
     from tests.conftest import make_warehouse, pg_database
 
@@ -57,7 +57,7 @@ def incident(request, tmp_path_factory, fleet):
 @pytest.fixture(scope="module")
 def processed(incident):
     settings = Settings()
-    for h in (7, 8, 9):
+    for h in (8, 9):
         run_hour(at(h), incident, settings, DRY, run_id=f"dry__{h}")
     run_hour(at(10), incident, settings, LIVE, models=[SURGE], run_id="live__10", dispatch=False)
     with open_warehouse(incident) as wh:
@@ -71,7 +71,7 @@ def test_the_heat_map_has_every_model_by_hour_with_the_surge_marked(processed):
         grid = queries.heatmap(wh, DEMO_DAY)
     assert len(grid.hours) == 24 and grid.hours[0] == DEMO_DAY
     assert grid.models == sorted(grid.models) and SURGE in grid.models
-    assert {at(7), at(8), at(9), at(10)} <= grid.processed_hours
+    assert {at(8), at(9), at(10)} <= grid.processed_hours
     surge = grid.cell(SURGE, at(9))
     assert surge.is_anomaly and surge.css == "st-anomaly" and "ANOMALY" in surge.title
     calm = grid.cell("model-009", at(8))
@@ -95,13 +95,13 @@ def test_alerts_carry_their_explanation_and_the_hour_they_opened(processed):
 def test_requests_waiting_for_an_operator_come_first_with_the_run_that_asks(processed):
     with open_warehouse(processed) as wh:
         rows = queries.requests(wh, DEMO_DAY, DEMO_DAY + timedelta(days=1))
-        none_waiting = queries.requests(wh, at(7), at(8), include_waiting=False)
+        none_waiting = queries.requests(wh, at(9), at(10), include_waiting=False)
     first = rows[0]
     assert first["request_id"] == f"{SURGE}:{at(10):%Y%m%dT%H}:scale_up"
     assert first["waiting"] and first["run_id"] == "live__10" and first["mode"] == "live"
     assert first["to_replicas"] > first["from_replicas"]
     assert not any(r["waiting"] for r in rows[1:])
-    assert all(r["hour"] == at(7) for r in none_waiting)
+    assert none_waiting and all(r["hour"] == at(9) for r in none_waiting)
 
 
 def test_silences_say_whether_they_are_in_force(processed):
