@@ -33,7 +33,9 @@ def blocks(events: Sequence[AlertEvent]) -> list[dict[str, Any]]:
         if "top_metrics" in f:
             lines.append(f["top_metrics"])
         links = [
-            f"<{f[k]}|{k.split('_')[0]}>" for k in ("runbook_url", "run_url", "plot_url") if k in f
+            f"<{f[k]}|{k.split('_')[0]}>"
+            for k in ("runbook_url", "run_url", "plot_url", "report_url")
+            if k in f
         ]
         if links:
             lines.append(" | ".join(links))
