@@ -6,22 +6,26 @@
 For each fleet size: simulate the fleet (7 days of one-minute history per model, plus the hours
 run), seed a fresh warehouse, start a real Airflow deployment (tests/airflow_harness.py:
 api-server, scheduler, dag-processor and triggerer; LocalExecutor, parallelism 4; a PostgreSQL
-metadata database), then trigger two manual runs through the REST API, one after the other:
+metadata database), then trigger, through the REST API, one after the other:
 
-- "day's first": the first run of a day fits every model's detector for the day inside the run
-  (it reads the 7-day history), unless the detectors were trained beforehand;
-- "hourly": a later hour of the day: detectors cached, no history read. 23 of a day's 24 runs.
+1. `model_training` for the day: stage the 7-day history, fit every model's detector;
+2. `model_health` for 09:00: an hourly run whose detectors are trained (every run of the day
+   when the daily training has run);
+3. `model_health` for 10:00 after deleting the detector cache: the day's first run when no
+   training ran, which reads the 7-day history and fits every detector inside the run.
 
 Printed per run: wall time from the run's start to its end, each stage's wall time from the
-task instances' own start and end (detect: first shard's start to the last one's end), the
-number of task instances, and the peak resident memory of a LocalExecutor worker (the worker
-process with the task it runs, sampled every 0.2 s). Asserts nothing; figures for the README.
+task instances' own start and end (a mapped stage: first start to last end), the number of task
+instances, and the peak resident memory of a LocalExecutor worker (the worker process with the
+task it runs, sampled every 0.2 s). Asserts nothing; the figures go in the README.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -40,7 +44,12 @@ from tests.airflow_harness import AirflowServer
 
 DAG = "model_health"
 STAGES = ("extract", "validate", "detect", "persist", "route")
-HOURS = {"day's first": DEMO_DAY + timedelta(hours=9), "hourly": DEMO_DAY + timedelta(hours=10)}
+TRAIN_STAGES = ("stage", "train")
+RUNS = [
+    ("daily training", "model_training", {"day": f"{DEMO_DAY:%Y-%m-%d}", "wait": False}),
+    ("hourly, trained", DAG, {"hour": f"{DEMO_DAY + timedelta(hours=9):%Y-%m-%dT%H:%M:%SZ}"}),
+    ("hourly, untrained", DAG, {"hour": f"{DEMO_DAY + timedelta(hours=10):%Y-%m-%dT%H:%M:%SZ}"}),
+]
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
@@ -86,7 +95,7 @@ def ts(value: str) -> datetime:
 
 def stage_times(tis: list[dict]) -> dict[str, float]:
     out = {}
-    for stage in STAGES:
+    for stage in STAGES + TRAIN_STAGES:
         mine = [t for t in tis if t["task_id"] == stage and t["start_date"] and t["end_date"]]
         if mine:
             start = min(ts(t["start_date"]) for t in mine)
@@ -123,7 +132,13 @@ def bench_fleet(n: int, warehouse: str) -> list[dict]:
         uri, t_seed, rows = seed_fleet(n, warehouse, workdir)
         print(f"  {n:,} models: {rows:,} metric rows simulated and seeded in {t_seed:.0f} s")
         server = AirflowServer(
-            workdir / "airflow", PG_ADMIN, {"MODELWATCH_STAGING_DIR": str(workdir / "stg")}
+            workdir / "airflow",
+            PG_ADMIN,
+            {
+                "MODELWATCH_STAGING_DIR": str(workdir / "stg"),
+                # only the runs measured here: no scheduled run of today competes with them
+                "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+            },
         )
         results = []
         try:
@@ -131,19 +146,22 @@ def bench_fleet(n: int, warehouse: str) -> list[dict]:
             slots = "1" if warehouse == "duckdb" else "4"  # DuckDB: one writer at a time
             server.cli("pools", "set", "modelwatch_warehouse", slots, "warehouse")
             server.cli("connections", "add", "modelwatch_warehouse", "--conn-uri", uri)
-            server.wait_for_dag(DAG)
-            server.api("PATCH", f"/dags/{DAG}", json={"is_paused": False})
-            for label, hour in HOURS.items():
+            for dag_id in (DAG, "model_training"):
+                server.wait_for_dag(dag_id)
+                server.api("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
+            for label, dag_id, conf in RUNS:
+                if label == "hourly, untrained":
+                    shutil.rmtree(workdir / "stg" / "_detectors")
                 with WorkerMemory(server.procs["scheduler"].pid) as mem:
                     run = server.api(
                         "POST",
-                        f"/dags/{DAG}/dagRuns",
-                        json={"logical_date": None, "conf": {"hour": hour.isoformat() + "Z"}},
+                        f"/dags/{dag_id}/dagRuns",
+                        json={"logical_date": None, "conf": conf},
                     )
-                    run = server.wait_for_run(DAG, run["dag_run_id"], timeout=1800)
-                tis = server.api("GET", f"/dags/{DAG}/dagRuns/{run['dag_run_id']}/taskInstances")[
-                    "task_instances"
-                ]
+                    run = server.wait_for_run(dag_id, run["dag_run_id"], timeout=1800)
+                tis = server.api(
+                    "GET", f"/dags/{dag_id}/dagRuns/{run['dag_run_id']}/taskInstances"
+                )["task_instances"]
                 results.append(
                     {
                         "models": n,
@@ -151,7 +169,7 @@ def bench_fleet(n: int, warehouse: str) -> list[dict]:
                         "total": (ts(run["end_date"]) - ts(run["start_date"])).total_seconds(),
                         **stage_times(tis),
                         "tis": len(tis),
-                        "shards": sum(t["task_id"] == "detect" for t in tis),
+                        "shards": sum(t["task_id"] in ("detect", "train") for t in tis),
                         "mem": mem.max_mb(),
                     }
                 )
@@ -167,13 +185,14 @@ def bench_fleet(n: int, warehouse: str) -> list[dict]:
 
 
 HEADER = (
-    "| models | run | end to end (s) | extract | validate | detect | persist | route "
-    "| task instances (detect shards) | peak worker RSS (MB) |"
+    "| models | run | end to end (s) | extract (train: stage) | validate | detect (train: train) "
+    "| persist | route | task instances (shards) | peak worker RSS (MB) |"
 )
 
 
 def row(r: dict) -> str:
-    stages = " | ".join(f"{r.get(s, float('nan')):.1f}" for s in STAGES)
+    names = ("stage", "validate", "train", "persist", "route") if "train" in r else STAGES
+    stages = " | ".join(f"{r[s]:.1f}" if s in r else "-" for s in names)
     return (
         f"| {r['models']:,} | {r['run']} | {r['total']:.1f} | {stages} "
         f"| {r['tis']} ({r['shards']}) | {r['mem']:.0f} |"
@@ -185,6 +204,8 @@ def main() -> None:
     ap.add_argument("--models", default="100,1000,5000")
     ap.add_argument("--warehouse", choices=("duckdb", "postgres"), default="duckdb")
     args = ap.parse_args()
+    # stopped from outside: unwind, so the deployment's processes and databases go too
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     print(
         f"model_health on LocalExecutor, {args.warehouse} warehouse, "
         f"{psutil.cpu_count()} CPUs, 7 days of 1-minute history per model"

@@ -53,7 +53,12 @@ def celery_deployment(tmp_path_factory):
         server = AirflowServer(
             home,
             PG_ADMIN_URI,
-            {"MODELWATCH_STAGING_DIR": str(home / "stg"), "MODELWATCH_CONFIG": str(config)},
+            {
+                "MODELWATCH_STAGING_DIR": str(home / "stg"),
+                "MODELWATCH_CONFIG": str(config),
+                # only the runs under test: no scheduled run of the current hour beside them
+                "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+            },
             celery_workers=2,
             broker_url=REDIS_URL,
         )
