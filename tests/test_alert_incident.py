@@ -280,5 +280,6 @@ def test_a_backfill_sends_nothing_and_records_what_it_would_have(
     assert len(rows) and set(rows["state"]) == {"suppressed"}
     assert rows["detail"].str.startswith("backfill").all()
     assert set(rows["receiver"]) == set(RECEIVERS)
-    # plots are drawn only for alerts that notify
-    assert not list((incident["root"] / "reports" / f"{at(HOURS[-1] + 1):%Y%m%dT%H}").glob("*.png"))
+    # what it would have sent is reviewable: the hour's report, with its alerts' plots
+    folder = incident["root"] / "reports" / f"{at(HOURS[-1] + 1):%Y%m%dT%H}"
+    assert (folder / "report.html").exists()
