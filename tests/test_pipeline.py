@@ -247,3 +247,19 @@ def test_a_detector_pruned_after_extract_is_refitted_from_the_warehouse(
     pipeline.step_persist(ctx, results, seeded)
     got = query(seeded, "SELECT * FROM mw_scores WHERE hour = :h ORDER BY model_id", h=at(9))
     pd.testing.assert_frame_equal(expected, got)
+
+
+def test_training_history_written_in_parts_equals_one_read(seeded, settings, tmp_path):
+    """Staging the history a few models at a time (bounded memory) loses and adds nothing."""
+    from modelwatch.extract import read_training_history, write_training_history
+
+    run_hour(at(15), seeded, settings)  # quarantines model-006's 15:00 for the next day
+    models = [f"model-{i:03d}" for i in range(10)]
+    with open_warehouse(seeded) as wh:
+        whole, out_whole = read_training_history(wh, settings, models, at(24))
+        rows, out = write_training_history(
+            wh, settings, models[::-1], at(24), tmp_path / "h.parquet", models_per_read=3
+        )
+    parts = pd.read_parquet(tmp_path / "h.parquet")
+    assert (rows, out) == (len(whole), out_whole) and out > 0
+    pd.testing.assert_frame_equal(parts, whole.reset_index(drop=True), check_dtype=False)

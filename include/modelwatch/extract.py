@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pandas as pd
 
@@ -164,3 +165,41 @@ def read_training_history(
     start = day - timedelta(days=settings.detection.history_days)
     history = read_metrics(wh, settings.source, start, day, models=list(models))
     return drop_excluded(history, excluded_hours(wh, models, start, day))
+
+
+def write_training_history(
+    wh: Warehouse,
+    settings: Settings,
+    models: Sequence[str],
+    day: datetime,
+    path: Path,
+    models_per_read: int = 250,
+    row_group_size: int = 32_768,
+) -> tuple[int, int]:
+    """Write `day`'s training history of `models` to one Parquet file, sorted by model, a
+    few hundred models at a time; returns (rows written, rows left out).
+
+    Why in parts: 7 days of minutes is 10 M rows per 1,000 models, and as one DataFrame (with
+    the exclusion's keys) it took about 6 GB of memory; a part of 250 models takes a fortieth
+    of that per 1,000 models, whatever the fleet's size. Small row groups let each detect shard
+    read only its own models.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ordered = sorted(models)
+    written = left_out = 0
+    writer: pq.ParquetWriter | None = None
+    try:
+        for i in range(0, len(ordered), models_per_read):
+            part, n_out = read_training_history(wh, settings, ordered[i : i + models_per_read], day)
+            left_out += n_out
+            table = pa.Table.from_pandas(part, preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(path, table.schema)
+            writer.write_table(table.cast(writer.schema), row_group_size=row_group_size)
+            written += len(part)
+    finally:
+        if writer is not None:
+            writer.close()
+    return written, left_out

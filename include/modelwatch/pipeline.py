@@ -23,7 +23,7 @@ import pandas as pd
 
 from modelwatch import alerts, detect, outbox, remediation, schema
 from modelwatch.config import Settings
-from modelwatch.extract import extract_hour, read_training_history
+from modelwatch.extract import extract_hour, read_training_history, write_training_history
 from modelwatch.sharding import split_models
 from modelwatch.warehouse import Warehouse, WarehouseSpec, open_warehouse
 from modelwatch.window import RunMode
@@ -104,25 +104,27 @@ def step_extract(ctx: RunContext, spec: WarehouseSpec, settings: Settings) -> di
     not fitted yet (none, on most hours), as Parquet."""
     store = detect.DetectorStore(detector_store(settings, spec), settings.detection)
     day = ctx.hour.replace(hour=0)
-
-    def unfitted(model_id: str) -> bool:
-        return not store.path(model_id, day).exists()
-
-    with open_warehouse(spec, migrate=True) as wh:
-        ex = extract_hour(wh, settings, ctx.hour, ctx.models, history_for=unfitted)
     ctx.path.mkdir(parents=True, exist_ok=True)
-    ex.rows.to_parquet(ctx.path / HOUR_ROWS, index=False)
-    # sorted by model, in row groups of a few models: each shard's filtered read skips the rest
-    ex.history.to_parquet(ctx.path / HISTORY, index=False, row_group_size=HISTORY_ROW_GROUP)
+    with open_warehouse(spec, migrate=True) as wh:
+        ex = extract_hour(wh, settings, ctx.hour, ctx.models, history_for=lambda _: False)
+        ex.rows.to_parquet(ctx.path / HOUR_ROWS, index=False)
+        unfitted = [m for m in ex.expected if not store.path(m, day).exists()]
+        if unfitted:  # sorted by model, in small row groups: each shard reads only its own
+            n_history, n_out = write_training_history(
+                wh, settings, unfitted, day, ctx.path / HISTORY, row_group_size=HISTORY_ROW_GROUP
+            )
+        else:
+            ex.history.to_parquet(ctx.path / HISTORY, index=False)  # no rows, the columns
+            n_history = n_out = 0
     log.info(
         "extracted %d rows for %s (%d expected models), %d history rows (%d excluded)",
         len(ex.rows),
         ctx.hour,
         len(ex.expected),
-        len(ex.history),
-        ex.excluded_history_rows,
+        n_history,
+        n_out,
     )
-    return {"rows": len(ex.rows), "expected": ex.expected, "history_rows": len(ex.history)}
+    return {"rows": len(ex.rows), "expected": ex.expected, "history_rows": n_history}
 
 
 # -------------------------------------------------------------------------------------- validate

@@ -22,7 +22,7 @@ import pandas as pd
 
 from modelwatch import detect, schema
 from modelwatch.config import Settings
-from modelwatch.extract import known_models, read_training_history, source_columns
+from modelwatch.extract import known_models, source_columns, write_training_history
 from modelwatch.pipeline import HISTORY_ROW_GROUP, detector_store
 from modelwatch.sharding import split_models
 from modelwatch.warehouse import WarehouseSpec, open_warehouse
@@ -64,6 +64,10 @@ def stage_training(spec: WarehouseSpec, settings: Settings, day: datetime) -> li
     returns them in shards (none when all are cached: a rerun does nothing)."""
     store = detect.DetectorStore(detector_store(settings, spec), settings.detection)
     lookback = timedelta(days=settings.detection.history_days)
+    folder = staging_folder(settings, day)
+    for old in folder.parent.glob("[0-9]" * 8):  # earlier days' leftovers
+        if old.name < folder.name:
+            shutil.rmtree(old, ignore_errors=True)
     with open_warehouse(spec, migrate=True) as wh:
         source_columns(wh, settings.source)
         models = [
@@ -71,24 +75,19 @@ def stage_training(spec: WarehouseSpec, settings: Settings, day: datetime) -> li
             for m in known_models(wh, settings.source, day - HOUR, lookback - HOUR)
             if not store.path(m, day).exists()
         ]
-        history, excluded = (
-            read_training_history(wh, settings, models, day) if models else (None, 0)
+        if not models:
+            log.info("every detector for %s is fitted already", day.date())
+            return []
+        folder.mkdir(parents=True, exist_ok=True)
+        rows, left_out = write_training_history(
+            wh, settings, models, day, folder / "history.parquet", row_group_size=HISTORY_ROW_GROUP
         )
-    folder = staging_folder(settings, day)
-    for old in folder.parent.glob("[0-9]" * 8):  # earlier days' leftovers
-        if old.name < folder.name:
-            shutil.rmtree(old, ignore_errors=True)
-    if not models:
-        log.info("every detector for %s is fitted already", day.date())
-        return []
-    folder.mkdir(parents=True, exist_ok=True)
-    history.to_parquet(folder / "history.parquet", index=False, row_group_size=HISTORY_ROW_GROUP)
     log.info(
         "staged %d history rows of %d models for %s (%d rows left out)",
-        len(history),
+        rows,
         len(models),
         day.date(),
-        excluded,
+        left_out,
     )
     return split_models(
         models, settings.shard_size, settings.shard_target_size, settings.max_shards
