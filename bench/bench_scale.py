@@ -126,7 +126,7 @@ def seed_fleet(n: int, warehouse: str, workdir: Path) -> tuple[str, float, int]:
     return uri, time.perf_counter() - t0, rows
 
 
-def bench_fleet(n: int, warehouse: str) -> list[dict]:
+def bench_fleet(n: int, warehouse: str, untrained: bool) -> list[dict]:
     with tempfile.TemporaryDirectory(prefix=f"mw-scale-{n}-") as tmp:
         workdir = Path(tmp)
         uri, t_seed, rows = seed_fleet(n, warehouse, workdir)
@@ -150,6 +150,8 @@ def bench_fleet(n: int, warehouse: str) -> list[dict]:
                 server.wait_for_dag(dag_id)
                 server.api("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
             for label, dag_id, conf in RUNS:
+                if label == "hourly, untrained" and not untrained:
+                    continue
                 if label == "hourly, untrained":
                     shutil.rmtree(workdir / "stg" / "_detectors")
                 with WorkerMemory(server.procs["scheduler"].pid) as mem:
@@ -203,6 +205,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default="100,1000,5000")
     ap.add_argument("--warehouse", choices=("duckdb", "postgres"), default="duckdb")
+    ap.add_argument(
+        "--untrained-up-to",
+        type=int,
+        default=1000,
+        help="time the untrained hourly run only for fleets up to this size (it refits them all)",
+    )
     args = ap.parse_args()
     # stopped from outside: unwind, so the deployment's processes and databases go too
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -212,7 +220,7 @@ def main() -> None:
     )
     results = []
     for n in (int(x) for x in args.models.split(",")):
-        results += bench_fleet(n, args.warehouse)
+        results += bench_fleet(n, args.warehouse, n <= args.untrained_up_to)
     print()
     print(HEADER)
     print("|---" * 10 + "|")
