@@ -5,7 +5,7 @@ Columns are renamed from the warehouse's names to ours here, once, by the config
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -133,14 +133,14 @@ def extract_hour(
     settings: Settings,
     hour: datetime,
     models: Sequence[str] | None = None,
-    history_for: Callable[[str], bool] | None = None,
+    with_history: bool = True,
 ) -> HourExtract:
     """Everything detection needs for `hour`, from the warehouse, in one place.
 
-    `history_for(model)` says whether a model's training history is needed (None: every
-    expected model's is). Detectors are fitted once a day and cached, so most hours need the
-    history of no model at all: reading 7 days of minutes for every model every hour was the
-    hourly run's largest cost (10 M rows at 1,000 models).
+    `with_history=False` leaves the training history out: the hourly run stages it only for
+    models whose day detector is not cached (`write_training_history`), which on most hours
+    is none; reading 7 days of minutes for every model every hour was the hourly run's largest
+    cost (10 M rows at 1,000 models).
     """
     src = settings.source
     source_columns(wh, src)  # fails first, and clearly, when the source table is missing
@@ -150,10 +150,9 @@ def extract_hour(
     # each day's detectors train on the `history_days` before the day began (see detect.py),
     # whichever hour of the day runs first; so that is the history an hour reads, if any
     day = hour.replace(hour=0, minute=0, second=0, microsecond=0)
-    wanted = [m for m in expected if history_for is None or history_for(m)]
-    if not wanted:
+    if not with_history or not expected:
         return HourExtract(hour, rows, rows.iloc[0:0], expected, 0)
-    history, n_excluded = read_training_history(wh, settings, wanted, day)
+    history, n_excluded = read_training_history(wh, settings, expected, day)
     return HourExtract(hour, rows, history, expected, n_excluded)
 
 

@@ -106,7 +106,7 @@ def step_extract(ctx: RunContext, spec: WarehouseSpec, settings: Settings) -> di
     day = ctx.hour.replace(hour=0)
     ctx.path.mkdir(parents=True, exist_ok=True)
     with open_warehouse(spec, migrate=True) as wh:
-        ex = extract_hour(wh, settings, ctx.hour, ctx.models, history_for=lambda _: False)
+        ex = extract_hour(wh, settings, ctx.hour, ctx.models, with_history=False)
         ex.rows.to_parquet(ctx.path / HOUR_ROWS, index=False)
         unfitted = [m for m in ex.expected if not store.path(m, day).exists()]
         if unfitted:  # sorted by model, in small row groups: each shard reads only its own
