@@ -63,6 +63,18 @@ def test_cold_start_rows_have_no_opinion_and_a_spike_is_detected() -> None:
     assert expl[0]["metric"] in {"cpu", "disk"} and abs(expl[0]["robust_z"]) > 5
 
 
+def test_a_series_too_short_to_fit_gets_no_opinion_not_an_error() -> None:
+    """A model with under `min_train_rows` rows never gets a forest: all its rows read 0."""
+    short = _series("short", days=2).iloc[:: 24]  # two days of two-hourly rows: 24 rows
+    long = _series("long")
+    out = rp.replay(pd.concat([short, long]), CFG)
+    mine = out[out["model_id"] == "short"]
+    assert len(mine) == len(short)
+    assert (mine["score"] == 0).all() and not mine["is_anomaly"].any()
+    assert (mine["explanation"] == "[]").all()
+    assert out.loc[out["model_id"] == "long", "score"].max() > 0
+
+
 def test_fit_schedule_is_hourly_aligned_waits_for_history_and_refits() -> None:
     ts = _series("a", days=6)["ts"].to_numpy()
     segs = rp.fit_schedule(ts, CFG)

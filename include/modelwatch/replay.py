@@ -77,6 +77,8 @@ def fit_schedule(ts: np.ndarray, cfg: DetectionConfig) -> list[Segment]:
         if ok:
             fits.append(int(b))
             last_time, last_n = h, int(b)
+    if not fits:  # never enough history: every row stays at "no opinion"
+        return []
     stops = [*fits[1:], len(ts)]
     return [Segment(a, z) for a, z in zip(fits, stops, strict=True)]
 
