@@ -15,7 +15,7 @@ import pytest
 from modelwatch.simulate import DEMO_DAY
 from modelwatch.warehouse import open_warehouse, spec_from_uri
 from tests.airflow_harness import wait_until
-from tests.test_pipeline import assert_same, snapshot
+from tests.test_pipeline import HEALTHY, assert_same, snapshot
 
 pytestmark = pytest.mark.airflow_server
 
@@ -52,9 +52,16 @@ def test_the_scheduled_hour_runs_and_succeeds(deployment):
     assert got["models_scored"].tolist() == [3]  # the live fleet's three models
 
 
-def test_backfill_over_the_incident_day_records_but_never_acts(deployment):
+#: The backfilled hours: model-003's leak (a restart at 08) and the surge's start (a scale-up at
+#: 09 that live would have to wait for approval), more runs than `--max-active-runs` lets run at
+#: once. The whole day's hours through the same steps are tests/test_remediation_pipeline.py's;
+#: what only a real scheduler shows is here: one backfill run per hour, each recorded, none acts.
+BACKFILL_HOURS = range(8, 12)
+
+
+def test_backfill_over_the_incident_morning_records_but_never_acts(deployment):
     server = deployment
-    start, end = DEMO_DAY, DEMO_DAY + timedelta(hours=23)
+    start, end = DEMO_DAY + timedelta(hours=8), DEMO_DAY + timedelta(hours=11)
     server.cli(
         "backfill",
         "create",
@@ -65,26 +72,27 @@ def test_backfill_over_the_incident_day_records_but_never_acts(deployment):
         "--to-date",
         end.isoformat() + "+00:00",
         "--max-active-runs",
-        "4",
+        "2",
     )
+    n = len(BACKFILL_HOURS)
 
     def all_done():
         runs = server.runs(DAG, run_type="backfill")
         return (
             runs
-            if len(runs) == 24 and all(r["state"] in ("success", "failed") for r in runs)
+            if len(runs) == n and all(r["state"] in ("success", "failed") for r in runs)
             else None
         )
 
-    runs = wait_until(all_done, 900, "24 backfill runs to finish", every=2.0)
-    assert sorted(r["state"] for r in runs) == ["success"] * 24
+    runs = wait_until(all_done, 600, f"{n} backfill runs to finish", every=2.0)
+    assert sorted(r["state"] for r in runs) == ["success"] * n
     hours = q(
         server,
         "SELECT hour FROM mw_runs WHERE hour >= :a AND hour < :b ORDER BY hour",
         a=DEMO_DAY,
         b=DEMO_DAY + timedelta(days=1),
     )["hour"].tolist()
-    assert hours == [DEMO_DAY + timedelta(hours=h) for h in range(24)]
+    assert hours == [DEMO_DAY + timedelta(hours=h) for h in BACKFILL_HOURS]
 
     day = {"a": DEMO_DAY, "b": DEMO_DAY + timedelta(days=1)}
     notes = q(server, "SELECT * FROM mw_notifications WHERE hour >= :a AND hour < :b", **day)
@@ -105,7 +113,7 @@ def _trigger(server, conf):
 def test_a_manual_rerun_reprocesses_only_its_models_and_changes_nothing(deployment):
     server = deployment
     before = snapshot(server.spec)
-    hour = DEMO_DAY + timedelta(hours=3)
+    hour = DEMO_DAY + timedelta(hours=8)  # backfilled above; both models quiet then
     run_id = _trigger(
         server,
         {
@@ -136,7 +144,10 @@ def test_clearing_a_task_failed_on_a_broken_connection_converges(deployment):
         "schema": good.schema,
     }
     server.api("PATCH", "/connections/modelwatch_warehouse", json=broken)
-    run_id = _trigger(server, {"hour": (DEMO_DAY + timedelta(hours=4)).isoformat() + "Z"})
+    # an hour the backfill processed, for the healthy models (whose rows a rerun must leave
+    # as they are; an all-model manual rerun re-records the surge's suppressed notifications)
+    conf = {"hour": (DEMO_DAY + timedelta(hours=10)).isoformat() + "Z", "models": HEALTHY}
+    run_id = _trigger(server, conf)
     wait_until(
         lambda: server.task_state(DAG, run_id, "extract") in ("up_for_retry", "failed"),
         180,
