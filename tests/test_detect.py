@@ -83,27 +83,55 @@ def test_empirical_log_tail_is_monotone_and_extends_beyond_the_reference() -> No
     assert np.all(lt[beyond] < np.log(0.5 / 1000))  # keeps falling past the largest value
 
 
-def _stream(log_tails: list[float], hours_apart: float, cfg: DetectionConfig):
-    ts = pd.date_range("2026-01-01", periods=len(log_tails), freq=pd.Timedelta(hours=hours_apart))
-    return detect.stream_scores(np.array(log_tails), ts.to_numpy(), detect.StreamState(), cfg)
+def _stream(log_tails: list[float], cfg: DetectionConfig):
+    return detect.stream_scores(np.array(log_tails), detect.StreamState(), cfg)
 
 
 def test_stream_fires_once_per_refractory_period_and_damps_echoes() -> None:
-    cfg = DetectionConfig(stream_rows=1, refractory_hours=3.0, row_threshold=0.5)
+    cfg = DetectionConfig(stream_rows=1, refractory_rows=3, row_threshold=0.5)
     big = np.log(1e-8)  # -log10 tail = 8 -> score 2/3
-    score, fired, anomalous = _stream([0.0, big, big, 0.0, big, 0.0], 1.0, cfg)
+    score, fired, anomalous = _stream([0.0, big, big, 0.0, big, 0.0], cfg)
     assert fired.tolist() == [False, True, False, False, True, False]
     assert anomalous.tolist() == [False, True, True, False, True, False]
     assert score[2] == pytest.approx(score[1] * cfg.refractory_damp)
     assert score[0] == 0.0 and 0.6 < score[1] < 0.7
 
 
+def test_stream_refractory_carries_across_batches() -> None:
+    """Replay scores a series segment by segment: splitting it anywhere changes nothing."""
+    cfg = DetectionConfig(stream_rows=4, refractory_rows=5, row_threshold=0.5)
+    rng = np.random.default_rng(3)
+    lt = -rng.exponential(1.0, 60)
+    lt[[10, 12, 16, 30, 33]] = np.log(1e-12)
+    whole = detect.stream_scores(lt, detect.StreamState(), cfg)
+    for cut in (1, 11, 13, 15, 31, 59):
+        state = detect.StreamState()
+        a = detect.stream_scores(lt[:cut], state, cfg)
+        b = detect.stream_scores(lt[cut:], state, cfg)
+        np.testing.assert_allclose(whole[0], np.r_[a[0], b[0]], rtol=1e-12)  # rolling sums
+        np.testing.assert_array_equal(whole[1], np.r_[a[1], b[1]])
+        np.testing.assert_array_equal(whole[2], np.r_[a[2], b[2]])
+    fired = np.flatnonzero(whole[1])
+    assert fired[0] == 10 and np.diff(fired).min() >= cfg.refractory_rows
+
+
 def test_stream_pools_a_sustained_moderate_shift() -> None:
-    cfg = DetectionConfig(stream_rows=6, refractory_hours=0.0, row_threshold=0.5)
+    cfg = DetectionConfig(stream_rows=6, refractory_rows=0, row_threshold=0.5)
     moderate = np.log(0.02)  # each row alone: a 1-in-50 tail, far from a detection
-    score, fired, _ = _stream([0.0] * 6 + [moderate] * 6, 0.1, cfg)
+    score, fired, _ = _stream([0.0] * 6 + [moderate] * 6, cfg)
     assert not fired[:6].any()
     assert score[-1] > score[6] and fired[-1]
+
+
+def test_a_lone_moderately_odd_row_does_not_fire_but_an_extreme_one_does() -> None:
+    """The pooled tail: one 1-in-1,000 row among typical ones is not a detection (on spiky
+    series those were most false alarms), one 1-in-10^12 row is."""
+    cfg = DetectionConfig()
+    typical = [-1.0] * 40  # surprise 1: the mean of a typical row
+    _, fired, _ = _stream([*typical, np.log(1e-3), *typical], cfg)
+    assert not fired.any()
+    _, fired, _ = _stream([*typical, np.log(1e-12), *typical], cfg)
+    assert fired.tolist().index(True) == 40
 
 
 def _model_frames(fleet, model_id: str, hour):

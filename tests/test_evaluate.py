@@ -146,7 +146,7 @@ def test_cli_replay_then_evaluate(tmp_path, capsys) -> None:
     pd.DataFrame(
         {"model_id": ["x"], "start": [ts[4 * 288 - 10]], "end": [ts[4 * 288 + 10]]}
     ).to_csv(tmp_path / "inc.csv", index=False)
-    (tmp_path / "cfg.yaml").write_text("detection:\n  refractory_hours: 0.0\n")
+    (tmp_path / "cfg.yaml").write_text("detection:\n  refractory_rows: 0\n")
     parser = argparse.ArgumentParser()
     parser.add_argument("--config")
     add_commands(parser.add_subparsers(dest="command"))

@@ -103,10 +103,14 @@ class DetectionConfig(_Strict):
     seasonal_days: float = Field(3.0, ge=0.0)
     #: Rows whose surprise is pooled into the "recent scores" tail probability.
     stream_rows: int = Field(24, ge=1)
+    #: A row's own tail counts in the stream only this many decades (log10) beyond the
+    #: pooled tail's: lone extreme rows still fire, lone odd rows on spiky series do not.
+    single_row_margin: float = Field(4.0, ge=0.0)
     #: The stream score at or above which a row raises a detection (`is_anomaly`).
-    row_threshold: float = Field(0.42, gt=0.0, lt=1.0)
-    #: After a detection, no new one for this many hours; scores are damped meanwhile.
-    refractory_hours: float = Field(12.0, ge=0.0)
+    row_threshold: float = Field(0.38, gt=0.0, lt=1.0)
+    #: After a detection, no new one for this many rows (12 hours of five-minute rows);
+    #: scores are damped meanwhile. Rows, not hours: a series' statistics are per row.
+    refractory_rows: int = Field(144, ge=0)
     refractory_damp: float = Field(0.5, ge=0.0, le=1.0)
     #: Anomalous rows are left out of later fits unless they are more than this share of the
     #: training window (then they are the new normal).

@@ -53,11 +53,6 @@ def model_seed(model_id: str, seed: int) -> int:
     return (zlib.crc32(model_id.encode()) ^ seed) & 0x7FFFFFFF
 
 
-#: The cadence (rows per hour) the stream's tails are expressed at: five-minute data. Tails of
-#: other cadences are scaled to it, so a score means the same false-alarm rate per hour.
-REFERENCE_ROWS_PER_HOUR = 12.0
-
-
 class PackedForest:
     """A fitted Isolation Forest as a few numpy arrays, scored without sklearn.
 
@@ -307,9 +302,6 @@ class Detector:
     feat_lo: np.ndarray | None = None
     feat_hi: np.ndarray | None = None
     beyond_gain: float = 0.0
-    #: Rows per hour of the training history: the stream's tails are per row, so a minute
-    #: series has five times the chances of a five-minute one to cross a threshold by luck.
-    rows_per_hour: float = REFERENCE_ROWS_PER_HOUR
     #: Schema path: each metric's explanation baseline per hour of day (24 x metrics), so
     #: an hour scored from the cache needs no pass over the history.
     hod_center: np.ndarray | None = None
@@ -405,9 +397,12 @@ def fit_forest(x: np.ndarray, cfg: DetectionConfig, seed: int) -> PackedForest:
 
 def seasonal_period(ts: pd.Series, cfg: DetectionConfig) -> int:
     """Rows per day if the history spans `seasonal_days` days (so the same-time-yesterday
-    deviation has been seen often enough to be learnt), else 0 (no seasonal features)."""
+    deviation has been seen often enough to be learnt), else 0 (no seasonal features; also
+    when `seasonal_days` is 0)."""
     t = pd.to_datetime(ts)
-    if len(t) == 0 or t.max() - t.min() < pd.Timedelta(days=cfg.seasonal_days):
+    if cfg.seasonal_days <= 0 or len(t) == 0:
+        return 0
+    if t.max() - t.min() < pd.Timedelta(days=cfg.seasonal_days):
         return 0
     return rows_per_day(t)
 
@@ -477,7 +472,6 @@ def fit_detector(
         fitted_at=fitted_at,
         pooled_ref=pooled_ref,
         period=0 if use_schema else period,
-        rows_per_hour=max(rows_per_day(history[schema.TS]) / 24.0, 1e-3),
         **(explain_baselines(history) if use_schema else {}),
     )
 
@@ -486,10 +480,10 @@ def fit_detector(
 @dataclass
 class StreamState:
     """What the score stream remembers between batches of one series: the last surprises (for
-    the pooled tail) and when it last fired (for the refractory period)."""
+    the pooled tail) and how many rows ago it last fired (for the refractory period)."""
 
     recent: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    last_fire: pd.Timestamp | None = None
+    since_fire: int | None = None  # rows since the last detection; None = never fired
 
 
 #: The log10 tail at which the stream score reads 0.5: score = L / (L + SCORE_HALF_LOG10).
@@ -521,23 +515,23 @@ def to_score(log10_tail: np.ndarray) -> np.ndarray:
 
 def stream_scores(
     log_tail: np.ndarray,
-    ts: np.ndarray,
     state: StreamState,
     cfg: DetectionConfig,
     pooled_ref: np.ndarray | None = None,
-    rows_per_hour: float = REFERENCE_ROWS_PER_HOUR,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Turn row log tails into the score stream and its detections; returns (score, fired,
     anomalous) and updates `state`.
 
-    The stream's tail is the smaller of the row's own tail and the pooled tail of the last
-    `stream_rows` rows, scaled to five-minute rows (a minute series' tails are multiplied by
-    5, so it does not page five times as often). A detection fires when the score reaches
-    `row_threshold` and the last detection is at least `refractory_hours` old; during the
-    refractory period scores are damped and kept below the threshold, because an operator
-    (and NAB) counts only the first detection of an incident and every further one is noise.
-    `anomalous` marks rows at or above the threshold (fired or not): they are kept out of
-    later training.
+    The score is the tail of the last `stream_rows` rows' pooled surprise against the
+    model's long-run distribution of such sums (`pooled_ref`; a gamma when None), or of the
+    row alone when that is extreme (`single_row_margin`). A lone moderately odd row does not
+    count: on spiky series such rows were most of the false alarms (docs/detection.md).
+    A detection fires when the score reaches `row_threshold` and the last detection is at
+    least `refractory_rows` rows back; during the refractory period scores are damped and kept
+    below the threshold, because an operator (and NAB) counts only the first detection of an
+    incident and every further one is noise. Everything here counts rows, not hours, so a
+    series behaves the same whatever its sampling rate. `anomalous` marks rows at or above
+    the threshold (fired or not): they are kept out of later training.
     """
     u = -np.asarray(log_tail, dtype=float)
     k = cfg.stream_rows
@@ -547,36 +541,33 @@ def stream_scores(
     else:
         sums = pd.Series(np.r_[pad, u]).rolling(k, min_periods=1).sum().to_numpy()[len(pad) :]
         pooled = -empirical_log_tail(pooled_ref, sums)
-    per_hour = np.log10(max(rows_per_hour, 1e-3) / REFERENCE_ROWS_PER_HOUR)
-    score = to_score(np.maximum(u, pooled) / np.log(10.0) - per_hour)
+    # A lone row counts only when its own tail is `single_row_margin` decades beyond what
+    # the pooled tail needs: an 80-sigma spike pages, a 1-in-1,000 blip on a spiky series
+    # does not.
+    single = u / np.log(10.0) - cfg.single_row_margin
+    score = to_score(np.maximum(pooled / np.log(10.0), single))
     anomalous = score >= cfg.row_threshold
-    ts = pd.DatetimeIndex(pd.to_datetime(np.asarray(ts)))
-    refractory = pd.Timedelta(hours=cfg.refractory_hours)
     fired = np.zeros(len(score), dtype=bool)
-    last = state.last_fire
+    quiet = np.zeros(len(score), dtype=bool)
+    since = state.since_fire
+    last = None if since is None else -since  # row index of the last detection (may be < 0)
     for i in np.flatnonzero(anomalous):
-        if last is None or ts[i] - last >= refractory:
+        if last is None or i - last >= cfg.refractory_rows:
             fired[i] = True
-            last = ts[i]
-    quiet = in_refractory(ts, fired, state.last_fire, refractory) & ~fired
+            last = i
+    fires = np.flatnonzero(fired)
+    if since is not None:
+        fires = np.r_[-since, fires]
+    for f in fires:  # rows after a detection, within the refractory period
+        quiet[max(f + 1, 0) : max(f + cfg.refractory_rows, 0)] = True
+    quiet &= ~fired
     # Damped echoes stay below the threshold, so "score >= row_threshold" is exactly
     # `is_anomaly` and a threshold sweep over the score can only do better than the decisions.
     below = np.nextafter(cfg.row_threshold, 0.0)
     out = np.where(quiet, np.minimum(score * cfg.refractory_damp, below), score)
     state.recent = np.r_[state.recent, u][-max(k - 1, 1) :]
-    state.last_fire = last
+    state.since_fire = None if last is None else len(score) - last
     return out, fired, anomalous
-
-
-def in_refractory(
-    ts: pd.DatetimeIndex, fired: np.ndarray, before: pd.Timestamp | None, window: pd.Timedelta
-) -> np.ndarray:
-    """Per row: does it fall within `window` after a detection (this batch's or `before`)?"""
-    fires = ([before] if before is not None else []) + list(ts[fired])
-    quiet = np.zeros(len(ts), dtype=bool)
-    for f in fires:
-        quiet |= (ts > f) & (ts < f + window)
-    return quiet
 
 
 @dataclass
@@ -676,7 +667,7 @@ class HourVerdict:
 
 #: Bumped whenever a fitted detector's contents change shape, so files pickled by older code
 #: are refitted instead of loaded.
-STORE_FORMAT = 2
+STORE_FORMAT = 3
 
 
 class DetectorStore:

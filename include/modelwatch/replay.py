@@ -158,9 +158,7 @@ def replay_series(
             ctx = max(0, seg.start - det.context_rows)
             frame = series.iloc[ctx : seg.stop]
             lt = det.row_log_tail(frame, seg.start - ctx, cfg.beyond_gain)
-            s, f, a = stream_scores(
-                lt, ts[seg.start : seg.stop], state, cfg, det.pooled_ref, det.rows_per_hour
-            )
+            s, f, a = stream_scores(lt, state, cfg, det.pooled_ref)
         score[seg.start : seg.stop] = s
         fired[seg.start : seg.stop] = f
         anomalous[seg.start : seg.stop] = a
