@@ -145,3 +145,53 @@ def airflow_server(tmp_path_factory, fleet):
             yield server
         finally:
             server.stop()
+
+
+#: The modules whose tests start real servers (Airflow deployments, chromium). Under
+#: pytest-xdist (`-n 2` in pyproject's addopts) they run on one worker, one after another, first
+#: thing: two deployments never compete for the 2 cores, and the session's `airflow_server` starts
+#: once. Every other module goes whole to a worker (its module fixtures set up once).
+REAL_SERVER_MODULES = (
+    "test_airflow_real.py",
+    "test_remediation_approval.py",
+    "test_celery.py",
+    "test_browser.py",
+)
+REAL_SERVER_MARKERS = ("airflow_server", "celery", "browser")
+
+
+def _real_server_module(nodeid: str) -> bool:
+    return nodeid.split("::", 1)[0].rsplit("/", 1)[-1] in REAL_SERVER_MODULES
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """The real-server tests first, in their modules' order; every test carrying a real-server
+    marker must be in one of REAL_SERVER_MODULES (or xdist would run it beside them)."""
+    stray = [
+        item.nodeid
+        for item in items
+        if any(item.get_closest_marker(m) for m in REAL_SERVER_MARKERS)
+        and not _real_server_module(item.nodeid)
+    ]
+    if stray:
+        raise pytest.UsageError(f"add these tests' modules to REAL_SERVER_MODULES: {stray}")
+    order = {name: i for i, name in enumerate(REAL_SERVER_MODULES)}
+
+    def key(item) -> int:
+        name = item.nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
+        return order.get(name, len(order))
+
+    items.sort(key=key)  # stable: collection order within a module and among the others
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """xdist's scope scheduling with two kinds of unit: all real-server tests, and a module."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class RealServersTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "real-servers" if _real_server_module(nodeid) else nodeid.split("::", 1)[0]
+
+    config.option.loadscopereorder = False  # the real-server unit, the longest, goes first
+    return RealServersTogether(config, log)
