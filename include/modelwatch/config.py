@@ -81,7 +81,7 @@ class DetectionConfig(_Strict):
     #: Training rows are subsampled to at most this many, to bound the cost per model.
     max_train_rows: int = Field(4096, ge=256)
     #: Generic series: the latest training rows whose scores calibrate the forest's tails.
-    calibration_rows: int = Field(2048, ge=256)
+    calibration_rows: int = Field(4096, ge=256)
     #: How many metrics an explanation names.
     top_k: int = Field(3, ge=1, le=len(schema.METRICS))
     seed: int = 0
