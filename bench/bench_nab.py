@@ -120,12 +120,16 @@ def time_copies(metrics, cfg: DetectionConfig, copies: float, jobs: int) -> None
     parts.append(
         metrics[metrics["model_id"].isin(extra)].assign(model_id=lambda f: f["model_id"] + "#x")
     )
-    big = pd.concat(parts, ignore_index=True)
+    time_replay(pd.concat(parts, ignore_index=True), cfg, jobs, "")
+
+
+def time_replay(big, cfg: DetectionConfig, jobs: int, what: str) -> None:
+    """Replay `big` and print its wall time (and CPU time with one process)."""
     t0, c0 = time.perf_counter(), time.process_time()
     replay(big, cfg, n_jobs=jobs)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     print(
-        f"timing: replayed {len(big):,} rows ({big['model_id'].nunique()} series) "
+        f"timing: replayed {len(big):,} rows ({big['model_id'].nunique()} series{what}) "
         f"in {wall:.1f} s wall with {jobs} process(es)"
         + (f", {cpu:.1f} s CPU (on 2 idle cores: ~{cpu / 2:.1f} s)" if jobs == 1 else "")
     )
@@ -163,15 +167,7 @@ def time_corpus(metrics, cfg: DetectionConfig, jobs: int) -> None:
         cycle = 2 * np.pi * np.arange(n) * (pd.Timedelta(step) / pd.Timedelta(days=1))
         value = 50 + 10 * np.sin(cycle) + rng.normal(0, 0.3, n).cumsum() + rng.normal(0, 2, n)
         parts.append(pd.DataFrame({"model_id": name, "ts": ts, "value": value}))
-    big = pd.concat(parts, ignore_index=True)
-    t0, c0 = time.perf_counter(), time.process_time()
-    replay(big, cfg, n_jobs=jobs)
-    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    print(
-        f"timing: replayed {len(big):,} rows ({big['model_id'].nunique()} series, 28 real, "
-        f"30 stand-ins) in {wall:.1f} s wall with {jobs} process(es)"
-        + (f", {cpu:.1f} s CPU (on 2 idle cores: ~{cpu / 2:.1f} s)" if jobs == 1 else "")
-    )
+    time_replay(pd.concat(parts, ignore_index=True), cfg, jobs, ", 28 real, 30 stand-ins")
 
 
 def score_at(files, stream, threshold: float, profile: str) -> float:
