@@ -1,4 +1,4 @@
-"""Score the detector on the shared NAB subset with NAB's rules (modelwatch.nab).
+"""Score the detector on the shared NAB subset with NAB's rules (modelwatch.evaluation.nab).
 
     nice -n 10 .venv/bin/python bench/bench_nab.py [--root DIR] [--jobs 2] [--set key=value ...]
 
@@ -18,9 +18,9 @@ import zlib
 
 import numpy as np
 
-from modelwatch import nab
 from modelwatch.config import DetectionConfig
-from modelwatch.replay import replay
+from modelwatch.evaluation import nab
+from modelwatch.evaluation.replay import replay
 
 ROOT = "/work/shared/bench/nab"
 

@@ -20,10 +20,10 @@ from datetime import timedelta
 import adbc_driver_postgresql.dbapi as pg
 
 from modelwatch.config import Settings
-from modelwatch.detect import SCORE_COLUMNS, excluded_verdict
-from modelwatch.extract import extract_hour, read_metrics
-from modelwatch.seed import seed
-from modelwatch.simulate import DEMO_DAY, FleetSpec, simulate_fleet
+from modelwatch.detection.detector import SCORE_COLUMNS, excluded_verdict
+from modelwatch.ingest.extract import extract_hour, read_metrics
+from modelwatch.sim.fleet import DEMO_DAY, FleetSpec, simulate_fleet
+from modelwatch.sim.seed import seed
 from modelwatch.warehouse import open_warehouse, spec_from_uri
 
 

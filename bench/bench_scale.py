@@ -37,8 +37,8 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from modelwatch.seed import seed
-from modelwatch.simulate import DEMO_DAY, FleetSpec, simulate_fleet
+from modelwatch.sim.fleet import DEMO_DAY, FleetSpec, simulate_fleet
+from modelwatch.sim.seed import seed
 from modelwatch.warehouse import open_warehouse, spec_from_uri
 from tests.airflow_harness import AirflowServer
 

@@ -12,7 +12,7 @@ import resource
 import sys
 import time
 
-from modelwatch.simulate import FleetSpec, simulate_fleet
+from modelwatch.sim.fleet import FleetSpec, simulate_fleet
 
 
 def peak_rss_mb() -> float:

@@ -79,55 +79,55 @@ _ASK = "{{ ti.xcom_pull(task_ids='remediate')['approval']['%s'] }}"
 def model_health():
     @task(pool="default_pool")
     def resolve(**context) -> dict:
-        from modelwatch import airflow_adapter as mw
+        from modelwatch.pipeline import tasks as mw
 
         return mw.resolve(context)
 
     @task
     def extract(ctx: dict) -> dict:
-        from modelwatch import airflow_adapter as mw
+        from modelwatch.pipeline import tasks as mw
 
         return mw.extract(ctx)
 
     @task
     def validate(ctx: dict, extracted: dict) -> list[list[str]]:
-        from modelwatch import airflow_adapter as mw
+        from modelwatch.pipeline import tasks as mw
 
         return mw.validate(ctx, extracted)
 
     @task(pool="default_pool", map_index_template="{{ shard_label }}")
     def detect(ctx: dict, shard: list[str]) -> dict:
-        from modelwatch import airflow_adapter as mw
+        from modelwatch.pipeline import tasks as mw
 
         return mw.detect(ctx, shard)
 
     @task(trigger_rule=TriggerRule.NONE_FAILED)
     def persist(ctx: dict, shard_results: list[dict]) -> dict:
-        from modelwatch import airflow_adapter as mw
+        from modelwatch.pipeline import tasks as mw
 
         return mw.persist(ctx, shard_results)
 
     @task.branch
     def route(ctx: dict, persisted: dict) -> list[str]:
-        from modelwatch import airflow_adapter as mw
+        from modelwatch.pipeline import tasks as mw
 
         return mw.route(ctx, persisted)
 
     @task
     def alert(ctx: dict) -> dict:
-        from modelwatch import airflow_adapter as mw
+        from modelwatch.pipeline import tasks as mw
 
         return mw.alert(ctx)
 
     @task
     def remediate(ctx: dict) -> dict:
-        from modelwatch import airflow_adapter as mw
+        from modelwatch.pipeline import tasks as mw
 
         return mw.remediate(ctx)
 
     @task.branch(pool="default_pool")
     def needs_approval(remediated: dict) -> list[str]:
-        from modelwatch import airflow_adapter as mw
+        from modelwatch.pipeline import tasks as mw
 
         return mw.needs_approval(remediated)
 
@@ -143,13 +143,13 @@ def model_health():
 
     @task(trigger_rule=TriggerRule.NONE_SKIPPED)  # a failed approval is recorded as a no
     def record_approval(ctx: dict, remediated: dict) -> dict:
-        from modelwatch import airflow_adapter as mw
+        from modelwatch.pipeline import tasks as mw
 
         return mw.record_approval(ctx, remediated)
 
     @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
     def dispatch() -> dict:  # reads resolve's XCom: only the approval branch is upstream
-        from modelwatch import airflow_adapter as mw
+        from modelwatch.pipeline import tasks as mw
 
         return mw.dispatch()
 
@@ -159,7 +159,7 @@ def model_health():
 
     @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
     def summary(ctx: dict) -> dict:
-        from modelwatch import airflow_adapter as mw
+        from modelwatch.pipeline import tasks as mw
 
         return mw.summary(ctx)
 

@@ -50,25 +50,25 @@ POOL = os.environ.get("MODELWATCH_WAREHOUSE_POOL", "modelwatch_warehouse")
 def model_training():
     @task
     def resolve(**context) -> str:
-        from modelwatch import airflow_adapter as mw
+        from modelwatch.pipeline import tasks as mw
 
         return mw.training_day(context)
 
     @task.sensor(poke_interval=60, timeout=3 * 3600, mode="reschedule", pool=POOL)
     def wait(day: str, params: dict | None = None) -> bool:
-        from modelwatch import airflow_adapter as mw
+        from modelwatch.pipeline import tasks as mw
 
         return mw.training_ready(day, bool((params or {}).get("wait", True)))
 
     @task(pool=POOL)
     def stage(day: str) -> list[list[str]]:
-        from modelwatch import airflow_adapter as mw
+        from modelwatch.pipeline import tasks as mw
 
         return mw.stage_training(day)
 
     @task(map_index_template="{{ shard_label }}")
     def train(day: str, shard: list[str]) -> dict:
-        from modelwatch import airflow_adapter as mw
+        from modelwatch.pipeline import tasks as mw
 
         return mw.train(day, shard)
 

@@ -30,8 +30,8 @@ os.environ.pop("AIRFLOW_CONN_MODELWATCH_WAREHOUSE", None)
 import pytest  # noqa: E402
 
 from modelwatch.config import Settings  # noqa: E402
-from modelwatch.seed import seed  # noqa: E402
-from modelwatch.simulate import Fleet, FleetSpec, simulate_fleet  # noqa: E402
+from modelwatch.sim.fleet import Fleet, FleetSpec, simulate_fleet  # noqa: E402
+from modelwatch.sim.seed import seed  # noqa: E402
 from modelwatch.warehouse import WarehouseSpec, open_warehouse, spec_from_uri  # noqa: E402
 
 #: The fleet the pipeline tests run on: the 7 canonical incidents plus healthy models.

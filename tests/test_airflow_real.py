@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from modelwatch.simulate import DEMO_DAY
+from modelwatch.sim.fleet import DEMO_DAY
 from modelwatch.warehouse import open_warehouse, spec_from_uri
 from tests.airflow_harness import wait_until
 from tests.test_pipeline import HEALTHY, assert_same, snapshot

@@ -16,12 +16,12 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 
-from modelwatch import alerts
+from modelwatch.alerting import lifecycle
 from modelwatch.config import AlertsConfig, ChannelConfig, DeliveryConfig, Settings
-from modelwatch.local import run_hour
-from modelwatch.simulate import DEMO_DAY
+from modelwatch.pipeline.local import run_hour
+from modelwatch.run import RunMode
+from modelwatch.sim.fleet import DEMO_DAY
 from modelwatch.warehouse import open_warehouse
-from modelwatch.window import RunMode
 from tests.conftest import make_warehouse
 from tests.test_channels_servers import (  # noqa: F401  (fixtures)
     AM_CONN,
@@ -72,7 +72,7 @@ def expected_events(spec, cfg: AlertsConfig) -> set[tuple[str, str]]:
     """(alert_id, event) of every hour run, from the stored episodes (the lifecycle's output)."""
     eps = table(spec, "SELECT * FROM mw_alerts")
     episodes = [
-        alerts.Episode(
+        lifecycle.Episode(
             r.model_id,
             r.kind,
             pd.Timestamp(r.opened_hour).to_pydatetime(),
@@ -83,7 +83,7 @@ def expected_events(spec, cfg: AlertsConfig) -> set[tuple[str, str]]:
         )
         for r in eps.itertuples(index=False)
     ]
-    return {(e.alert_id, e.event) for h in HOURS for e in alerts.events_at(episodes, at(h), cfg)}
+    return {(e.alert_id, e.event) for h in HOURS for e in lifecycle.events_at(episodes, at(h), cfg)}
 
 
 @pytest.fixture(scope="module")

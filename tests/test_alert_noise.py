@@ -10,8 +10,19 @@ from datetime import datetime, timedelta
 import pandas as pd
 import pytest
 
-from modelwatch import routing
-from modelwatch.alerts import (
+from modelwatch.alerting import routing
+from modelwatch.alerting.delivery import (
+    ATTEMPT_COLUMNS,
+    FAILED,
+    NOTIFICATION_COLUMNS,
+    SENT,
+    SUPPRESSED,
+    Delivery,
+    RetryPolicy,
+    deliver_all,
+    event_key,
+)
+from modelwatch.alerting.lifecycle import (
     ANOMALY,
     DATA_QUALITY,
     FIRING,
@@ -28,27 +39,7 @@ from modelwatch.alerts import (
     severity,
     summarise,
 )
-from modelwatch.config import (
-    AlertsConfig,
-    ChannelConfig,
-    FleetIncidentConfig,
-    InhibitRule,
-    MaintenanceWindow,
-    RouteConfig,
-    Settings,
-)
-from modelwatch.notify import (
-    ATTEMPT_COLUMNS,
-    FAILED,
-    NOTIFICATION_COLUMNS,
-    SENT,
-    SUPPRESSED,
-    Delivery,
-    RetryPolicy,
-    deliver_all,
-    event_key,
-)
-from modelwatch.silences import (
+from modelwatch.alerting.silences import (
     Silence,
     add_silence,
     expire_silence,
@@ -58,8 +49,17 @@ from modelwatch.silences import (
     parse_matchers,
     window_covers,
 )
+from modelwatch.config import (
+    AlertsConfig,
+    ChannelConfig,
+    FleetIncidentConfig,
+    InhibitRule,
+    MaintenanceWindow,
+    RouteConfig,
+    Settings,
+)
+from modelwatch.run import HOUR
 from modelwatch.warehouse import open_warehouse
-from modelwatch.window import HOUR
 
 T0 = datetime(2026, 11, 1)  # a Sunday
 CFG = AlertsConfig()
@@ -311,7 +311,7 @@ def test_enrich_adds_labels_runbook_and_the_run_link() -> None:
 
 
 def test_optional_channels_without_a_connection_are_left_out(monkeypatch) -> None:
-    from modelwatch.channels import available_receivers
+    from modelwatch.alerting.channels import available_receivers
 
     cfg = AlertsConfig(
         channels={

@@ -10,12 +10,12 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from modelwatch import pipeline
-from modelwatch.alerts import FLEET_ID
+from modelwatch.alerting.lifecycle import FLEET_ID
+from modelwatch.alerting.silences import add_silence
 from modelwatch.config import Settings
-from modelwatch.silences import add_silence
+from modelwatch.pipeline import hourly
+from modelwatch.run import RunMode, make_context
 from modelwatch.warehouse import open_warehouse
-from modelwatch.window import RunMode
 from tests.conftest import make_warehouse
 
 H = datetime(2026, 11, 1, 9)
@@ -67,8 +67,8 @@ def write_hour(spec, hour: datetime, anomalous: set[str], no_data: set[str] = fr
 
 def run(spec, hour: datetime, models=None):
     mode = RunMode("scheduled", notify=True, dry_run=True)
-    ctx = pipeline.make_context(hour, f"scheduled__{hour:%H}", mode, models, Settings())
-    return pipeline.step_alert(ctx, spec, Settings())
+    ctx = make_context(hour, f"scheduled__{hour:%H}", mode, models, Settings())
+    return hourly.step_alert(ctx, spec, Settings())
 
 
 def ledger(spec) -> pd.DataFrame:

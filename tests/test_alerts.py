@@ -9,7 +9,7 @@ from datetime import datetime
 import pandas as pd
 import pytest
 
-from modelwatch.alerts import (
+from modelwatch.alerting.lifecycle import (
     ALERT_COLUMNS,
     ANOMALY,
     DATA_QUALITY,
@@ -26,7 +26,7 @@ from modelwatch.alerts import (
     summarise,
 )
 from modelwatch.config import AlertRule, AlertsConfig
-from modelwatch.window import HOUR
+from modelwatch.run import HOUR
 
 T0 = datetime(2026, 11, 1)
 #: anomaly 2 of 3 with 2 recovery hours; outage and data quality 1 of 1 with 1; repeat every 4.

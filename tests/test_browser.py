@@ -24,9 +24,9 @@ import httpx
 import pytest
 
 from modelwatch.config import Settings
-from modelwatch.local import run_hour
-from modelwatch.simulate import DEMO_DAY
-from modelwatch.window import RunMode
+from modelwatch.pipeline.local import run_hour
+from modelwatch.run import RunMode
+from modelwatch.sim.fleet import DEMO_DAY
 from tests.airflow_harness import wait_until
 from tests.conftest import PG_ADMIN_URI, ROOT, make_warehouse, require_postgres
 
@@ -45,7 +45,7 @@ def at(h: int) -> datetime:
 def prepare_morning(spec: Any) -> None:
     """The morning before the surge (04:00-08:00: the memory leak sets in), processed as dry
     runs without Airflow, and an operator's silence on the leaking model."""
-    from modelwatch.silences import add_silence
+    from modelwatch.alerting.silences import add_silence
     from modelwatch.warehouse import open_warehouse
 
     for h in range(4, 9):

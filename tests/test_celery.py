@@ -17,7 +17,7 @@ from datetime import timedelta
 
 import pytest
 
-from modelwatch.simulate import DEMO_DAY, FleetSpec, simulate_fleet
+from modelwatch.sim.fleet import DEMO_DAY, FleetSpec, simulate_fleet
 from modelwatch.warehouse import open_warehouse
 from tests.airflow_harness import AirflowServer
 from tests.conftest import PG_ADMIN_URI, make_warehouse, pg_database

@@ -29,8 +29,8 @@ from typing import Any
 
 import pytest
 
-from modelwatch.alerts import FIRING, RESOLVED, AlertEvent
-from modelwatch.channels import build
+from modelwatch.alerting.channels import build
+from modelwatch.alerting.lifecycle import FIRING, RESOLVED, AlertEvent
 from modelwatch.config import ChannelConfig
 
 AM_CONN = "AIRFLOW_CONN_MODELWATCH_ALERTMANAGER"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from modelwatch.simulate import DEMO_DAY
+from modelwatch.sim.fleet import DEMO_DAY
 from modelwatch.warehouse import open_warehouse
 from tests.conftest import ROOT, make_warehouse
 from tests.test_pipeline import HEALTHY, assert_same, snapshot

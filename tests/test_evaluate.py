@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from modelwatch import nab
-from modelwatch.cli_detect import add_commands
-from modelwatch.evaluate import evaluate, format_summary, write_report
+from modelwatch.cli.detect import add_commands
+from modelwatch.evaluation import nab
+from modelwatch.evaluation.incidents import evaluate, format_summary, write_report
 
 NAB_ROOT = Path("/work/shared/bench/nab")
 

@@ -14,9 +14,8 @@ from datetime import datetime
 import pandas as pd
 import pytest
 
-from modelwatch import notify
-from modelwatch.alerts import FIRING, REPEATED, RESOLVED, AlertEvent
-from modelwatch.notify import (
+from modelwatch.alerting import delivery
+from modelwatch.alerting.delivery import (
     FAILED,
     NOTIFICATION_COLUMNS,
     SENT,
@@ -27,6 +26,7 @@ from modelwatch.notify import (
     get_notifier,
     notification_id,
 )
+from modelwatch.alerting.lifecycle import FIRING, REPEATED, RESOLVED, AlertEvent
 
 HOUR = datetime(2026, 11, 1, 9)
 EMPTY_LEDGER = pd.DataFrame(columns=NOTIFICATION_COLUMNS)
@@ -248,17 +248,17 @@ def test_an_unknown_receiver_in_deliver_fails_its_rows_but_not_the_run() -> None
 
 # ------------------------------------------------------------------------------------- registry
 def test_log_notifier_logs_every_event(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="modelwatch.notify"):
+    with caplog.at_level(logging.WARNING, logger="modelwatch.alerting.delivery"):
         result = LogNotifier().send(EVENTS[:2])
     assert result == Delivery(True, "logged 2 event(s)")
-    messages = [r.getMessage() for r in caplog.records if r.name == "modelwatch.notify"]
+    messages = [r.getMessage() for r in caplog.records if r.name == "modelwatch.alerting.delivery"]
     assert len(messages) == 2
     assert "[WARNING] firing anomaly m1:anomaly:20261101T06: m1: something odd" in messages[0]
     assert "repeated outage m2:outage:20261101T06" in messages[1]
 
 
 def test_deliver_through_the_default_log_channel(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="modelwatch.notify"):
+    with caplog.at_level(logging.WARNING, logger="modelwatch.alerting.delivery"):
         frame = deliver(EVENTS, ["log"], EMPTY_LEDGER, True, "")
     assert set(frame["state"]) == {SENT}
     assert sum("m3:anomaly" in r.getMessage() for r in caplog.records) == 1
@@ -266,16 +266,16 @@ def test_deliver_through_the_default_log_channel(caplog: pytest.LogCaptureFixtur
 
 def test_get_notifier_known_and_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(get_notifier("log"), LogNotifier)
-    monkeypatch.setitem(notify._REGISTRY, "pager", lambda: FakeNotifier("pager"))
+    monkeypatch.setitem(delivery._REGISTRY, "pager", lambda: FakeNotifier("pager"))
     with pytest.raises(ValueError, match="unknown receiver 'slack'") as info:
         get_notifier("slack")
     assert "known: log, pager" in str(info.value)
 
 
 def test_register_makes_a_channel_available(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(notify, "_REGISTRY", dict(notify._REGISTRY))
+    monkeypatch.setattr(delivery, "_REGISTRY", dict(delivery._REGISTRY))
     fake = FakeNotifier("teams")
-    notify.register("teams", lambda: fake)
+    delivery.register("teams", lambda: fake)
     assert get_notifier("teams") is fake
     frame = deliver(EVENTS[:1], ["teams"], EMPTY_LEDGER, True, "")
     assert fake.calls == [EVENTS[:1]]

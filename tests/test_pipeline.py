@@ -14,12 +14,13 @@ import pandas as pd
 import pytest
 
 from modelwatch.config import Settings, SourceConfig
-from modelwatch.extract import ExtractError, extract_hour
-from modelwatch.local import run_hour
-from modelwatch.simulate import DEMO_DAY
-from modelwatch.validate import StructuralValidationError
+from modelwatch.detection.detector import detector_store
+from modelwatch.ingest.extract import ExtractError, extract_hour
+from modelwatch.ingest.validate import StructuralValidationError
+from modelwatch.pipeline.local import run_hour
+from modelwatch.run import RunMode, make_context
+from modelwatch.sim.fleet import DEMO_DAY
 from modelwatch.warehouse import open_warehouse
-from modelwatch.window import RunMode
 
 OUTPUT_TABLES = {
     "mw_runs": ["hour"],
@@ -204,13 +205,13 @@ def test_hours_after_the_days_first_read_no_history_and_score_the_same(
     """Detectors are fitted once a day and cached; later hours must not re-read the 7-day
     history (the hourly run's largest cost at fleet scale), and must score exactly as a run
     with an empty cache, which reads and fits."""
-    from modelwatch import pipeline
     from modelwatch.config import STAGING_ENV
+    from modelwatch.pipeline import hourly
 
     def extract(h: int, store: str) -> dict:
         monkeypatch.setenv(STAGING_ENV, str(tmp_path / store))
-        ctx = pipeline.make_context(at(h), f"t{h}", RunMode("manual", False, True), None, settings)
-        return pipeline.step_extract(ctx, seeded, settings)
+        ctx = make_context(at(h), f"t{h}", RunMode("manual", False, True), None, settings)
+        return hourly.step_extract(ctx, seeded, settings)
 
     assert extract(9, "warm")["history_rows"] > 0  # the day's first hour here: fits
     run_hour(at(9), seeded, settings)
@@ -232,26 +233,26 @@ def test_a_detector_pruned_after_extract_is_refitted_from_the_warehouse(
     history itself rather than scoring the model without a detector."""
     import shutil
 
-    from modelwatch import pipeline
     from modelwatch.config import STAGING_ENV
+    from modelwatch.pipeline import hourly
 
     monkeypatch.setenv(STAGING_ENV, str(tmp_path))
     run_hour(at(9), seeded, settings)
     expected = query(seeded, "SELECT * FROM mw_scores WHERE hour = :h ORDER BY model_id", h=at(9))
-    ctx = pipeline.make_context(at(9), "again", RunMode("manual", False, True), None, settings)
-    extracted = pipeline.step_extract(ctx, seeded, settings)
+    ctx = make_context(at(9), "again", RunMode("manual", False, True), None, settings)
+    extracted = hourly.step_extract(ctx, seeded, settings)
     assert extracted["history_rows"] == 0
-    shards = pipeline.step_validate(ctx, extracted["expected"], seeded, settings)
-    shutil.rmtree(pipeline.detector_store(settings, seeded))
-    results = [pipeline.step_detect(ctx, s, i, settings, seeded) for i, s in enumerate(shards)]
-    pipeline.step_persist(ctx, results, seeded)
+    shards = hourly.step_validate(ctx, extracted["expected"], seeded, settings)
+    shutil.rmtree(detector_store(settings, seeded))
+    results = [hourly.step_detect(ctx, s, i, settings, seeded) for i, s in enumerate(shards)]
+    hourly.step_persist(ctx, results, seeded)
     got = query(seeded, "SELECT * FROM mw_scores WHERE hour = :h ORDER BY model_id", h=at(9))
     pd.testing.assert_frame_equal(expected, got)
 
 
 def test_training_history_written_in_parts_equals_one_read(seeded, settings, tmp_path):
     """Staging the history a few models at a time (bounded memory) loses and adds nothing."""
-    from modelwatch.extract import read_training_history, write_training_history
+    from modelwatch.ingest.extract import read_training_history, write_training_history
 
     run_hour(at(15), seeded, settings)  # quarantines model-006's 15:00 for the next day
     models = [f"model-{i:03d}" for i in range(10)]

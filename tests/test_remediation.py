@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from modelwatch.config import ApprovalPolicy, RemediationConfig, ScaleUpPolicy
-from modelwatch.detect import SCORE_COLUMNS
-from modelwatch.remediation import (
+from modelwatch.detection.detector import SCORE_COLUMNS
+from modelwatch.remediation.requests import (
     APPLIED,
     APPROVED,
     AWAITING_APPROVAL,
@@ -36,7 +36,7 @@ from modelwatch.remediation import (
     propose_scale_up,
     transitions,
 )
-from modelwatch.window import RunMode
+from modelwatch.run import RunMode
 
 HOUR = datetime(2026, 11, 1, 9)
 #: target 60 % +- 10 %, latency z >= 3, traffic z >= 2, replicas in [1, 50], step 10,
@@ -733,7 +733,7 @@ def test_a_newer_request_supersedes_an_older_failed_one() -> None:
 
 def test_default_target_logs(caplog: pytest.LogCaptureFixture) -> None:
     assert LogTarget().name == "log"
-    with caplog.at_level("WARNING", logger="modelwatch.remediation"):
+    with caplog.at_level("WARNING", logger="modelwatch.remediation.requests"):
         out = dispatch(approved(proposal()), lambda name: LogTarget(), CFG)
     assert list(out["status"]) == [DISPATCHED]
     assert any("m1:20261101T09:scale_up" in r.getMessage() for r in caplog.records)

@@ -27,7 +27,7 @@ import httpx
 import pandas as pd
 import pytest
 
-from modelwatch.simulate import DEMO_DAY
+from modelwatch.sim.fleet import DEMO_DAY
 from modelwatch.warehouse import open_warehouse
 from tests.conftest import make_warehouse, pg_database
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from modelwatch.simulate import DEMO_DAY
+from modelwatch.sim.fleet import DEMO_DAY
 from modelwatch.warehouse import open_warehouse
 from tests.conftest import ROOT, make_warehouse
 

@@ -21,13 +21,13 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from modelwatch import pipeline
 from modelwatch.config import RemediationConfig, Settings
-from modelwatch.local import run_hour
-from modelwatch.simulate import DEMO_DAY
-from modelwatch.targets import ConnectionFields
+from modelwatch.pipeline import hourly
+from modelwatch.pipeline.local import run_hour
+from modelwatch.remediation.targets import ConnectionFields
+from modelwatch.run import RunMode, make_context
+from modelwatch.sim.fleet import DEMO_DAY
 from modelwatch.warehouse import open_warehouse
-from modelwatch.window import RunMode
 
 DRY = RunMode("scheduled", notify=False, dry_run=True)
 LIVE = RunMode("manual", notify=False, dry_run=False)
@@ -111,16 +111,16 @@ def hour_run(
     """One hour as the DAG runs it when nobody answers an approval: the pipeline, then dispatch
     (live tests run model-000 alone: model-003's leak would get a restart at the same hours)."""
     run_hour(at(h), spec, settings, mode=mode, models=models, run_id=f"test__{h}", dispatch=False)
-    ctx = pipeline.make_context(at(h), f"test__{h}", mode, models, settings)
+    ctx = make_context(at(h), f"test__{h}", mode, models, settings)
     get = webhook.connection if webhook else None
-    return pipeline.step_dispatch(ctx, spec, settings, get)
+    return hourly.step_dispatch(ctx, spec, settings, get)
 
 
 def approve(spec, settings: Settings, h: int, answer: dict[str, Any] | None):
-    ctx = pipeline.make_context(at(h), f"test__{h}", LIVE, SURGING, settings)
+    ctx = make_context(at(h), f"test__{h}", LIVE, SURGING, settings)
     waiting = outbox(spec, status="awaiting_approval")
     ids = waiting.loc[waiting["hour"] == at(h), "request_id"].tolist()
-    return pipeline.step_record_approval(ctx, ids, answer, spec)
+    return hourly.step_record_approval(ctx, ids, answer, spec)
 
 
 @duckdb_only
@@ -229,8 +229,8 @@ def test_a_large_step_waits_for_approval_and_goes_once_when_approved(
         9,
         {"chosen_options": ["Approve"], "responded_by_user": {"id": "7", "name": "alice"}},
     ) == {"decided": 1, "approved": True, "by": "alice"}
-    ctx = pipeline.make_context(at(9), "test__9", LIVE, SURGING, live_settings)
-    sent = pipeline.step_dispatch(ctx, seeded, live_settings, webhook.connection)
+    ctx = make_context(at(9), "test__9", LIVE, SURGING, live_settings)
+    sent = hourly.step_dispatch(ctx, seeded, live_settings, webhook.connection)
     assert sent == {"sent": 1, "statuses": {"dispatched": 1}}
     for _ in range(3):  # reruns of the hour, approvals and all: nothing is sent again
         hour_run(seeded, live_settings, 9, LIVE, webhook, SURGING)

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from modelwatch.config import ConfigError, RemediationConfig, load_settings
-from modelwatch.detect import SCORE_COLUMNS
-from modelwatch.policies import (
+from modelwatch.detection.detector import SCORE_COLUMNS
+from modelwatch.remediation.policies import (
     RESTART,
     ROLLBACK,
     SCALE_DOWN,
@@ -24,7 +24,7 @@ from modelwatch.policies import (
     propose_scale_down,
     version_change,
 )
-from modelwatch.remediation import REQUEST_COLUMNS
+from modelwatch.remediation.requests import REQUEST_COLUMNS
 
 HOUR = datetime(2026, 11, 1, 18)
 CFG = RemediationConfig()

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from modelwatch import replay as rp
 from modelwatch.config import DetectionConfig
-from modelwatch.simulate import DEMO_DAY
+from modelwatch.evaluation import replay as rp
+from modelwatch.sim.fleet import DEMO_DAY
 
 CFG = DetectionConfig(n_estimators=50)
 

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from modelwatch import report
 from modelwatch.config import Settings
-from modelwatch.local import run_hour
-from modelwatch.simulate import DEMO_DAY
+from modelwatch.links import REPORT_HTML
+from modelwatch.pipeline.local import run_hour
+from modelwatch.run import RunMode
+from modelwatch.sim.fleet import DEMO_DAY
+from modelwatch.ui import report
 from modelwatch.warehouse import open_warehouse
-from modelwatch.window import RunMode
 
 SURGE = "model-000"
 DRY = RunMode("manual", False, True)
@@ -45,7 +46,7 @@ def test_every_run_writes_the_hours_report_with_its_findings(reports):
     _, folder, done = reports
     for h, summary in done.items():
         path = Path(summary["report"])
-        assert path == folder / f"{at(h):%Y%m%dT%H}" / report.REPORT_NAME
+        assert path == folder / f"{at(h):%Y%m%dT%H}" / REPORT_HTML
         page = path.read_text()
         assert f"model_health: {at(h):%Y-%m-%d %H:00} UTC" in page
         assert f"run__{h}" in page

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from modelwatch.schema import ALL_COLUMNS, METRIC_NAMES
-from modelwatch.simulate import (
+from modelwatch.sim.fleet import (
     DEMO_DAY,
     DEMO_END,
     INCIDENT_KINDS,

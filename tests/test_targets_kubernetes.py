@@ -28,8 +28,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from modelwatch.config import KubernetesTargetConfig
-from modelwatch.targets import APPLIED, DISPATCHED, FAILED, ConnectionFields
-from modelwatch.targets.kubernetes import (
+from modelwatch.remediation.targets import APPLIED, DISPATCHED, FAILED, ConnectionFields
+from modelwatch.remediation.targets.kubernetes import (
     MERGE_PATCH,
     RESTARTED_AT,
     STRATEGIC_MERGE_PATCH,

@@ -12,16 +12,16 @@ from typing import Any
 import pytest
 
 from modelwatch.config import RemediationConfig, WebhookTargetConfig
-from modelwatch.targets import (
+from modelwatch.remediation.targets import (
     DISPATCHED,
     FAILED,
     ConnectionFields,
     TargetError,
     build_target,
-    connection_from_env,
+    target_connection,
 )
-from modelwatch.targets.log import LogTarget
-from modelwatch.targets.webhook import WebhookTarget
+from modelwatch.remediation.targets.log import LogTarget
+from modelwatch.remediation.targets.webhook import WebhookTarget
 
 REQUEST = {
     "request_id": "m1:20261101T09:rollback",
@@ -124,7 +124,7 @@ def test_targets_come_from_connections_in_the_environment(monkeypatch, receiver)
     monkeypatch.setenv(
         "AIRFLOW_CONN_MODELWATCH_KUBERNETES", "kubernetes://:tok@k8s.internal:6443/?namespace=ml"
     )
-    k8s = connection_from_env("modelwatch_kubernetes")
+    k8s = target_connection("modelwatch_kubernetes")
     assert (k8s.host, k8s.port, k8s.password, k8s.extra) == (
         "k8s.internal",
         6443,

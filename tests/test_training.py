@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
-from modelwatch import pipeline, training
 from modelwatch.config import STAGING_ENV
-from modelwatch.local import run_hour
-from modelwatch.simulate import DEMO_DAY
+from modelwatch.pipeline import hourly, training
+from modelwatch.pipeline.local import run_hour
+from modelwatch.run import RunMode, WindowError, make_context
+from modelwatch.sim.fleet import DEMO_DAY
 from modelwatch.warehouse import open_warehouse
-from modelwatch.window import RunMode, WindowError
 
 
 def at(h: int) -> datetime:
@@ -52,8 +52,8 @@ def test_trained_detectors_are_the_ones_the_hourly_run_would_fit(
     assert sum(r["fitted"] for r in results) == len(models)
     assert training.stage_training(seeded, settings, DEMO_DAY) == []  # a rerun fits nothing
 
-    ctx = pipeline.make_context(at(9), "t", RunMode("manual", False, True), None, settings)
-    assert pipeline.step_extract(ctx, seeded, settings)["history_rows"] == 0
+    ctx = make_context(at(9), "t", RunMode("manual", False, True), None, settings)
+    assert hourly.step_extract(ctx, seeded, settings)["history_rows"] == 0
     run_hour(at(9), seeded, settings)
     pd.testing.assert_frame_equal(scores(seeded, at(9)), fitted_in_run)
 

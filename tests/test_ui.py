@@ -21,14 +21,14 @@ import pytest
 from fastapi import Request
 from fastapi.testclient import TestClient
 
+from modelwatch.alerting.silences import add_silence
 from modelwatch.config import Settings
-from modelwatch.local import run_hour
-from modelwatch.silences import add_silence
-from modelwatch.simulate import DEMO_DAY
+from modelwatch.pipeline.local import run_hour
+from modelwatch.run import RunMode
+from modelwatch.sim.fleet import DEMO_DAY
 from modelwatch.ui import app as ui
 from modelwatch.ui import queries
 from modelwatch.warehouse import WarehouseError, open_warehouse
-from modelwatch.window import RunMode
 
 SURGE, LEAK = "model-000", "model-003"
 DRY, LIVE = RunMode("manual", False, True), RunMode("manual", False, False)

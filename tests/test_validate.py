@@ -13,7 +13,7 @@ import pytest
 
 from modelwatch import schema
 from modelwatch.config import ValidationConfig
-from modelwatch.validate import (
+from modelwatch.ingest.validate import (
     StructuralValidationError,
     ValidationReport,
     validate_hour,
@@ -305,7 +305,8 @@ def test_hour_must_be_naive_top_of_hour() -> None:
 
 def test_import_does_not_load_great_expectations() -> None:
     code = (
-        "import sys, modelwatch.validate; sys.exit(1 if 'great_expectations' in sys.modules else 0)"
+        "import sys, modelwatch.ingest.validate; "
+        "sys.exit(1 if 'great_expectations' in sys.modules else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
@@ -319,7 +320,7 @@ def test_gx_runs_quietly(capfd: pytest.CaptureFixture[str]) -> None:
 def test_expectation_gx_cannot_evaluate_is_fatal() -> None:
     from collections import defaultdict
 
-    from modelwatch import validate
+    from modelwatch.ingest import validate
 
     gx, context = validate._ephemeral_context()
     bad = validate._expect(gx, "ExpectColumnValuesToNotBeNull", "nope not null", column="nope")

@@ -12,9 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from modelwatch.warehouse import WarehouseError, open_warehouse, spec_from_uri
+from modelwatch.warehouse import WarehouseError, open_warehouse, spec_from_uri, warehouse_spec
 from modelwatch.warehouse.base import expand_params, migrations, quote_ident, to_driver
-from modelwatch.warehouse.connect import spec_from_env
 
 H = datetime(2026, 11, 1, 9)
 
@@ -49,7 +48,7 @@ def test_connection_uri_and_json_forms(monkeypatch):
     assert "s3cret" not in repr(pg) and "s3cret" not in pg.describe()
     monkeypatch.delenv("AIRFLOW_CONN_NOPE", raising=False)
     with pytest.raises(WarehouseError, match="AIRFLOW_CONN_NOPE"):
-        spec_from_env("nope")
+        warehouse_spec("nope")
 
 
 def test_unsupported_connection_type_is_refused():
@@ -151,9 +150,9 @@ def test_duckdb_writers_in_separate_processes_wait_for_the_lock(tmp_path: Path):
         for name in ("writer-a", "writer-b")
     ]
     outs = [p.communicate(timeout=300) for p in procs]
-    for p, (out, err) in zip(procs, outs, strict=True):
+    for name, p, (out, err) in zip(("writer-a", "writer-b"), procs, outs, strict=True):
         assert p.returncode == 0, err
-        assert out.startswith("done")
+        assert f"done {name}" in out.splitlines()  # (Airflow may log above it)
     with open_warehouse(empty_wh) as wh:
         got = wh.query("SELECT model_id, COUNT(*) AS n FROM mw_validation GROUP BY 1 ORDER BY 1")
     assert got.values.tolist() == [["writer-a", 25], ["writer-b", 25]]

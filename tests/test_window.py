@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from modelwatch.window import (
+from modelwatch.run import (
     HOUR,
     RunMode,
     WindowError,

@@ -28,6 +28,8 @@ from fastapi import Depends, FastAPI, Form, HTTPException, Path, Request, status
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from modelwatch.links import report_href
+from modelwatch.run import hour_key
 from modelwatch.ui.render import render
 
 log = logging.getLogger(__name__)
@@ -98,9 +100,9 @@ def _settings() -> Any:
 
 def warehouse_spec(settings: Any) -> Any:
     """The DAG's connection, read through Airflow as the tasks read it."""
-    from modelwatch import airflow_adapter
+    from modelwatch.warehouse import warehouse_spec as spec_for
 
-    return airflow_adapter.warehouse_spec(settings.warehouse_conn_id)
+    return spec_for(settings.warehouse_conn_id)
 
 
 @contextmanager
@@ -153,26 +155,21 @@ def _parse_day(day: str | None) -> datetime | None:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "day must be YYYY-MM-DD") from exc
 
 
-def report_href(hour: datetime) -> str:
-    """The hour's report, relative to the view's index page."""
-    return f"reports/{hour:%Y%m%dT%H}/report.html"
-
-
 def find_plots(
     reports: pathlib.Path, alert_rows: list[dict[str, Any]], at: datetime, back_hours: int = 48
 ) -> dict[str, str]:
     """Each alert's latest plot on disk (its hour's report folder), as a relative URL."""
-    from modelwatch.plots import report_folder
+    from modelwatch.links import hour_folder, plot_name
 
     out: dict[str, str] = {}
     for a in alert_rows:
-        name = f"{a['alert_id'].replace(':', '_')}.png"  # as plots.plot_name names it
+        name = plot_name(a["alert_id"])
         h = min(at, a["resolved_hour"] or at)
         for _ in range(back_hours):
             if h < a["opened_hour"]:
                 break
-            if (report_folder(reports, h) / name).is_file():
-                out[a["alert_id"]] = f"reports/{h:%Y%m%dT%H}/{name}"
+            if (hour_folder(reports, h) / name).is_file():
+                out[a["alert_id"]] = f"reports/{hour_key(h)}/{name}"
                 break
             h -= timedelta(hours=1)
     return out
@@ -208,7 +205,7 @@ def index(
     request: Request, day: str | None = None, flash: str | None = None, error: int = 0
 ) -> HTMLResponse:
     """The fleet heat map, open alerts, remediation requests, silences and runs."""
-    from modelwatch.alerting import report_dir
+    from modelwatch.links import report_dir
     from modelwatch.warehouse import WarehouseError
 
     settings = _settings()
@@ -277,7 +274,7 @@ def report_file(
     name: Annotated[str, Path(pattern=_FILE)],
 ) -> FileResponse:
     """A file of an hour's report folder: the report, its plots, the alert step's notes."""
-    from modelwatch.alerting import report_dir
+    from modelwatch.links import report_dir
 
     base = report_dir(_settings()).resolve()
     path = (base / hour / name).resolve()

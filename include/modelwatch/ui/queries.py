@@ -16,8 +16,8 @@ from typing import Any
 import pandas as pd
 
 from modelwatch import schema
+from modelwatch.run import HOUR
 from modelwatch.warehouse import Warehouse
-from modelwatch.window import HOUR
 
 DAY = timedelta(days=1)
 #: The heat map shows at most this many models (the worst first when there are more).

@@ -5,13 +5,18 @@ portable, with `:name` placeholders; each backend binds them its own way.
 """
 
 from modelwatch.warehouse.base import Warehouse, WarehouseError
-from modelwatch.warehouse.connect import WarehouseSpec, open_warehouse, spec_from_env, spec_from_uri
+from modelwatch.warehouse.connect import (
+    WarehouseSpec,
+    open_warehouse,
+    spec_from_uri,
+    warehouse_spec,
+)
 
 __all__ = [
     "Warehouse",
     "WarehouseError",
     "WarehouseSpec",
     "open_warehouse",
-    "spec_from_env",
     "spec_from_uri",
+    "warehouse_spec",
 ]

@@ -1,18 +1,22 @@
 """From an Airflow connection (or its URI) to an open warehouse.
 
-Inside Airflow the adapter reads the connection `modelwatch_warehouse` and hands its fields
-here; outside Airflow (CLI, tests) the same connection comes from `AIRFLOW_CONN_<ID>`, in
-Airflow's URI or JSON form. Credentials stay in the connection; nothing here logs them.
+The connection (by default `modelwatch_warehouse`) is read through `modelwatch.connections`,
+inside Airflow and out. Credentials stay in the connection; nothing here logs them.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
+from modelwatch.connections import (
+    ConnectionMissing,
+    connection_fields,
+    env_var,
+    get_connection,
+    parse_connection,
+)
 from modelwatch.warehouse.base import Warehouse, WarehouseError
 
 DUCKDB_TYPES = {"duckdb"}
@@ -63,49 +67,25 @@ class WarehouseSpec:
         return f"{self.conn_type}://{self.host}:{self.port}/{self.schema}"
 
 
+def spec_from_connection(conn: Any) -> WarehouseSpec:
+    """The warehouse an Airflow connection describes."""
+    return WarehouseSpec(**connection_fields(conn))
+
+
 def spec_from_uri(uri: str) -> WarehouseSpec:
-    """Parse a connection in Airflow's URI form (or its JSON form)."""
-    uri = uri.strip()
-    if uri.startswith("{"):
-        data = json.loads(uri)
-        extra = data.get("extra") or {}
-        if isinstance(extra, str):
-            extra = json.loads(extra)
-        return WarehouseSpec(
-            conn_type=str(data.get("conn_type", "")).lower(),
-            host=data.get("host"),
-            port=data.get("port"),
-            login=data.get("login"),
-            password=data.get("password"),
-            schema=data.get("schema"),
-            extra=extra,
-        )
-    parts = urlsplit(uri)
-    conn_type = parts.scheme.replace("-", "_").lower()
-    if conn_type == "postgresql":
-        conn_type = "postgres"
-    path = unquote(parts.path[1:]) if parts.path.startswith("/") else unquote(parts.path)
-    return WarehouseSpec(
-        conn_type=conn_type,
-        host=unquote(parts.hostname) if parts.hostname else None,
-        port=parts.port,
-        login=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password else None,
-        schema=path or None,
-        extra=dict(parse_qsl(parts.query)),
-    )
+    """A warehouse from a connection in Airflow's URI (or JSON) form, e.g. `--warehouse`."""
+    return spec_from_connection(parse_connection(uri))
 
 
-def spec_from_env(conn_id: str) -> WarehouseSpec:
-    """The connection `conn_id` from the environment, as Airflow would read it."""
-    var = f"AIRFLOW_CONN_{conn_id.upper()}"
-    uri = os.environ.get(var)
-    if not uri:
+def warehouse_spec(conn_id: str) -> WarehouseSpec:
+    """The warehouse behind the Airflow connection `conn_id` (see `modelwatch.connections`)."""
+    try:
+        return spec_from_connection(get_connection(conn_id))
+    except ConnectionMissing as exc:
         raise WarehouseError(
-            f"no warehouse connection: set {var} (e.g. duckdb:////abs/path/warehouse.duckdb) "
-            f"or define the Airflow connection {conn_id!r}"
-        )
-    return spec_from_uri(uri)
+            f"no warehouse connection: set {env_var(conn_id)} (e.g. "
+            f"duckdb:////abs/path/warehouse.duckdb) or define the Airflow connection {conn_id!r}"
+        ) from exc
 
 
 def open_warehouse(spec: WarehouseSpec, *, migrate: bool = False) -> Warehouse:

@@ -1,0 +1,94 @@
+"""Prometheus Alertmanager, API v2: `POST /api/v2/alerts` with one entry per alert event.
+
+Alertmanager identifies an alert by its label set, so labels hold only what is stable for an
+episode (alertname, model, kind, team, tier, owner, alert_id and the severity it opened with);
+the changing facts go to annotations. A firing alert's `endsAt` lies past our next reminder
+(the repeat interval plus an hour), so it stays active between our sends without us re-posting
+every hour, and a resolve sends the same labels with `endsAt` = the hour it resolved. Grouping,
+inhibition and routing inside Alertmanager still work on these labels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from modelwatch.alerting.channels.base import describe, iso
+from modelwatch.alerting.delivery import Delivery
+from modelwatch.alerting.lifecycle import AlertEvent
+from modelwatch.config import ChannelConfig
+from modelwatch.run import HOUR
+
+ENDPOINT = "/api/v2/alerts"
+ALERTNAMES = {
+    "anomaly": "ModelwatchAnomaly",
+    "outage": "ModelwatchOutage",
+    "data_quality": "ModelwatchDataQuality",
+    "fleet": "ModelwatchFleetIncident",
+}
+
+
+def alert_labels(e: AlertEvent) -> dict[str, str]:
+    labels = {
+        "alertname": ALERTNAMES.get(e.kind, "Modelwatch"),
+        "alert_id": e.alert_id,
+        "model_id": e.model_id,
+        "kind": e.kind,
+        "severity": e.label_severity or e.severity,
+        "source": "modelwatch",
+    }
+    for k in ("team", "tier", "owner"):
+        if e.labels.get(k):
+            labels[k] = e.labels[k]
+    return labels
+
+
+def postable_alert(e: AlertEvent, now: datetime, repeat_hours: int) -> dict[str, Any]:
+    """One PostableAlert (labels, annotations, startsAt, endsAt, generatorURL)."""
+    annotations = describe(e)
+    annotations["current_severity"] = annotations.pop("severity")
+    if e.resolved_hour is not None:
+        ends = e.resolved_hour
+    else:
+        ends = max(e.hour + HOUR, now) + timedelta(hours=repeat_hours + 1)
+    body: dict[str, Any] = {
+        "labels": alert_labels(e),
+        "annotations": annotations,
+        "startsAt": iso(e.opened_hour or e.hour),
+        "endsAt": iso(ends),
+    }
+    if e.links.get("run_url"):
+        body["generatorURL"] = e.links["run_url"]
+    return body
+
+
+def payload(events: Sequence[AlertEvent], now: datetime, repeat_hours: int) -> list[dict[str, Any]]:
+    # Oldest first: if a batch holds a retried firing and the resolve of the same alert,
+    # Alertmanager ends with the resolve.
+    ordered = sorted(events, key=lambda e: (e.hour, e.event == "resolved"))
+    return [postable_alert(e, now, repeat_hours) for e in ordered]
+
+
+class AlertmanagerNotifier:
+    """Posts a run's alerts for this receiver in one request, through `HttpHook`."""
+
+    def __init__(self, name: str, ch: ChannelConfig, repeat_hours: int = 4) -> None:
+        self.name = name
+        self.ch = ch
+        self.repeat_hours = repeat_hours
+
+    def send(self, events: Sequence[AlertEvent]) -> Delivery:
+        from airflow.providers.http.hooks.http import HttpHook
+
+        hook = HttpHook(method="POST", http_conn_id=self.ch.conn_id)
+        now = datetime.now(UTC).replace(tzinfo=None)
+        resp = hook.run(
+            ENDPOINT,
+            json=payload(events, now, self.repeat_hours),
+            headers={"Content-Type": "application/json"},
+            extra_options={"timeout": self.ch.timeout_s, "check_response": False},
+        )
+        if 200 <= resp.status_code < 300:
+            return Delivery(True, f"alertmanager accepted {len(events)} alert(s)")
+        return Delivery(False, f"HTTP {resp.status_code}: {resp.text[:200]}")

@@ -1,0 +1,86 @@
+"""What every channel shares: whether its connection exists, and the text of an alert."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from modelwatch.alerting.lifecycle import FLEET, RESOLVED, AlertEvent, top_metrics
+from modelwatch.connections import get_connection
+
+log = logging.getLogger(__name__)
+
+
+def connection_defined(conn_id: str) -> bool:
+    """Whether an optional channel's connection exists (an absent one skips the channel)."""
+    if get_connection(conn_id, required=False) is None:
+        log.info("connection %s is not defined", conn_id)
+        return False
+    return True
+
+
+def iso(dt: datetime) -> str:
+    """RFC 3339 in UTC, as Alertmanager and webhooks expect (the warehouse keeps naive UTC)."""
+    return dt.replace(microsecond=0).isoformat() + "Z"
+
+
+def metric_lines(e: AlertEvent, k: int = 3) -> list[str]:
+    """'metric: observed vs baseline (z)' for the top metrics that drove the anomaly."""
+    out = []
+    for m in top_metrics(e.detail, k):
+        try:
+            out.append(
+                f"{m['metric']}: {float(m['observed']):.4g} vs baseline "
+                f"{float(m['baseline']):.4g} (z {float(m['robust_z']):+.1f})"
+            )
+        except (KeyError, TypeError, ValueError):
+            continue
+    return out
+
+
+def title(e: AlertEvent) -> str:
+    what = "fleet incident" if e.kind == FLEET else f"{e.model_id} {e.kind}"
+    state = "RESOLVED" if e.event == RESOLVED else e.severity.upper()
+    return f"[{state}] {what}" + (" (reminder)" if e.event == "repeated" else "")
+
+
+def describe(e: AlertEvent) -> dict[str, str]:
+    """The human facts of one event, shared by every channel's rendering."""
+    facts = {
+        "summary": e.summary,
+        "event": e.event,
+        "severity": e.severity,
+        "since": iso(e.opened_hour) if e.opened_hour else "",
+        "hour": iso(e.hour),
+    }
+    if e.score is not None:
+        facts["score"] = f"{e.score:.4f}"
+    lines = metric_lines(e)
+    if lines:
+        facts["top_metrics"] = "; ".join(lines)
+    if e.resolved_hour is not None:
+        facts["resolved"] = iso(e.resolved_hour)
+    for k in ("runbook_url", "run_url", "plot_url", "report_url"):
+        if e.links.get(k):
+            facts[k] = e.links[k]
+    return facts
+
+
+def batch_text(events: Sequence[AlertEvent]) -> str:
+    firing = sum(1 for e in events if e.event != RESOLVED)
+    head = f"modelwatch: {firing} firing, {len(events) - firing} resolved"
+    parts = [head]
+    for e in events:
+        f = describe(e)
+        parts.append(f"{title(e)} since {f['since']}: {e.summary}")
+        for key in ("top_metrics", "runbook_url", "run_url", "plot_url", "report_url"):
+            if key in f:
+                parts.append(f"    {key}: {f[key]}")
+    return "\n".join(parts)
+
+
+def compact_json(obj: Any) -> str:
+    return json.dumps(obj, separators=(",", ":"), sort_keys=True)

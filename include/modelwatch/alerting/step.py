@@ -1,0 +1,293 @@
+"""The alert step: episodes from signals, noise control, routing, content, delivery, ledger.
+
+Three phases, so the embedded warehouse is never held while a slow channel times out:
+read (signals, labels, silences, the ledger, plots of what will be sent), deliver (no
+warehouse open), write (episodes, ledger rows, attempt log, in one transaction).
+
+Everything decided here is recomputed from stored facts each run: episodes from the hourly
+signals, suppression from silences/windows/other alerts at the event's hour, and retries from
+the ledger's failed rows (whose events are rebuilt from the same episodes). So reruns in any
+order give the same rows, and a delivered event is never delivered again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from modelwatch.alerting import lifecycle, routing
+from modelwatch.alerting.channels import available_receivers, notifier_factory
+from modelwatch.alerting.delivery import (
+    FAILED,
+    SENT,
+    SUPPRESSED,
+    RetryPolicy,
+    deliver_all,
+    event_key,
+    notification_id,
+)
+from modelwatch.alerting.plots import plot_alert
+from modelwatch.alerting.silences import load_silences
+from modelwatch.config import Settings
+from modelwatch.links import ALERT_NOTES, REPORT_HTML, plot_name, report_folder, view_report_url
+from modelwatch.run import RunContext, hour_key, scope_models
+from modelwatch.warehouse import Warehouse, WarehouseSpec, open_warehouse
+
+log = logging.getLogger(__name__)
+
+
+def load_signals(
+    wh: Warehouse, models: list[str], start: datetime
+) -> tuple[list[lifecycle.Signal], datetime | None]:
+    """Every hour of trouble for these models since `start`, and the latest hour processed."""
+    frame = wh.query(
+        "SELECT model_id, hour, 'anomaly' AS kind, score, explanation AS detail FROM mw_scores "
+        "WHERE is_anomaly AND hour >= :start AND model_id IN :models "
+        "UNION ALL "
+        "SELECT model_id, hour, CASE WHEN status = 'no_data' THEN 'outage' ELSE 'data_quality' END"
+        " AS kind, NULL AS score, failed_checks AS detail FROM mw_validation "
+        "WHERE status IN ('no_data', 'quarantined') AND hour >= :start AND model_id IN :models",
+        {"start": start, "models": models},
+    )
+    latest = wh.query(
+        "SELECT MAX(hour) AS h FROM mw_validation WHERE hour >= :start AND model_id IN :models",
+        {"start": start, "models": models},
+    )["h"].iloc[0]
+    signals = [
+        lifecycle.Signal(
+            r.model_id,
+            pd.Timestamp(r.hour).to_pydatetime(),
+            r.kind,
+            None if pd.isna(r.score) else float(r.score),
+            r.detail,
+        )
+        for r in frame.itertuples(index=False)
+    ]
+    return signals, None if pd.isna(latest) else pd.Timestamp(latest).to_pydatetime()
+
+
+def load_fleet_signals(
+    wh: Warehouse, start: datetime, end: datetime, settings: Settings
+) -> list[lifecycle.Signal]:
+    """Hours in [start, end] where a large share of the scored fleet was anomalous."""
+    counts = wh.query(
+        "SELECT hour, SUM(CASE WHEN status = 'scored' THEN 1 ELSE 0 END) AS scored, "
+        "SUM(CASE WHEN is_anomaly THEN 1 ELSE 0 END) AS anomalous, "
+        "STRING_AGG(CASE WHEN is_anomaly THEN model_id END, ',') AS models "
+        "FROM mw_scores WHERE hour >= :start AND hour <= :end GROUP BY hour",
+        {"start": start, "end": end},
+    )
+    return lifecycle.fleet_signals(counts, settings.alerts)
+
+
+def _retry_events(
+    wh: Warehouse,
+    owned: list[str],
+    ctx: RunContext,
+    start: datetime,
+    episodes: list[lifecycle.Episode],
+    settings: Settings,
+    tiers: dict[str, str],
+) -> tuple[list[lifecycle.AlertEvent], dict[str, set[str]], pd.DataFrame]:
+    """Failed notifications of earlier hours that are still owed: their events (rebuilt from
+    the episodes), the receivers that still need each, and their ledger rows."""
+    cfg = settings.alerts
+    failed = wh.query(
+        "SELECT * FROM mw_notifications WHERE state = :failed AND hour >= :start "
+        "AND hour < :hour AND model_id IN :models AND attempts < :max",
+        {
+            "failed": FAILED,
+            "start": start,
+            "hour": ctx.hour,
+            "models": owned,
+            "max": cfg.delivery.max_attempts,
+        },
+    )
+    owed: dict[str, set[str]] = {}
+    events: list[lifecycle.AlertEvent] = []
+    for h, rows in failed.groupby("hour"):
+        hour = pd.Timestamp(h).to_pydatetime()
+        for e in lifecycle.events_at(episodes, hour, cfg, tiers):
+            receivers = {
+                r.receiver
+                for r in rows.itertuples(index=False)
+                if r.notification_id == notification_id(e, r.receiver)
+            }
+            if receivers:
+                owed[event_key(e)] = receivers
+                events.append(e)
+    return events, owed, failed
+
+
+def _plot(
+    wh: Warehouse, settings: Settings, e: lifecycle.AlertEvent, folder: Path
+) -> dict[str, str]:
+    """The alert's plot (drawn once per alert and hour); a failure only costs the picture."""
+    path = folder / plot_name(e.alert_id)
+    try:
+        if not path.exists():
+            drawn = plot_alert(wh, settings, e, path)
+            if drawn is None:
+                return {}
+    except Exception:
+        log.warning("could not draw the plot of %s", e.alert_id, exc_info=True)
+        return {}
+    base = settings.alerts.report_url
+    url = f"{base.rstrip('/')}/{folder.name}/{path.name}" if base else path.as_uri()
+    return {"plot_path": str(path), "plot_url": url}
+
+
+def _write_report(
+    folder: Path, ctx: RunContext, notes: pd.DataFrame, events: list[lifecycle.AlertEvent]
+) -> None:
+    """A short Markdown record of the hour's alert events and what became of them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = [f"# Alerts for {ctx.hour:%Y-%m-%d %H:00} UTC", "", f"run `{ctx.run_id}`", ""]
+    lines += [f"The hour's findings and plots: [report.html]({REPORT_HTML})", ""]
+    by_key = {event_key(e): e for e in events}
+    for r in notes.sort_values(["alert_id", "receiver"]).itertuples(index=False):
+        e = by_key.get(f"{r.alert_id}:{r.event}:{hour_key(pd.Timestamp(r.hour))}")
+        lines.append(f"- **{r.event}** `{r.alert_id}` -> {r.receiver}: {r.state} ({r.detail})")
+        if e is not None:
+            lines.append(f"  - {e.summary}")
+            if e.links.get("plot_path"):
+                lines.append(f"  - ![plot]({Path(e.links['plot_path']).name})")
+    (folder / ALERT_NOTES).write_text("\n".join(lines) + "\n")
+
+
+def alert_hour(
+    ctx: RunContext,
+    spec: WarehouseSpec,
+    settings: Settings,
+    notifier_for: Callable[[str], Any] | None = None,
+    sleep: Callable[[float], None] | None = None,
+) -> dict[str, Any]:
+    """Rebuild the alert episodes of this run's models and deliver what is due."""
+    cfg = settings.alerts
+    start = ctx.hour - lifecycle.LOOKBACK
+    full = ctx.models is None  # only a run over the whole fleet owns the fleet incident
+    folder = report_folder(settings, ctx.hour)
+    with open_warehouse(spec) as wh:
+        models = scope_models(wh, ctx)
+        owned = [*models, lifecycle.FLEET_ID] if full else list(models)
+        signals, latest = load_signals(wh, models, start)
+        end = max(ctx.hour, latest or ctx.hour)
+        fleet_eps = lifecycle.build_episodes(
+            load_fleet_signals(wh, start, end, settings), start, end, cfg
+        )
+        episodes = lifecycle.build_episodes(signals, start, end, cfg)
+        mine = episodes + (fleet_eps if full else [])
+        model_labels = routing.load_labels(wh, cfg, models)
+        tiers = {m: lab["tier"] for m, lab in model_labels.items() if "tier" in lab}
+        events = lifecycle.events_at(mine, ctx.hour, cfg, tiers)
+        retry, owed, retry_rows = (
+            _retry_events(wh, owned, ctx, start, mine, settings, tiers)
+            if ctx.notify
+            else ([], {}, pd.DataFrame())
+        )
+        ledger = wh.query(
+            "SELECT * FROM mw_notifications WHERE hour = :hour AND model_id IN :models",
+            {"hour": ctx.hour, "models": owned},
+        )
+        if len(retry_rows):
+            ledger = pd.concat([ledger, retry_rows], ignore_index=True)
+        silences = load_silences(wh, start, ctx.hour)
+        context_eps = episodes + fleet_eps
+        todo = [
+            routing.replace_links(
+                routing.enrich(e, routing.event_labels(e, model_labels), cfg, ctx.run_id),
+                {"report_url": view_report_url(cfg.airflow_url, e.hour)},
+            )
+            for e in [*retry, *events]
+        ]
+        held: dict[str, str] = {}
+        for e in todo:
+            reason = routing.suppression(e, e.labels, context_eps, silences, cfg)
+            if reason is not None:
+                held[event_key(e)] = reason
+        routes = {
+            event_key(e): (
+                sorted(owed[event_key(e)])
+                if event_key(e) in owed and e.hour != ctx.hour
+                else available_receivers(cfg, routing.receivers_for(e.labels, cfg))
+            )
+            for e in todo
+        }
+        sent_before = (
+            set(ledger.loc[ledger["state"] == SENT, "notification_id"]) if len(ledger) else set()
+        )
+        if ctx.notify and cfg.plots:
+            drawn = []
+            for e in todo:
+                due = any(notification_id(e, r) not in sent_before for r in routes[event_key(e)])
+                if due and event_key(e) not in held and e.kind != lifecycle.FLEET:
+                    e = routing.replace_links(e, _plot(wh, settings, e, folder))
+                drawn.append(e)
+            todo = drawn
+    why = (
+        "backfill: recorded, would have notified"
+        if ctx.mode.is_backfill
+        else "notify is off for this run"
+    )
+    result = deliver_all(
+        todo,
+        [],
+        ledger,
+        ctx.notify,
+        why,
+        notifier_for or notifier_factory(cfg),
+        route=lambda e: routes[event_key(e)],
+        held=held,
+        retry=RetryPolicy(cfg.delivery.retries, cfg.delivery.backoff_s, cfg.delivery.max_attempts),
+        **({"sleep": sleep} if sleep is not None else {}),
+    )
+    notes = result.ledger
+    if len(retry_rows):  # an owed notification whose event is no longer produced stays owed
+        kept = retry_rows[~retry_rows["notification_id"].isin(notes["notification_id"])]
+        if len(kept):
+            notes = pd.concat([notes, kept[notes.columns]], ignore_index=True)
+    retry_ids = retry_rows["notification_id"].tolist() if len(retry_rows) else []
+    with open_warehouse(spec) as wh, wh.transaction():
+        wh.replace(
+            "mw_alerts",
+            lifecycle.episodes_frame(mine, cfg, tiers),
+            "model_id IN :models AND opened_hour >= :start",
+            {"models": owned, "start": start},
+        )
+        wh.replace(
+            "mw_notifications",
+            notes,
+            "(hour = :hour AND model_id IN :models) OR notification_id IN :ids",
+            {"hour": ctx.hour, "models": owned, "ids": retry_ids},
+        )
+        if len(result.attempts):
+            wh.replace(
+                "mw_notification_attempts",
+                result.attempts,
+                "attempt_id IN :ids",
+                {"ids": result.attempts["attempt_id"].tolist()},
+            )
+    if todo:
+        try:
+            _write_report(folder, ctx, notes, todo)
+        except OSError:
+            log.warning("could not write the alert report in %s", folder, exc_info=True)
+    states = notes["state"].value_counts().to_dict() if len(notes) else {}
+    counts = {
+        e: sum(1 for ev in events if ev.event == e) for e in (lifecycle.FIRING, lifecycle.RESOLVED)
+    }
+    return {
+        "events": len(events),
+        **counts,
+        "notifications": len(notes),
+        "sent": int(states.get(SENT, 0)),
+        "failed": int(states.get(FAILED, 0)),
+        "suppressed": int(states.get(SUPPRESSED, 0)),
+        "retried": len(retry),
+        "attempts": len(result.attempts),
+    }

@@ -1,0 +1,62 @@
+"""Where an hour's report lives on disk and on the web, and the links alerts carry.
+
+One place for these names, so the alert step, the report writer and the Model health view
+always agree on a folder or a URL.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import quote
+
+from modelwatch.config import AlertsConfig, Settings
+from modelwatch.run import hour_key
+
+#: Overrides the config's `alerts.report_dir`.
+REPORT_ENV = "MODELWATCH_REPORT_DIR"
+#: The hour's HTML report, and the alert step's Markdown notes beside it.
+REPORT_HTML = "report.html"
+ALERT_NOTES = "alerts.md"
+#: Where the Model health view (the Airflow plugin) serves each hour's report folder.
+VIEW_REPORTS = "/modelwatch/reports"
+
+
+def report_dir(settings: Settings) -> Path:
+    """Every hour's report and plots: env, else config, else `reports/` beside staging."""
+    chosen = os.environ.get(REPORT_ENV) or settings.alerts.report_dir
+    if chosen:
+        return Path(chosen).resolve()
+    return settings.staging_path().parent / "reports"
+
+
+def hour_folder(base: Path, hour: datetime) -> Path:
+    """The folder of one hour under a reports root."""
+    return base / hour_key(hour)
+
+
+def report_folder(settings: Settings, hour: datetime) -> Path:
+    """The hour's folder: report, alert notes and plots together."""
+    return hour_folder(report_dir(settings), hour)
+
+
+def plot_name(alert_id: str) -> str:
+    """The file name of an alert's plot in its hour's folder."""
+    return f"{alert_id.replace(':', '_')}.png"
+
+
+def view_report_url(airflow_url: str, hour: datetime) -> str:
+    """The hour's report in the Model health view, for links in alerts."""
+    return f"{airflow_url.rstrip('/')}{VIEW_REPORTS}/{hour_key(hour)}/{REPORT_HTML}"
+
+
+def report_href(hour: datetime) -> str:
+    """The hour's report, relative to the view's index page."""
+    return f"reports/{hour_key(hour)}/{REPORT_HTML}"
+
+
+def run_url(cfg: AlertsConfig, run_id: str) -> str:
+    """The Airflow UI page of the run (Airflow 3: /dags/<dag>/runs/<run>)."""
+    base = cfg.airflow_url.rstrip("/")
+    return f"{base}/dags/{quote(cfg.dag_id, safe='')}/runs/{quote(run_id, safe='')}"

@@ -1,0 +1,136 @@
+"""`make demo`: the whole pipeline, through Airflow, over the simulated incident day.
+
+Sets up an Airflow home and an embedded warehouse under the project folder (reused on reruns:
+nothing is wiped or seeded twice), then runs the `model_health` DAG with `dag.test()` once per
+hour and prints one line per hour. Airflow's own chatter goes to `.airflow/demo.log`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+POOL = "modelwatch_warehouse"
+
+
+def demo_env(root: Path) -> dict[str, str]:
+    """The environment the demo (and `make up`) run with; existing values win."""
+    env = {
+        "AIRFLOW_HOME": str(root / ".airflow"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(root / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW_CONN_MODELWATCH_WAREHOUSE": f"duckdb:///{root / '.data' / 'warehouse.duckdb'}",
+        "MODELWATCH_STAGING_DIR": str(root / ".data" / "staging"),
+    }
+    if (root / "config" / "modelwatch.yaml").exists():
+        env["MODELWATCH_CONFIG"] = str(root / "config" / "modelwatch.yaml")
+    return {k: os.environ.get(k, v) for k, v in env.items()}
+
+
+def _airflow(*args: str, log: Path) -> None:
+    exe = Path(sys.executable).with_name("airflow")
+    with log.open("a") as fh:
+        done = subprocess.run([str(exe), *args], stdout=fh, stderr=subprocess.STDOUT, check=False)
+    if done.returncode:
+        raise RuntimeError(f"`airflow {' '.join(args)}` failed; see {log}")
+
+
+@contextlib.contextmanager
+def _quiet(log: Path) -> Iterator[object]:
+    """Send everything written to stdout/stderr (Airflow's task logs) to `log`; yield our own
+    handle on the real stdout for the one-line-per-hour report."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    real = os.dup(1)
+    saved_err = os.dup(2)
+    with log.open("a") as fh:
+        os.dup2(fh.fileno(), 1)
+        os.dup2(fh.fileno(), 2)
+        out = os.fdopen(os.dup(real), "w", buffering=1)
+        try:
+            yield out
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(real, 1)
+            os.dup2(saved_err, 2)
+            os.close(real)
+            os.close(saved_err)
+            out.close()
+
+
+def run_demo(day: datetime | None = None, n_models: int = 24, hours: int = 24) -> int:
+    root = Path.cwd()
+    os.environ.update(demo_env(root))
+    home = Path(os.environ["AIRFLOW_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    log = home / "demo.log"
+    t0 = time.perf_counter()
+
+    from modelwatch.config import load_settings
+    from modelwatch.pipeline.summary import format_summary
+    from modelwatch.sim.fleet import DEMO_DAY, FleetSpec, simulate_fleet
+    from modelwatch.sim.seed import is_seeded, seed
+    from modelwatch.warehouse import open_warehouse, warehouse_spec
+
+    settings = load_settings()
+    spec = warehouse_spec(settings.warehouse_conn_id)
+    if spec.conn_type in ("postgres", "postgresql"):
+        from modelwatch.warehouse.postgres_backend import ensure_database
+
+        if ensure_database(spec.postgres_uri()):
+            print(f"created database {spec.describe()}")
+    with open_warehouse(spec, migrate=True) as wh:
+        if is_seeded(wh):
+            print(
+                f"warehouse {spec.duckdb_path if spec.conn_type == 'duckdb' else spec.describe()}"
+                " already seeded: reusing it"
+            )
+        else:
+            fleet = simulate_fleet(FleetSpec(n_models=n_models))
+            seed(wh, fleet)
+            print(
+                f"seeded {len(fleet.metrics):,} rows for {n_models} models "
+                f"({len(fleet.incidents)} labelled incidents)"
+            )
+
+    print(f"preparing Airflow home {home} (log: {log})", flush=True)
+    _airflow("db", "migrate", log=log)
+    _airflow("pools", "set", POOL, "1", "one writer at a time for the embedded warehouse", log=log)
+
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
+    if bag.import_errors:
+        raise RuntimeError(f"DAG import errors: {bag.import_errors}")
+    dag = bag.get_dag("model_health")
+    first = day or DEMO_DAY
+    print(f"running model_health for {hours} hours from {first:%Y-%m-%d %H:00} UTC", flush=True)
+    failed = []
+    for i in range(hours):
+        hour = first + timedelta(hours=i)
+        with _quiet(log) as out:
+            run = dag.test(
+                logical_date=(hour + timedelta(hours=1)).replace(tzinfo=UTC),
+                run_conf={"notify": True, "dry_run": True},
+            )
+            state = str(getattr(run, "state", "unknown"))
+            with open_warehouse(spec) as wh:
+                row = wh.query("SELECT * FROM mw_runs WHERE hour = :h", {"h": hour})
+            if state.endswith("success") and len(row):
+                print(format_summary(row.iloc[0].to_dict()), file=out)
+            else:
+                failed.append(hour)
+                print(f"{hour:%Y-%m-%d %H:00}  run {state}: see {log}", file=out)
+    elapsed = time.perf_counter() - t0
+    print(
+        f"\ndone in {elapsed:.0f} s. Outputs: {spec.describe()} (tables mw_runs, mw_validation,"
+        f" mw_scores, mw_alerts, mw_notifications, mw_remediation_requests); Airflow log: {log}"
+    )
+    return 1 if failed else 0

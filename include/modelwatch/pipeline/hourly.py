@@ -1,0 +1,263 @@
+"""The hourly pipeline as plain functions: one per DAG task, callable without Airflow.
+
+Each step takes the run's context (the hour, its models, what it may do) and a warehouse
+connection spec, and returns a small JSON-safe dict: large data moves through Parquet files in
+the run's staging folder, never through XCom. Steps that write the warehouse replace exactly
+the rows their hour and models own, so every step can be rerun.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from modelwatch import schema
+from modelwatch.alerting import lifecycle
+from modelwatch.alerting.step import alert_hour
+from modelwatch.config import Settings
+from modelwatch.detection import detector
+from modelwatch.detection.detector import detector_store
+from modelwatch.ingest.extract import (
+    HISTORY_ROW_GROUP,
+    extract_hour,
+    read_training_history,
+    write_training_history,
+)
+from modelwatch.ingest.validate import validate_hour
+from modelwatch.remediation import outbox
+from modelwatch.remediation import requests as remediation
+from modelwatch.remediation.targets import build_target, target_connection
+from modelwatch.run import CLEAN, EXCLUDED, HISTORY, HOUR_ROWS, RunContext, scope_models
+from modelwatch.sharding import split_models
+from modelwatch.warehouse import WarehouseSpec, open_warehouse
+
+log = logging.getLogger(__name__)
+
+# Branch names: the DAG's task ids for the route step.
+ALERT, REMEDIATE, ALL_CLEAR = "alert", "remediate", "all_clear"
+
+
+def _models_clause(ctx: RunContext, models: list[str]) -> tuple[str, dict[str, Any]]:
+    return "hour = :hour AND model_id IN :models", {"hour": ctx.hour, "models": models}
+
+
+# --------------------------------------------------------------------------------------- extract
+def step_extract(ctx: RunContext, spec: WarehouseSpec, settings: Settings) -> dict[str, Any]:
+    """Stage the hour's rows, and the history of the models whose detector for the day is
+    not fitted yet (none, on most hours), as Parquet."""
+    store = detector.DetectorStore(detector_store(settings, spec), settings.detection)
+    day = ctx.hour.replace(hour=0)
+    ctx.path.mkdir(parents=True, exist_ok=True)
+    with open_warehouse(spec, migrate=True) as wh:
+        ex = extract_hour(wh, settings, ctx.hour, ctx.models, with_history=False)
+        ex.rows.to_parquet(ctx.path / HOUR_ROWS, index=False)
+        unfitted = [m for m in ex.expected if not store.path(m, day).exists()]
+        if unfitted:  # sorted by model, in small row groups: each shard reads only its own
+            n_history, n_out = write_training_history(
+                wh, settings, unfitted, day, ctx.path / HISTORY, row_group_size=HISTORY_ROW_GROUP
+            )
+        else:
+            ex.history.to_parquet(ctx.path / HISTORY, index=False)  # no rows, the columns
+            n_history = n_out = 0
+    log.info(
+        "extracted %d rows for %s (%d expected models), %d history rows (%d excluded)",
+        len(ex.rows),
+        ctx.hour,
+        len(ex.expected),
+        n_history,
+        n_out,
+    )
+    return {"rows": len(ex.rows), "expected": ex.expected, "history_rows": n_history}
+
+
+# -------------------------------------------------------------------------------------- validate
+def step_validate(
+    ctx: RunContext, expected: list[str], spec: WarehouseSpec, settings: Settings
+) -> list[list[str]]:
+    """Gate the hour: write each model's verdict, stage the clean rows and the list of models
+    kept out, and return the shards of models that go on to detection."""
+    rows = pd.read_parquet(ctx.path / HOUR_ROWS)
+    report = validate_hour(rows, ctx.hour, expected, settings.validation)
+    verdicts = report.verdicts
+    if ctx.models is not None:  # a partial rerun owns only its models' verdicts
+        verdicts = verdicts[verdicts["model_id"] != schema.FLEET]
+    with open_warehouse(spec) as wh:
+        where, params = _models_clause(ctx, verdicts["model_id"].tolist())
+        wh.replace("mw_validation", verdicts, where, params)
+    report.clean.to_parquet(ctx.path / CLEAN, index=False)
+    passed = sorted(report.passed)
+    shards = split_models(
+        passed, settings.shard_size, settings.shard_target_size, settings.max_shards
+    )
+    excluded = {m: "quarantined" for m in report.quarantined} | {
+        m: "no_data" for m in report.no_data
+    }
+    log.info(
+        "validated %s: %d passed, %d quarantined, %d without data",
+        ctx.hour,
+        len(passed),
+        len(report.quarantined),
+        len(report.no_data),
+    )
+    (ctx.path / EXCLUDED).write_text(json.dumps(excluded, sort_keys=True))
+    return shards
+
+
+# ---------------------------------------------------------------------------------------- detect
+def step_detect(
+    ctx: RunContext,
+    shard: list[str],
+    index: int,
+    settings: Settings,
+    spec: WarehouseSpec,
+) -> dict[str, Any]:
+    """Score one shard of models from the staged files (shards run in parallel, and an
+    embedded warehouse takes one writer at a time, so they read the warehouse only in the
+    rare case below)."""
+    filters = [(schema.MODEL_ID, "in", shard)]
+    rows = pd.read_parquet(ctx.path / CLEAN, filters=filters)
+    history = pd.read_parquet(ctx.path / HISTORY, filters=filters)
+    # A detector cached when extract ran may be gone now (pruned by a run of a later day):
+    # read those models' history rather than score them without a detector.
+    store = detector.DetectorStore(detector_store(settings, spec), settings.detection)
+    day = ctx.hour.replace(hour=0)
+    staged = set(history[schema.MODEL_ID].unique())
+    missing = [m for m in shard if m not in staged and not store.path(m, day).exists()]
+    if missing:
+        log.warning("reading history for %d models whose detector is gone", len(missing))
+        with open_warehouse(spec) as wh:
+            extra, _ = read_training_history(wh, settings, missing, day)
+        history = pd.concat([history, extra], ignore_index=True) if len(history) else extra
+    scores = detector.detect_models(
+        rows, history, shard, ctx.hour, settings.detection, store_dir=detector_store(settings, spec)
+    )
+    out = ctx.path / f"scores-{index:04d}.parquet"
+    scores.to_parquet(out, index=False)
+    return {"path": str(out), "models": len(shard), "anomalous": int(scores["is_anomaly"].sum())}
+
+
+# --------------------------------------------------------------------------------------- persist
+def step_persist(
+    ctx: RunContext, shard_results: list[dict[str, Any]], spec: WarehouseSpec
+) -> dict[str, Any]:
+    """Write all shards' scores, and a row for each model kept out of detection, in one go."""
+    excluded: dict[str, str] = json.loads((ctx.path / EXCLUDED).read_text())
+    kept_out = pd.DataFrame(
+        [
+            detector.excluded_verdict(m, ctx.hour, status, 0)
+            for m, status in sorted(excluded.items())
+        ],
+        columns=detector.SCORE_COLUMNS,
+    )
+    parts = [f for f in (*(pd.read_parquet(r["path"]) for r in shard_results), kept_out) if len(f)]
+    scores = pd.concat(parts, ignore_index=True) if parts else kept_out
+    scores["hour"] = pd.to_datetime(scores["hour"]).astype("datetime64[us]")
+    with open_warehouse(spec) as wh:
+        where, params = _models_clause(ctx, scores["model_id"].tolist())
+        wh.replace("mw_scores", scores, where, params)
+    anomalous = sorted(scores.loc[scores["is_anomaly"].astype(bool), "model_id"].tolist())
+    return {
+        "scored": int((scores["status"] == detector.STATUS_SCORED).sum()),
+        "anomalous": anomalous,
+        "excluded": excluded,
+    }
+
+
+# ----------------------------------------------------------------------------------------- route
+def step_route(
+    ctx: RunContext,
+    persisted: dict[str, Any],
+    spec: WarehouseSpec,
+    settings: Settings | None = None,
+) -> list[str]:
+    """Which branches have work: alerting (new trouble, or open alerts that may resolve),
+    remediation (anomalies to act on, requests to send or retry, a scaled-up model that may
+    scale back down), or nothing at all."""
+    with open_warehouse(spec) as wh:
+        models = scope_models(wh, ctx)
+        # a full run also owns the fleet-wide alert; a partial rerun owns only its models
+        owners = [*models, schema.FLEET] if ctx.models is None else models
+        p = {"owners": owners, "hour": ctx.hour, "start": ctx.hour - lifecycle.LOOKBACK}
+        open_alerts = wh.query(
+            "SELECT COUNT(*) AS n FROM mw_alerts WHERE model_id IN :owners "
+            "AND opened_hour <= :hour AND (resolved_hour IS NULL OR resolved_hour >= :hour)",
+            p,
+        )["n"].iloc[0]
+        # notifications that failed earlier are retried by the alert step
+        owed = wh.query(
+            "SELECT COUNT(*) AS n FROM mw_notifications WHERE state = 'failed' "
+            "AND hour >= :start AND hour <= :hour AND model_id IN :owners",
+            p,
+        )["n"].iloc[0]
+        # requests to send or retry, or a scaled-up model that may scale back down
+        pending = outbox.pending_work(wh, ctx, settings or Settings(), models)
+    branches = []
+    if persisted["anomalous"] or persisted["excluded"] or int(open_alerts) or int(owed):
+        branches.append(ALERT)
+    if persisted["anomalous"] or pending:
+        branches.append(REMEDIATE)
+    return branches or [ALL_CLEAR]
+
+
+# ----------------------------------------------------------------------------------------- alert
+def step_alert(ctx: RunContext, spec: WarehouseSpec, settings: Settings) -> dict[str, Any]:
+    """Rebuild the alert episodes of this run's models and deliver this hour's events (and
+    earlier ones still owed), through silences, inhibition, routing and the dedup ledger;
+    the whole step lives in `modelwatch.alerting.step`."""
+    return alert_hour(ctx, spec, settings)
+
+
+# ------------------------------------------------------------------------------------- remediate
+def step_remediate(ctx: RunContext, spec: WarehouseSpec, settings: Settings) -> dict[str, Any]:
+    """Propose actions for this hour's models and pass them through the guardrails into the
+    outbox; the result says what waits for an operator (the DAG's approval task shows it)."""
+    with open_warehouse(spec) as wh:
+        models = scope_models(wh, ctx)
+        return outbox.remediate_hour(ctx, wh, settings, models)
+
+
+def step_record_approval(
+    ctx: RunContext,
+    request_ids: list[str],
+    decision: dict[str, Any] | None,
+    spec: WarehouseSpec,
+) -> dict[str, Any]:
+    """Apply the approval task's answer to the requests it showed. No answer (the task failed,
+    or timed out into its default) is a no, as is anything but an explicit "Approve"."""
+    chosen = list((decision or {}).get("chosen_options") or [])
+    user = (decision or {}).get("responded_by_user") or {}
+    approved = chosen == [remediation.APPROVE]
+    if decision is None:
+        actor, why = "timeout", "rejected: no answer from an operator"
+    elif not user:
+        actor, why = "timeout", "rejected: no answer before the approval timeout"
+    else:
+        actor = str(user.get("name") or user.get("id") or "operator")
+        why = f"{'approved' if approved else 'rejected'} by {actor} in Airflow"
+    with open_warehouse(spec) as wh:
+        return outbox.record_decision(ctx, wh, request_ids, approved, actor, why)
+
+
+def step_dispatch(
+    ctx: RunContext,
+    spec: WarehouseSpec,
+    settings: Settings,
+    connection: Callable[[str], Any] | None = None,
+) -> dict[str, Any]:
+    """Send approved requests (and retry failed ones) to their targets; `connection` reads an
+    Airflow connection by id (the environment's `AIRFLOW_CONN_*` outside Airflow)."""
+    built: dict[str, Any] = {}
+
+    def target(name: str) -> Any:
+        if name not in built:
+            get = connection or target_connection
+            built[name] = build_target(name, settings.remediation, get)
+        return built[name]
+
+    with open_warehouse(spec) as wh:
+        models = scope_models(wh, ctx)
+        return outbox.dispatch_due(ctx, wh, settings, models, target)

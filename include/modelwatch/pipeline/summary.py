@@ -1,0 +1,115 @@
+"""The hour's summary: its figures in `mw_runs`, its HTML report, and the run's clean-up.
+
+The last task of model_health. Figures are computed from the output tables, so a partial
+rerun and a full run of the same hour agree.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from modelwatch import schema
+from modelwatch.config import Settings
+from modelwatch.detection import detector
+from modelwatch.detection.detector import detector_store
+from modelwatch.remediation import requests as remediation
+from modelwatch.run import RunContext
+from modelwatch.ui import report
+from modelwatch.warehouse import Warehouse, WarehouseSpec, open_warehouse
+
+log = logging.getLogger(__name__)
+
+
+def hour_summary(wh: Warehouse, hour: datetime, settings: Settings) -> dict[str, Any]:
+    """The hour's figures, computed from the output tables (so partial reruns agree)."""
+    p = {"hour": hour, "fleet": schema.FLEET}
+    v = wh.query(
+        "SELECT status, COUNT(*) AS n FROM mw_validation WHERE hour = :hour AND model_id <> :fleet "
+        "GROUP BY status",
+        p,
+    ).set_index("status")["n"]
+    s = wh.query(
+        "SELECT status, COUNT(*) AS n, SUM(CASE WHEN is_anomaly THEN 1 ELSE 0 END) AS anomalous "
+        "FROM mw_scores WHERE hour = :hour GROUP BY status",
+        {"hour": hour},
+    ).set_index("status")
+    a = wh.query(
+        "SELECT SUM(CASE WHEN opened_hour = :hour THEN 1 ELSE 0 END) AS opened, "
+        "SUM(CASE WHEN resolved_hour = :hour THEN 1 ELSE 0 END) AS resolved, "
+        "SUM(CASE WHEN opened_hour <= :hour AND (resolved_hour IS NULL OR resolved_hour > :hour)"
+        " THEN 1 ELSE 0 END) AS firing FROM mw_alerts",
+        {"hour": hour},
+    ).iloc[0]
+    r = wh.query(
+        "SELECT action, COUNT(*) AS n FROM mw_remediation_requests WHERE hour = :hour "
+        "AND status IN :active GROUP BY action",
+        {"hour": hour, "active": list(remediation.ACTIVE)},
+    ).set_index("action")["n"]
+
+    def n(x: Any) -> int:
+        return 0 if pd.isna(x) else int(x)
+
+    return {
+        "hour": hour,
+        "models_expected": n(v.sum()),
+        "models_scored": n(s["n"].get(detector.STATUS_SCORED, 0)),
+        "models_quarantined": n(v.get("quarantined", 0)),
+        "models_no_data": n(v.get("no_data", 0)),
+        "models_insufficient_history": n(s["n"].get(detector.STATUS_INSUFFICIENT, 0)),
+        "models_anomalous": n(s["anomalous"].sum()),
+        "alerts_opened": n(a["opened"]),
+        "alerts_resolved": n(a["resolved"]),
+        "alerts_firing": n(a["firing"]),
+        "remediation_requests": n(r.sum()),
+        "scaling_requests": n(r.get(remediation.SCALE_UP, 0)),
+        "config_digest": settings.digest(),
+    }
+
+
+def format_summary(row: dict[str, Any]) -> str:
+    """The one compact line per hour that the demo and the task log print."""
+    return (
+        f"{row['hour']:%Y-%m-%d %H:00}  scored {row['models_scored']:>4}  "
+        f"quarantined {row['models_quarantined']:>2}  no-data {row['models_no_data']:>2}  "
+        f"anomalous {row['models_anomalous']:>3}  alerts +{row['alerts_opened']}/"
+        f"-{row['alerts_resolved']} (firing {row['alerts_firing']})  "
+        f"scaling {row['scaling_requests']}"
+    )
+
+
+def step_summary(ctx: RunContext, spec: WarehouseSpec, settings: Settings) -> dict[str, Any]:
+    """Record the hour's summary row, write its HTML report, remove the run's staging files."""
+    with open_warehouse(spec) as wh:
+        row = hour_summary(wh, ctx.hour, settings)
+        frame = pd.DataFrame([row])
+        frame["hour"] = frame["hour"].astype("datetime64[us]")
+        wh.replace("mw_runs", frame, "hour = :hour", {"hour": ctx.hour})
+        page = write_report(wh, ctx, settings)
+    shutil.rmtree(ctx.path, ignore_errors=True)
+    detector.DetectorStore(detector_store(settings, spec), settings.detection).prune(
+        keep_days=2, now=ctx.hour
+    )
+    line = format_summary(row)
+    log.info("%s", line)
+    return {
+        **{k: v for k, v in row.items() if k != "hour"},
+        "hour": ctx.hour.isoformat(),
+        "line": line,
+        "report": page,
+    }
+
+
+def write_report(wh: Warehouse, ctx: RunContext, settings: Settings) -> str | None:
+    """The hour's HTML report for operators (`modelwatch.report`); a failure to write it is
+    logged and costs the report, never the run."""
+    try:
+        models = list(ctx.models) if ctx.models is not None else None
+        return str(report.write_report(wh, settings, ctx.hour, ctx.run_id, models))
+    except Exception:
+        log.warning("could not write the report of %s", ctx.hour, exc_info=True)
+        return None

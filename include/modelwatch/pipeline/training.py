@@ -1,0 +1,125 @@
+"""Fit every model's detector for a day before the day's hourly runs need it.
+
+Why: a day's detectors train on the `history_days` of one-minute rows before the day began
+(10 M rows at 1,000 models). Fitted inside the day's first hourly run, that work makes one run a
+day several times slower than the others; the `model_training` DAG does it once the previous
+day's last hour is scored (its anomalies stay out of training), and the hourly runs only load
+the detectors. It uses the very function the hourly detect step fits with
+(`detector.day_detector`) and the same cache, so a detector trained here is the one the hourly run
+would have fitted: scores never depend on which of the two fitted it. If training did not run,
+the hourly run fits what is missing itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from modelwatch import schema
+from modelwatch.config import Settings
+from modelwatch.detection import detector
+from modelwatch.detection.detector import detector_store
+from modelwatch.ingest.extract import (
+    HISTORY_ROW_GROUP,
+    known_models,
+    source_columns,
+    write_training_history,
+)
+from modelwatch.run import HOUR, WindowError, parse_hour, to_naive_utc
+from modelwatch.sharding import split_models
+from modelwatch.warehouse import WarehouseSpec, open_warehouse
+
+log = logging.getLogger(__name__)
+
+
+def resolve_day(param_day: str | None, data_interval_end: datetime | None) -> datetime:
+    """The day to train for: the `day` param, else the day that begins as the run's interval
+    (the previous day) ends."""
+    if param_day not in (None, ""):
+        text = str(param_day).strip()
+        when = parse_hour(text if "T" in text else f"{text}T00:00:00Z")
+    elif data_interval_end is not None:
+        when = to_naive_utc(data_interval_end)
+    else:
+        raise WindowError("no day to train for: give the `day` param (YYYY-MM-DD)")
+    if when.hour or when.minute:
+        raise WindowError(f"{param_day or when} is not the start of a day (00:00 UTC)")
+    return when
+
+
+def last_hour_recorded(spec: WarehouseSpec, day: datetime) -> bool:
+    """Has model_health recorded the hour before `day` (so its anomalies are known)?"""
+    with open_warehouse(spec) as wh:
+        if not wh.table_exists("mw_runs"):
+            return False
+        got = wh.query("SELECT 1 AS one FROM mw_runs WHERE hour = :h", {"h": day - HOUR})
+    return not got.empty
+
+
+def staging_folder(settings: Settings, day: datetime) -> Path:
+    return settings.staging_path() / "_training" / f"{day:%Y%m%d}"
+
+
+def stage_training(spec: WarehouseSpec, settings: Settings, day: datetime) -> list[list[str]]:
+    """Stage the training history of every model whose detector for `day` is not cached yet;
+    returns them in shards (none when all are cached: a rerun does nothing)."""
+    store = detector.DetectorStore(detector_store(settings, spec), settings.detection)
+    lookback = timedelta(days=settings.detection.history_days)
+    folder = staging_folder(settings, day)
+    for old in folder.parent.glob("[0-9]" * 8):  # earlier days' leftovers
+        if old.name < folder.name:
+            shutil.rmtree(old, ignore_errors=True)
+    with open_warehouse(spec, migrate=True) as wh:
+        source_columns(wh, settings.source)
+        models = [
+            m
+            for m in known_models(wh, settings.source, day - HOUR, lookback - HOUR)
+            if not store.path(m, day).exists()
+        ]
+        if not models:
+            log.info("every detector for %s is fitted already", day.date())
+            return []
+        folder.mkdir(parents=True, exist_ok=True)
+        rows, left_out = write_training_history(
+            wh, settings, models, day, folder / "history.parquet", row_group_size=HISTORY_ROW_GROUP
+        )
+    log.info(
+        "staged %d history rows of %d models for %s (%d rows left out)",
+        rows,
+        len(models),
+        day.date(),
+        left_out,
+    )
+    return split_models(
+        models, settings.shard_size, settings.shard_target_size, settings.max_shards
+    )
+
+
+def train_shard(
+    spec: WarehouseSpec, settings: Settings, day: datetime, shard: list[str]
+) -> dict[str, Any]:
+    """Fit and cache the day's detector of each model in the shard (skipping cached ones)."""
+    store = detector.DetectorStore(detector_store(settings, spec), settings.detection)
+    history = pd.read_parquet(
+        staging_folder(settings, day) / "history.parquet",
+        filters=[(schema.MODEL_ID, "in", shard)],
+    )
+    groups = dict(tuple(history.groupby(schema.MODEL_ID, sort=False)))
+    fitted, too_short = 0, []
+    for model_id in shard:
+        det, _ = detector.day_detector(
+            model_id, groups.get(model_id, history.iloc[0:0]), day, settings.detection, store
+        )
+        if det is None:
+            too_short.append(model_id)
+        else:
+            fitted += 1
+    log.info(
+        "fitted %d detectors for %s; %d models lack history", fitted, day.date(), len(too_short)
+    )
+    return {"fitted": fitted, "insufficient_history": too_short}
