@@ -15,14 +15,14 @@ export AIRFLOW_CONN_MODELWATCH_WAREHOUSE ?= duckdb:///$(ROOT)/.data/warehouse.du
 export MODELWATCH_STAGING_DIR            ?= $(ROOT)/.data/staging
 export MODELWATCH_CONFIG                 ?= $(ROOT)/config/modelwatch.yaml
 
-.PHONY: help venv demo up test test-fast test-airflow test-celery test-browser lint format bench bench-scale clean
+.PHONY: help venv services demo up test test-fast test-airflow test-celery test-browser lint format bench bench-scale clean
 
 help:
 	@echo "make demo   - seed the demo warehouse and run model_health over the incident day (24 runs)"
 	@echo "make up     - start airflow standalone on the demo (UI on http://localhost:8080)"
-	@echo "make test   - run the whole test suite"
+	@echo "make test   - start the services the tests need (.ci/services.sh) and run the whole suite"
 	@echo "make lint   - ruff check"
-	@echo "make bench  - print the benchmarks' figures"
+	@echo "make bench  - print the benchmarks' figures: simulator, detect stage, NAB folds, PostgreSQL I/O"
 	@echo "make bench-scale - time one hourly run on LocalExecutor for 100, 1,000 and 5,000 models"
 	@echo "make test-browser - the Model health view in Debian's chromium (also part of make test)"
 	@echo "make clean  - remove the venv, the Airflow home and the demo data"
@@ -46,19 +46,23 @@ up: venv
 	@echo "Airflow UI: http://localhost:8080  (user admin; password in $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated)"
 	PATH="$(ROOT)/$(BIN):$$PATH" AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=admin:admin $(BIN)/airflow standalone
 
-test: venv
+# PostgreSQL, Redis, Alertmanager and chromium: installed and started when missing, never skipped.
+services:
+	bash .ci/services.sh
+
+test: venv services
 	$(BIN)/python -m pytest
 
-test-fast: venv
-	$(BIN)/python -m pytest -m "not e2e and not airflow_server and not celery and not browser"
+test-fast: venv services
+	$(BIN)/python -m pytest tests/unit tests/integration
 
-test-airflow: venv
+test-airflow: venv services
 	$(BIN)/python -m pytest -m airflow_server
 
-test-celery: venv
+test-celery: venv services
 	$(BIN)/python -m pytest -m celery
 
-test-browser: venv
+test-browser: venv services
 	$(BIN)/python -m pytest -m browser
 
 lint: venv
@@ -69,8 +73,11 @@ format: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: venv
+bench: venv services
 	$(BIN)/python bench/bench_simulate.py
+	$(BIN)/python bench/bench_detect.py
+	$(BIN)/python bench/bench_nab.py --jobs 2
+	$(BIN)/python bench/bench_postgres.py
 
 bench-scale: venv
 	$(BIN)/python bench/bench_scale.py

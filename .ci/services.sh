@@ -8,6 +8,9 @@ command -v pg_ctlcluster >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 # the browser test drives Debian's Chromium (Playwright never downloads a browser here)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+# a real Alertmanager for the alerting tests (they start it themselves on a free loopback port)
+command -v prometheus-alertmanager >/dev/null 2>&1 || command -v alertmanager >/dev/null 2>&1 \
+  || need_apt+=(prometheus-alertmanager)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   echo "installing: ${need_apt[*]}"
   apt-get update -qq

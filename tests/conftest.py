@@ -126,7 +126,7 @@ def airflow_server(tmp_path_factory, fleet):
     """
     from datetime import UTC, datetime
 
-    from tests.airflow_harness import AirflowServer
+    from tests.deployment.airflow_harness import AirflowServer
 
     home = tmp_path_factory.mktemp("airflow-real")
     now_hour = datetime.now(UTC).replace(tzinfo=None, minute=0, second=0, microsecond=0)
@@ -147,26 +147,28 @@ def airflow_server(tmp_path_factory, fleet):
             server.stop()
 
 
-#: The modules whose tests start real servers (Airflow deployments, chromium). Under
-#: pytest-xdist (`-n 2` in pyproject's addopts) they run on one worker, one after another, first
-#: thing: two deployments never compete for the 2 cores, and the session's `airflow_server` starts
-#: once. Every other module goes whole to a worker (its module fixtures set up once).
-REAL_SERVER_MODULES = (
-    "test_airflow_real.py",
-    "test_remediation_approval.py",
-    "test_celery.py",
-    "test_browser.py",
-)
+#: Test tiers are folders; each test gets its folder's marker (`-m unit`, `-m "not deployment"`).
+TIERS = ("unit", "integration", "dags", "deployment")
+#: Markers that start real servers; their tests must live in tests/deployment/.
 REAL_SERVER_MARKERS = ("airflow_server", "celery", "browser")
 
 
+def _tier(nodeid: str) -> str | None:
+    parts = nodeid.split("::", 1)[0].split("/")
+    return parts[1] if len(parts) > 2 and parts[0] == "tests" and parts[1] in TIERS else None
+
+
 def _real_server_module(nodeid: str) -> bool:
-    return nodeid.split("::", 1)[0].rsplit("/", 1)[-1] in REAL_SERVER_MODULES
+    return _tier(nodeid) == "deployment"
 
 
 def pytest_collection_modifyitems(config, items) -> None:
-    """The real-server tests first, in their modules' order; every test carrying a real-server
-    marker must be in one of REAL_SERVER_MODULES (or xdist would run it beside them)."""
+    """Mark each test with its tier (its folder); run the deployment tier first, in collection
+    order. A test outside the tier folders, or a real-server test outside tests/deployment/
+    (xdist would run it beside the deployments), is a usage error."""
+    loose = [item.nodeid for item in items if _tier(item.nodeid) is None]
+    if loose:
+        raise pytest.UsageError(f"tests must live in a tier folder {TIERS}: {loose[:5]}")
     stray = [
         item.nodeid
         for item in items
@@ -174,19 +176,16 @@ def pytest_collection_modifyitems(config, items) -> None:
         and not _real_server_module(item.nodeid)
     ]
     if stray:
-        raise pytest.UsageError(f"add these tests' modules to REAL_SERVER_MODULES: {stray}")
-    order = {name: i for i, name in enumerate(REAL_SERVER_MODULES)}
-
-    def key(item) -> int:
-        name = item.nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
-        return order.get(name, len(order))
-
-    items.sort(key=key)  # stable: collection order within a module and among the others
+        raise pytest.UsageError(f"move these real-server tests to tests/deployment/: {stray}")
+    for item in items:
+        item.add_marker(getattr(pytest.mark, _tier(item.nodeid) or "unit"))
+    items.sort(key=lambda item: not _real_server_module(item.nodeid))  # stable
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
-    """xdist's scope scheduling with two kinds of unit: all real-server tests, and a module."""
+    """xdist's scope scheduling with two kinds of unit: the whole deployment tier (one worker,
+    one deployment at a time, the session's `airflow_server` started once), and a module."""
     from xdist.scheduler import LoadScopeScheduling
 
     class RealServersTogether(LoadScopeScheduling):

@@ -18,6 +18,10 @@ from modelwatch.config import Settings
 from modelwatch.warehouse import Warehouse
 
 HOUR = timedelta(hours=1)
+#: The hours a run may process: Unix time's start, and far enough from datetime's end that
+#: every day and week computed from an hour still exists.
+EARLIEST_HOUR = datetime(1970, 1, 1)
+LATEST_HOUR = datetime(9000, 1, 1)
 #: How an hour is written in folder names, keys and ids (report folders, staging, request ids).
 HOUR_FORMAT = "%Y%m%dT%H"
 
@@ -52,10 +56,30 @@ def parse_hour(value: str | datetime) -> datetime:
             raise WindowError(
                 f"hour {value!r} is not an ISO timestamp like 2026-11-01T09:00:00Z"
             ) from exc
-    hour = to_naive_utc(value)
+    try:
+        hour = to_naive_utc(value)
+    except (OverflowError, ValueError) as exc:  # e.g. year 1 with a positive offset
+        raise WindowError(f"hour {value!s} is out of range") from exc
     if hour != hour.replace(minute=0, second=0, microsecond=0):
         raise WindowError(f"hour {value!s} is not at the top of an hour (minutes must be :00:00)")
+    if not EARLIEST_HOUR <= hour <= LATEST_HOUR:
+        raise WindowError(
+            f"hour {value!s} is out of range: metrics hours lie between "
+            f"{EARLIEST_HOUR:%Y-%m-%d} and {LATEST_HOUR:%Y-%m-%d}"
+        )
     return hour
+
+
+def check_hour_ended(hour: datetime, now: datetime) -> None:
+    """Refuse an hour that has not ended by `now` (the run's own time, never the wall clock in
+    logic): its rows are not all there, and a run of it would record a false outage and prune
+    the detector cache relative to a day that has not come."""
+    now = to_naive_utc(now)
+    if hour + HOUR > now:
+        raise WindowError(
+            f"hour {hour:%Y-%m-%d %H:00} has not ended yet (now is {now:%Y-%m-%d %H:%M} UTC): "
+            "process only hours that are over"
+        )
 
 
 def floor_hour(value: datetime) -> datetime:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from modelwatch.cli.common import add_warehouse_arg, spec_from_args
-from modelwatch.run import parse_hour
+from modelwatch.run import check_hour_ended, parse_hour
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -19,6 +19,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     spec = spec_from_args(args)
     start = parse_hour(args.hour)
     end = parse_hour(args.until) if args.until else start
+    check_hour_ended(end, datetime.now(UTC))  # the CLI is an edge: the wall clock is "now"
     mode = RunMode("manual", notify=args.notify, dry_run=not args.live)
     h = start
     while h <= end:

@@ -13,7 +13,14 @@ from typing import Any
 from modelwatch.config import Settings, load_settings
 from modelwatch.pipeline import hourly, training
 from modelwatch.pipeline.summary import step_summary
-from modelwatch.run import RunContext, WindowError, make_context, resolve_hour, resolve_mode
+from modelwatch.run import (
+    RunContext,
+    WindowError,
+    check_hour_ended,
+    make_context,
+    resolve_hour,
+    resolve_mode,
+)
 from modelwatch.warehouse import WarehouseSpec, warehouse_spec
 
 log = logging.getLogger(__name__)
@@ -39,6 +46,8 @@ def resolve(context: dict[str, Any]) -> dict[str, Any]:
             getattr(dag_run, "data_interval_end", None),
             getattr(dag_run, "run_after", None),
         )
+        if params.get("hour") not in (None, "") and getattr(dag_run, "run_after", None):
+            check_hour_ended(hour, dag_run.run_after)  # an operator's hour must be over
     except WindowError as exc:
         raise ValueError(f"cannot resolve the hour to process: {exc}") from exc
     mode = resolve_mode(str(dag_run.run_type), params, cfg.remediation.dry_run)

@@ -285,20 +285,31 @@ def report_file(
 
 
 # ------------------------------------------------------------------------------ approvals
-def _same_origin(request: Request) -> bool:
-    """A browser's form post must come from the Airflow UI itself (no cross-site forms)."""
+def _same_origin(request: Request, bearer: HTTPAuthorizationCredentials | None) -> bool:
+    """A form post authenticated by the session cookie must say it comes from the Airflow UI
+    itself: a browser sends `Origin` with every POST, so a missing one is refused too (a
+    cross-site form could otherwise ride the cookie). A request carrying its own bearer token
+    cannot be forged by another site and needs no Origin."""
     origin = request.headers.get("origin")
-    if not origin or origin == "null":
-        return origin is None
+    if origin is None:
+        return bearer is not None and bearer.scheme.lower() == "bearer"
+    if origin == "null":
+        return False
     return urlsplit(origin).netloc == request.headers.get("host", request.url.netloc)
 
 
-def _api_root(request: Request) -> str:
-    configured = os.environ.get(API_URL_ENV)
+def _api_root() -> str:
+    """Airflow's own API, from configuration only (`MODELWATCH_AIRFLOW_API_URL`, else Airflow's
+    `[api] base_url`, else its host and port): never from the request's Host header, which
+    the caller controls, so the view never carries an operator's token to another server."""
+    from airflow.configuration import conf
+
+    configured = os.environ.get(API_URL_ENV) or conf.get("api", "base_url", fallback=None)
     if configured:
         return configured.rstrip("/")
-    base = str(request.base_url).rstrip("/")
-    return base.removesuffix(URL_PREFIX)
+    host = conf.get("api", "host", fallback="localhost")
+    host = "localhost" if host in ("", "0.0.0.0", "::") else host
+    return f"http://{host}:{conf.get('api', 'port', fallback='8080')}"
 
 
 def _credential(request: Request, bearer: HTTPAuthorizationCredentials | None) -> str | None:
@@ -345,12 +356,12 @@ def approvals(
     choice: Annotated[str, Form(pattern="^(Approve|Reject)$")],
 ) -> RedirectResponse:
     """Approve or reject the remediation requests a run is waiting on, then back to the view."""
-    if not _same_origin(request):
+    if not _same_origin(request, bearer):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "cross-site form posts are refused")
     token = _credential(request, bearer)
     if not token:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "not authenticated")
-    ok, message = answer_approval(_api_root(request), token, run_id, choice)
+    ok, message = answer_approval(_api_root(), token, run_id, choice)
     log.info(
         "Model health view: %s answered %s for run %s: %s",
         _user_name(request),

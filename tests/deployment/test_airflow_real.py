@@ -14,8 +14,8 @@ import pytest
 
 from modelwatch.sim.fleet import DEMO_DAY
 from modelwatch.warehouse import open_warehouse, spec_from_uri
-from tests.airflow_harness import wait_until
-from tests.test_pipeline import HEALTHY, assert_same, snapshot
+from tests.deployment.airflow_harness import wait_until
+from tests.integration.test_pipeline import HEALTHY, assert_same, snapshot
 
 pytestmark = pytest.mark.airflow_server
 
@@ -54,7 +54,8 @@ def test_the_scheduled_hour_runs_and_succeeds(deployment):
 
 #: The backfilled hours: model-003's leak (a restart at 08) and the surge's start (a scale-up at
 #: 09 that live would have to wait for approval), more runs than `--max-active-runs` lets run at
-#: once. The whole day's hours through the same steps are tests/test_remediation_pipeline.py's;
+#: once. The whole day's hours through the same steps are
+#: tests/integration/test_remediation_pipeline.py's;
 #: what only a real scheduler shows is here: one backfill run per hour, each recorded, none acts.
 BACKFILL_HOURS = range(8, 12)
 

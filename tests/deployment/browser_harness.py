@@ -4,8 +4,8 @@ One `airflow standalone` process (it starts the api-server, scheduler, dag-proce
 triggerer itself, with the LocalExecutor) on a free port, with this project's DAGs and plugins,
 an embedded DuckDB warehouse reached through `AIRFLOW_CONN_MODELWATCH_WAREHOUSE`, and a
 PostgreSQL metadata database of its own (SQLite would serialise the components' writes). Built
-on `tests.airflow_harness.AirflowServer` (ports, environment, REST API, readiness by polling),
-with a different start and stop: standalone spawns the components, so they share its process
+on `tests.deployment.airflow_harness.AirflowServer` (ports, environment, REST API, readiness by
+polling), with a different start and stop: standalone spawns the components, so they share its process
 group and are stopped with it.
 """
 
@@ -18,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.airflow_harness import ROOT, AirflowServer, wait_until
+from tests.deployment.airflow_harness import ROOT, AirflowServer, wait_until
 
 BIN = str(Path(sys.executable).parent)
 AIRFLOW = str(Path(BIN) / "airflow")

@@ -10,6 +10,7 @@ from modelwatch.run import (
     HOUR,
     RunMode,
     WindowError,
+    check_hour_ended,
     floor_hour,
     parse_hour,
     resolve_hour,
@@ -219,3 +220,31 @@ def test_run_type_enum_like_values_are_normalised() -> None:
 
     assert resolve_mode(FakeRunType(), {}, False) == RunMode("scheduled", True, False)  # type: ignore[arg-type]
     assert resolve_mode("Manual", {"notify": True}, True).notify is True
+
+
+# --- hours out of range (the probe's year 1, year 9999 and far-future runs) -----------------
+@pytest.mark.parametrize(
+    "text", ["0001-01-01T00:00:00Z", "0001-01-01T00:00:00+05:00", "9999-12-31T23:00:00Z"]
+)
+def test_hours_outside_the_supported_range_are_a_clear_error(text: str) -> None:
+    """Year 1 or 9999 gave an OverflowError traceback; now a WindowError that says why."""
+    with pytest.raises(WindowError, match="out of range"):
+        parse_hour(text)
+
+
+def test_an_hour_that_has_not_ended_is_refused() -> None:
+    """A far-future hour was accepted, wrote empty rows and emptied the detector cache."""
+    now = datetime(2026, 11, 1, 9, 59)
+    check_hour_ended(datetime(2026, 11, 1, 8), now)
+    with pytest.raises(WindowError, match="has not ended"):
+        check_hour_ended(datetime(2026, 11, 1, 9), now)
+    with pytest.raises(WindowError, match="has not ended"):
+        check_hour_ended(datetime(8999, 1, 1), now)
+
+
+def test_the_cli_refuses_a_future_hour_without_touching_the_warehouse(tmp_path) -> None:
+    from modelwatch.cli.main import main
+
+    wh = tmp_path / "w.duckdb"
+    code = main(["run", "--warehouse", f"duckdb:///{wh}", "--hour", "8999-01-01T00:00Z"])
+    assert code == 2 and not wh.exists()

@@ -23,7 +23,7 @@ from modelwatch.run import RunMode
 from modelwatch.sim.fleet import DEMO_DAY
 from modelwatch.warehouse import open_warehouse
 from tests.conftest import make_warehouse
-from tests.test_channels_servers import (  # noqa: F401  (fixtures)
+from tests.integration.test_channels_servers import (  # noqa: F401  (fixtures)
     AM_CONN,
     alertmanager,
     receiver,

@@ -2,7 +2,7 @@
 
 Runs the pipeline without Airflow (`run_hour`, the same steps as the DAG) over the start of the
 surge on a DuckDB warehouse; the report's queries are the view's, tested on both backends in
-tests/test_ui.py.
+tests/integration/test_ui.py.
 """
 
 from __future__ import annotations

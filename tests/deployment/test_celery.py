@@ -19,8 +19,8 @@ import pytest
 
 from modelwatch.sim.fleet import DEMO_DAY, FleetSpec, simulate_fleet
 from modelwatch.warehouse import open_warehouse
-from tests.airflow_harness import AirflowServer
 from tests.conftest import PG_ADMIN_URI, make_warehouse, pg_database
+from tests.deployment.airflow_harness import AirflowServer
 
 pytestmark = pytest.mark.celery
 

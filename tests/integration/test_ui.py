@@ -5,7 +5,7 @@ pipeline (a dry morning, then a live hour whose scale-up waits for an operator).
 is exercised with Starlette's test client: without credentials every route is refused (Airflow's
 own `get_user` decides), and with Airflow's auth dependency replaced by a known user the pages
 render what the queries return. The real api-server's authentication is exercised in
-tests/test_browser.py.
+tests/deployment/test_browser.py.
 """
 
 from __future__ import annotations
@@ -201,6 +201,7 @@ def test_an_approval_goes_to_airflow_as_the_caller_and_back_to_the_view(client, 
 
     monkeypatch.setattr(httpx, "patch", patch)
     client.cookies.set("_token", "the-callers-jwt")
+    client.headers["Origin"] = "http://testserver"  # a browser's form post from the view
     r = client.post(
         "/approvals",
         data={"run_id": "manual__2026-11-01T10:00:00+00:00", "choice": "Approve"},
@@ -226,6 +227,66 @@ def test_an_approval_goes_to_airflow_as_the_caller_and_back_to_the_view(client, 
         headers={"Origin": "https://evil.example"},
     )
     assert cross.status_code == 403 and len(sent) == 2
+
+
+def _record_patches(monkeypatch) -> list[str]:
+    """Capture where the view sends approval answers (httpx.patch), answering 200."""
+    import httpx
+
+    urls: list[str] = []
+
+    class Answer:
+        status_code, text = 200, ""
+
+    def patch(url: str, **kwargs: Any) -> Answer:
+        urls.append(url)
+        return Answer()
+
+    monkeypatch.setattr(httpx, "patch", patch)
+    return urls
+
+
+def test_a_cookie_post_without_origin_is_refused(client, monkeypatch):
+    """A cross-site form rides the session cookie; browsers always send Origin on a POST, so
+    one without it is refused (it was accepted before), while a bearer-token client may omit it."""
+    urls = _record_patches(monkeypatch)
+    client.cookies.set("_token", "the-callers-jwt")
+    r = client.post("/approvals", data={"run_id": "x", "choice": "Approve"})
+    assert r.status_code == 403 and urls == []
+    r = client.post(
+        "/approvals",
+        data={"run_id": "x", "choice": "Approve"},
+        headers={"Authorization": "Bearer a-token"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and len(urls) == 1
+
+
+def test_the_approval_goes_to_the_configured_airflow_never_the_host_header(client, monkeypatch):
+    """The view answered Airflow at whatever address the request's Host header named, carrying
+    the operator's token there (authenticated SSRF); Airflow's address now comes from config."""
+    urls = _record_patches(monkeypatch)
+    monkeypatch.setenv("MODELWATCH_AIRFLOW_API_URL", "http://airflow.internal:8080")
+    client.cookies.set("_token", "the-callers-jwt")
+    r = client.post(
+        "/approvals",
+        data={"run_id": "x", "choice": "Approve"},
+        headers={"Host": "evil.example", "Origin": "http://evil.example"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert [u.split("/api/")[0] for u in urls] == ["http://airflow.internal:8080"]
+    monkeypatch.delenv("MODELWATCH_AIRFLOW_API_URL")
+    monkeypatch.setenv("AIRFLOW__API__BASE_URL", "")
+    monkeypatch.setenv("AIRFLOW__API__HOST", "127.0.0.1")
+    monkeypatch.setenv("AIRFLOW__API__PORT", "8793")
+    client.post(
+        "/approvals",
+        data={"run_id": "x", "choice": "Approve"},
+        headers={"Host": "evil.example", "Origin": "http://evil.example"},
+        follow_redirects=False,
+    )
+    assert urls[-1].startswith("http://127.0.0.1:8793/api/v2/")
 
 
 def test_the_view_only_reads_and_says_so_when_the_file_is_busy(processed, client, monkeypatch):

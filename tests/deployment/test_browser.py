@@ -27,8 +27,8 @@ from modelwatch.config import Settings
 from modelwatch.pipeline.local import run_hour
 from modelwatch.run import RunMode
 from modelwatch.sim.fleet import DEMO_DAY
-from tests.airflow_harness import wait_until
 from tests.conftest import PG_ADMIN_URI, ROOT, make_warehouse, require_postgres
+from tests.deployment.airflow_harness import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -57,7 +57,7 @@ def prepare_morning(spec: Any) -> None:
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory, fleet) -> Iterator[tuple[Any, Any]]:
     """`airflow standalone` with the demo fleet's warehouse; yields (server, warehouse spec)."""
-    from tests.browser_harness import CHROMIUM, Standalone
+    from tests.deployment.browser_harness import CHROMIUM, Standalone
 
     require_postgres()
     if not Path(CHROMIUM).exists():
@@ -87,7 +87,7 @@ def page(deployment) -> Iterator[Any]:
     """A signed-in chromium page on the deployment."""
     from playwright.sync_api import sync_playwright
 
-    from tests.browser_harness import CHROMIUM, CHROMIUM_ARGS
+    from tests.deployment.browser_harness import CHROMIUM, CHROMIUM_ARGS
 
     server, _ = deployment
     with sync_playwright() as p:
@@ -150,7 +150,8 @@ def hitl(server: Any, run_id: str) -> dict[str, Any]:
 def approval_settled(server: Any, run_id: str) -> None:
     """Wait until the approval is asked and the scheduler has gone round once since: Airflow
     3.3.2 loses an answer given before the scheduler has handled the parked task (see
-    tests/test_remediation_approval.py); an operator is never that quick, a test can be."""
+    tests/deployment/test_remediation_approval.py); an operator is never that quick, a test can
+    be."""
     wait_until(
         lambda: ti(server, run_id, "approve")["state"] == "awaiting_input",
         300,

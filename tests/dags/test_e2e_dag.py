@@ -17,7 +17,7 @@ import pytest
 from modelwatch.sim.fleet import DEMO_DAY
 from modelwatch.warehouse import open_warehouse
 from tests.conftest import ROOT, make_warehouse
-from tests.test_pipeline import HEALTHY, assert_same, snapshot
+from tests.integration.test_pipeline import HEALTHY, assert_same, snapshot
 
 pytestmark = pytest.mark.e2e
 
