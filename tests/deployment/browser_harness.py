@@ -5,8 +5,8 @@ triggerer itself, with the LocalExecutor) on a free port, with this project's DA
 an embedded DuckDB warehouse reached through `AIRFLOW_CONN_MODELWATCH_WAREHOUSE`, and a
 PostgreSQL metadata database of its own (SQLite would serialise the components' writes). Built
 on `tests.deployment.airflow_harness.AirflowServer` (ports, environment, REST API, readiness by
-polling), with a different start and stop: standalone spawns the components, so they share its process
-group and are stopped with it.
+polling), with a different start and stop: standalone spawns the components, so they share its
+process group and are stopped with it.
 """
 
 from __future__ import annotations
