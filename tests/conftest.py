@@ -117,14 +117,14 @@ def empty_wh(new_warehouse) -> WarehouseSpec:
 
 @pytest.fixture(scope="session")
 def airflow_server(tmp_path_factory, fleet):
-    """One real Airflow deployment for the session (see tests/airflow_harness.py).
+    """One real Airflow deployment for the session (see tests/deployment/airflow_harness.py).
 
     Its warehouse is a PostgreSQL database holding the test fleet's incident day and a small
-    "live" fleet whose last hour is the one the scheduler runs now; the connection and the pool
+    "live" fleet reporting until two hours past the fixture's hour; the connection and the pool
     are set through the Airflow CLI. Yields the `AirflowServer`, with `.spec` (the warehouse)
     and `.wh_uri` added.
     """
-    from datetime import UTC, datetime
+    from datetime import UTC, datetime, timedelta
 
     from tests.deployment.airflow_harness import AirflowServer
 
@@ -132,7 +132,10 @@ def airflow_server(tmp_path_factory, fleet):
     now_hour = datetime.now(UTC).replace(tzinfo=None, minute=0, second=0, microsecond=0)
     with pg_database() as wh_uri:
         spec = make_warehouse(wh_uri, fleet)
-        live = simulate_fleet(FleetSpec(n_models=3, days=8, end=now_hour, seed=3))
+        # Rows up to two hours past the fixture's hour: whichever hour the scheduler runs (the
+        # deployment may come up after the top of the next hour), its rows are there.
+        live_end = now_hour + timedelta(hours=2)
+        live = simulate_fleet(FleetSpec(n_models=3, days=8, end=live_end, seed=3))
         with open_warehouse(spec) as wh:
             wh.insert("model_metrics", live.metrics)
         server = AirflowServer(home, PG_ADMIN_URI, {"MODELWATCH_STAGING_DIR": str(home / "stg")})
