@@ -17,8 +17,9 @@ import pandas as pd
 
 from modelwatch.config import Settings
 from modelwatch.ingest.extract import read_metrics
+from modelwatch.remediation import guardrails
 from modelwatch.remediation import requests as rem
-from modelwatch.remediation.policies import HOUR, Recent
+from modelwatch.remediation.policies import HOUR, Recent, propose
 from modelwatch.run import RunContext
 from modelwatch.warehouse import Warehouse
 
@@ -92,10 +93,10 @@ def remediate_hour(
     )
     history = rem.normalise(history) if len(history) else rem.empty_requests()
     run_mode = rem.mode_label(ctx.mode)
-    throttling = history[history["mode"].isin(rem.throttled_by(run_mode))]
+    throttling = history[history["mode"].isin(guardrails.throttled_by(run_mode))]
     recent = load_recent(wh, settings, ctx.hour, models, throttling)
-    proposals = rem.propose(scores, cfg, recent)
-    outbox = rem.decide(proposals, ctx.hour, history, ctx.mode, cfg, owned=models)
+    proposals = propose(scores, cfg, recent)
+    outbox = guardrails.decide(proposals, ctx.hour, history, ctx.mode, cfg, owned=models)
     before = history[(history["hour"] == pd.Timestamp(ctx.hour)) & history["model_id"].isin(models)]
     with wh.transaction():
         where = "hour = :hour AND model_id IN :models"
