@@ -74,22 +74,31 @@ def needs_approval(p: Proposal, cfg: RemediationConfig) -> str | None:
 
 @dataclass
 class Throttle:
-    """Earlier rows that throttle this run, filtered once by mode."""
+    """Other rows that throttle this run, filtered once by mode: of earlier hours and of later
+    ones, since a rerun of an earlier hour must respect what later hours already did."""
 
     rows: pd.DataFrame
 
-    def last(
-        self, model: str, action: str, since: datetime, until: datetime, statuses: Sequence[str]
-    ) -> Any:
+    def near(
+        self, model: str, action: str, hour: datetime, hours: int, statuses: Sequence[str]
+    ) -> pd.DataFrame:
+        """The model's rows of `action` less than `hours` before or after `hour`, oldest first."""
         r = self.rows
+        gap = (r["hour"] - pd.Timestamp(hour)).abs()
         hit = r[
             (r["model_id"] == model)
             & (r["action"] == action)
-            & (r["hour"] > since)
-            & (r["hour"] < until)
+            & (gap < pd.Timedelta(hours=hours))
             & r["status"].isin(statuses)
         ]
-        return None if hit.empty else hit.sort_values("hour").iloc[-1]
+        return hit.sort_values("hour")
+
+    def last(
+        self, model: str, action: str, hour: datetime, hours: int, statuses: Sequence[str]
+    ) -> Any:
+        """The latest of `near`, or None."""
+        hit = self.near(model, action, hour, hours, statuses)
+        return None if hit.empty else hit.iloc[-1]
 
     def count(self, since: datetime, until: datetime) -> int:
         """Active fleet actions with since < hour <= until."""
@@ -107,8 +116,9 @@ def decide(
 ) -> pd.DataFrame:
     """Pass proposals through the guardrails and return this hour's outbox rows for `owned`.
 
-    `history` holds outbox rows of the fleet from the last day (cooldowns, in-flight requests
-    and caps) including this hour's own rows (a rerun keeps what must not be undone). `owned` are
+    `history` holds outbox rows of the fleet around this hour (cooldowns, in-flight requests
+    and caps): earlier hours, this hour's own rows (a rerun keeps what must not be undone) and
+    later hours (a rerun of an earlier hour must not act beside what they did). `owned` are
     the models whose rows of this hour the run replaces (None: every model).
     Nothing is sent from here: live requests end `approved` or `awaiting_approval`, and the
     dispatch step sends them.
@@ -118,8 +128,8 @@ def decide(
     this_hour = history["hour"] == pd.Timestamp(hour)
     mine = this_hour & (history["model_id"].isin(owned) if owned is not None else True)
     own = {r["request_id"]: r for r in records(history[mine])}
-    earlier = history[~mine]
-    throttle = Throttle(_retrying(earlier[earlier["mode"].isin(throttled_by(run_mode))], cfg))
+    others = history[~mine]
+    throttle = Throttle(_retrying(others[others["mode"].isin(throttled_by(run_mode))], cfg))
     day_start = hour - timedelta(hours=24)
     taken_hour = throttle.count(hour - timedelta(hours=1), hour)
     taken_day = throttle.count(day_start, hour)
@@ -157,9 +167,7 @@ def decide(
             "target": None,
         }
         cooldown = mcfg.cooldown(p.action)
-        cooling = throttle.last(
-            p.model_id, p.action, hour - timedelta(hours=cooldown), hour, COOLING
-        )
+        cooling = throttle.last(p.model_id, p.action, hour, cooldown, COOLING)
         inflight = _in_flight(throttle, p, hour, mcfg)
         large = needs_approval(p, mcfg)
         if cooling is not None:
@@ -217,12 +225,21 @@ def _in_flight(
     """A scale request of the same kind not yet visible in the observed replicas.
 
     Stacking a second scale-up on one that has not taken effect yet (pods pending, a dry run
-    never applied) would compound it; HPA users know the overshoot.
+    never applied) would compound it; HPA users know the overshoot. A request of a later hour
+    (this run is a rerun) always blocks: this hour's observed replicas predate it.
     """
     if p.action not in (SCALE_UP, SCALE_DOWN) or p.from_replicas is None or not cfg.inflight_hours:
         return None
-    since = hour - timedelta(hours=cfg.inflight_hours)
-    prev = throttle.last(p.model_id, p.action, since, hour, TAKEN)
+    near = throttle.near(p.model_id, p.action, hour, cfg.inflight_hours, TAKEN)
+    later = near[near["hour"] > pd.Timestamp(hour)]
+    if len(later):
+        prev = later.iloc[-1]
+        when = pd.Timestamp(prev["hour"]).to_pydatetime()
+        return (
+            f"in flight: {p.action} at {when:%Y-%m-%d %H:%M} ({prev['status']}) was requested "
+            f"after this hour, whose observed {p.from_replicas} replicas are out of date"
+        )
+    prev = None if near.empty else near.iloc[-1]
     if prev is None or pd.isna(prev["to_replicas"]):
         return None
     target = int(prev["to_replicas"])

@@ -37,7 +37,8 @@ def _now() -> datetime:
 
 
 def history_hours(settings: Settings) -> int:
-    """How far back guardrails and policies look at earlier requests."""
+    """How far guardrails and policies look at other hours' requests (back, and forward for
+    a rerun of an earlier hour)."""
     cfg = settings.remediation
     per_model = [cfg, *(cfg.for_model(m) for m in cfg.models)]
     return max(
@@ -87,9 +88,11 @@ def remediate_hour(
         "SELECT * FROM mw_scores WHERE hour = :hour AND model_id IN :models",
         {"hour": ctx.hour, "models": models},
     )
+    # Later hours too: a rerun of an earlier hour must see what they requested or sent.
+    reach = timedelta(hours=history_hours(settings))
     history = wh.query(
-        f"SELECT * FROM {REQUESTS} WHERE hour > :start AND hour <= :hour",
-        {"start": ctx.hour - timedelta(hours=history_hours(settings)), "hour": ctx.hour},
+        f"SELECT * FROM {REQUESTS} WHERE hour > :start AND hour < :end",
+        {"start": ctx.hour - reach, "end": ctx.hour + reach},
     )
     history = rem.normalise(history) if len(history) else rem.empty_requests()
     run_mode = rem.mode_label(ctx.mode)
