@@ -81,7 +81,7 @@ def test_posts_the_request_with_its_idempotency_key(receiver) -> None:
 @pytest.mark.parametrize(
     ("code", "status", "permanent"),
     [
-        (409, DISPATCHED, False),  # the receiver already has this key
+        (409, FAILED, False),  # a conflict that does not say this request was applied
         (400, FAILED, True),
         (403, FAILED, True),
         (429, FAILED, False),

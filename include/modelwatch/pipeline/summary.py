@@ -18,6 +18,7 @@ from modelwatch.config import Settings
 from modelwatch.detection import detector
 from modelwatch.detection.detector import detector_store
 from modelwatch.remediation import requests as remediation
+from modelwatch.remediation.policies import SCALE_UP
 from modelwatch.run import RunContext
 from modelwatch.ui import report
 from modelwatch.warehouse import Warehouse, WarehouseSpec, open_warehouse
@@ -66,7 +67,7 @@ def hour_summary(wh: Warehouse, hour: datetime, settings: Settings) -> dict[str,
         "alerts_resolved": n(a["resolved"]),
         "alerts_firing": n(a["firing"]),
         "remediation_requests": n(r.sum()),
-        "scaling_requests": n(r.get(remediation.SCALE_UP, 0)),
+        "scaling_requests": n(r.get(SCALE_UP, 0)),
         "config_digest": settings.digest(),
     }
 

@@ -17,8 +17,9 @@ import pandas as pd
 
 from modelwatch.config import Settings
 from modelwatch.ingest.extract import read_metrics
+from modelwatch.remediation import guardrails
 from modelwatch.remediation import requests as rem
-from modelwatch.remediation.policies import HOUR, Recent
+from modelwatch.remediation.policies import HOUR, Recent, propose
 from modelwatch.run import RunContext
 from modelwatch.warehouse import Warehouse
 
@@ -36,7 +37,8 @@ def _now() -> datetime:
 
 
 def history_hours(settings: Settings) -> int:
-    """How far back guardrails and policies look at earlier requests."""
+    """How far guardrails and policies look at other hours' requests (back, and forward for
+    a rerun of an earlier hour)."""
     cfg = settings.remediation
     per_model = [cfg, *(cfg.for_model(m) for m in cfg.models)]
     return max(
@@ -86,16 +88,18 @@ def remediate_hour(
         "SELECT * FROM mw_scores WHERE hour = :hour AND model_id IN :models",
         {"hour": ctx.hour, "models": models},
     )
+    # Later hours too: a rerun of an earlier hour must see what they requested or sent.
+    reach = timedelta(hours=history_hours(settings))
     history = wh.query(
-        f"SELECT * FROM {REQUESTS} WHERE hour > :start AND hour <= :hour",
-        {"start": ctx.hour - timedelta(hours=history_hours(settings)), "hour": ctx.hour},
+        f"SELECT * FROM {REQUESTS} WHERE hour > :start AND hour < :end",
+        {"start": ctx.hour - reach, "end": ctx.hour + reach},
     )
     history = rem.normalise(history) if len(history) else rem.empty_requests()
     run_mode = rem.mode_label(ctx.mode)
-    throttling = history[history["mode"].isin(rem.throttled_by(run_mode))]
+    throttling = history[history["mode"].isin(guardrails.throttled_by(run_mode))]
     recent = load_recent(wh, settings, ctx.hour, models, throttling)
-    proposals = rem.propose(scores, cfg, recent)
-    outbox = rem.decide(proposals, ctx.hour, history, ctx.mode, cfg, owned=models)
+    proposals = propose(scores, cfg, recent)
+    outbox = guardrails.decide(proposals, ctx.hour, history, ctx.mode, cfg, owned=models)
     before = history[(history["hour"] == pd.Timestamp(ctx.hour)) & history["model_id"].isin(models)]
     with wh.transaction():
         where = "hour = :hour AND model_id IN :models"

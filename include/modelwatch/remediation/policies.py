@@ -3,7 +3,7 @@
 Each policy looks at one model's hour (its score row and explanation) and, where it needs more
 than one hour, at the model's recent raw metrics, scores and outbox rows; it returns a `Proposal`
 or None. Policies only say what would help. Whether it may happen (bounds, cooldowns, caps,
-approval, dry run, backfill) is for the guardrails in `modelwatch.remediation.requests`.
+approval, dry run, backfill) is for the guardrails in `modelwatch.remediation.guardrails`.
 
 - capacity saturation (traffic, latency and CPU up): scale_up to HPA's
   ceil(replicas * utilisation / target), outside a tolerance band;

@@ -1,9 +1,4 @@
-"""Remediation: from an anomaly's signature to a guarded, idempotent, auditable request.
-
-Policies (`modelwatch.remediation.policies`) say what would help. The guardrails here decide whether
-it may happen: replica bounds and step limits, a cooldown per model and action, a scale request
-still in flight, fleet-wide caps per hour and per day, never on quarantined data (those models are
-not scored), dry run, never from a backfill, and an operator's approval for large actions.
+"""Remediation requests: the outbox rows, their statuses, and how they move.
 
 Every decision is a row of the outbox `mw_remediation_requests`, keyed on (model, hour, action),
 so a rerun finds its own row instead of acting twice. Its status moves through
@@ -12,66 +7,28 @@ so a rerun finds its own row instead of acting twice. Its status moves through
     awaiting_approval -> approved | rejected
     approved -> dispatched -> applied      approved | failed -> failed (retried) -> dispatched
 
-and each change of a row is one row of `mw_remediation_events`, the audit trail. Dispatching is
-at least once (a crash between the target's answer and the write may send a request again), so
-every target is idempotent per request: absolute replica counts, a restart stamp derived from
-the request, an `Idempotency-Key` header.
+and each change of a row is one row of `mw_remediation_events`, the audit trail. Whether a
+request may be made at all is for `modelwatch.remediation.guardrails`. Dispatching is at least
+once (a crash between the target's answer and the write may send a request again), so every
+target is idempotent per request: absolute replica counts, a restart stamp derived from the
+request, an `Idempotency-Key` header.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Callable, Collection
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
 
 from modelwatch.config import RemediationConfig
-from modelwatch.remediation.policies import (
-    RESTART,
-    ROLLBACK,
-    SCALE_DOWN,
-    SCALE_UP,
-    Proposal,
-    Recent,
-    desired_replicas,
-    propose,
-    propose_scale_up,
-)
 from modelwatch.remediation.targets.base import APPLIED, DISPATCHED, FAILED, Outcome
-from modelwatch.remediation.targets.log import LogTarget
 from modelwatch.run import RunMode
 
 log = logging.getLogger(__name__)
-
-__all__ = [
-    "ACTIVE",
-    "APPLIED",
-    "APPROVED",
-    "AWAITING_APPROVAL",
-    "DISPATCHED",
-    "EVENT_COLUMNS",
-    "FAILED",
-    "PROPOSED",
-    "REJECTED",
-    "REQUEST_COLUMNS",
-    "RESTART",
-    "ROLLBACK",
-    "SCALE_DOWN",
-    "SCALE_UP",
-    "SKIPPED",
-    "LogTarget",
-    "Outcome",
-    "Proposal",
-    "Recent",
-    "decide",
-    "desired_replicas",
-    "propose",
-    "propose_scale_up",
-]
 
 PROPOSED, AWAITING_APPROVAL, APPROVED, REJECTED = (
     "proposed",
@@ -86,9 +43,10 @@ ACTIVE = (PROPOSED, AWAITING_APPROVAL, APPROVED, DISPATCHED, APPLIED)
 #: A failed live request that later runs still retry: taken, like a sent one (for guardrails
 #: only; the stored status stays `failed`).
 RETRYING = "retrying"
-_TAKEN = (*ACTIVE, RETRYING)
+#: What guardrails count as an action taken: cooldowns, caps, in-flight requests.
+TAKEN = (*ACTIVE, RETRYING)
 #: An operator's "no" also holds the same request back for the cooldown: no asking every hour.
-COOLING = (*_TAKEN, REJECTED)
+COOLING = (*TAKEN, REJECTED)
 #: What a live rerun must never undo: a decision by an operator, or a request sent or sending.
 LIVE_KEPT = (AWAITING_APPROVAL, APPROVED, REJECTED, DISPATCHED, APPLIED, FAILED)
 #: Where a request may be sent from.
@@ -140,37 +98,6 @@ def mode_label(mode: RunMode) -> str:
     return MODE_BACKFILL if mode.is_backfill else (MODE_DRY if mode.dry_run else MODE_LIVE)
 
 
-def throttled_by(run_mode: str) -> tuple[str, ...]:
-    """The row modes that throttle a run of `run_mode` (see `counts_for`)."""
-    return (MODE_LIVE, run_mode)
-
-
-def counts_for(row_mode: str, run_mode: str) -> bool:
-    """Whether an earlier row throttles this run (cooldowns, caps, in-flight).
-
-    Real actions throttle every run; a simulation (dry run, backfill) is also throttled by its
-    own kind of simulated actions, so it records what would really have happened. A backfill's
-    or a dry run's records never hold back a real action.
-    """
-    return row_mode in (MODE_LIVE, run_mode)
-
-
-def needs_approval(p: Proposal, cfg: RemediationConfig) -> str | None:
-    """Why this proposal is large enough to wait for an operator, or None."""
-    policy = cfg.approval
-    if p.action in policy.actions:
-        return f"{p.action} always needs approval"
-    if p.from_replicas is not None and p.to_replicas is not None:
-        step = abs(p.to_replicas - p.from_replicas)
-        pct = 100.0 * step / max(1, p.from_replicas)
-        if step > policy.max_auto_step or pct > policy.max_auto_step_percent:
-            return (
-                f"a step of {step} replicas ({pct:.0f} %) exceeds {policy.max_auto_step} "
-                f"replicas or {policy.max_auto_step_percent:.0f} %"
-            )
-    return None
-
-
 def empty_requests() -> pd.DataFrame:
     return normalise(pd.DataFrame(columns=REQUEST_COLUMNS))
 
@@ -192,175 +119,12 @@ def normalise(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as dicts with missing values as None (pandas' NA is not JSON, nor falsy)."""
     return [
         {k: (None if not isinstance(v, str) and pd.isna(v) else v) for k, v in r.items()}
         for r in frame.to_dict("records")
     ]
-
-
-@dataclass
-class Throttle:
-    """Earlier rows that throttle this run, filtered once by mode."""
-
-    rows: pd.DataFrame
-
-    def last(
-        self, model: str, action: str, since: datetime, until: datetime, statuses: Sequence[str]
-    ) -> Any:
-        r = self.rows
-        hit = r[
-            (r["model_id"] == model)
-            & (r["action"] == action)
-            & (r["hour"] > since)
-            & (r["hour"] < until)
-            & r["status"].isin(statuses)
-        ]
-        return None if hit.empty else hit.sort_values("hour").iloc[-1]
-
-    def count(self, since: datetime, until: datetime) -> int:
-        """Active fleet actions with since < hour <= until."""
-        r = self.rows
-        return int(((r["hour"] > since) & (r["hour"] <= until) & r["status"].isin(_TAKEN)).sum())
-
-
-def decide(
-    proposals: Sequence[Proposal],
-    hour: datetime,
-    history: pd.DataFrame,
-    mode: RunMode,
-    cfg: RemediationConfig,
-    owned: Collection[str] | None = None,
-) -> pd.DataFrame:
-    """Pass proposals through the guardrails and return this hour's outbox rows for `owned`.
-
-    `history` holds outbox rows of the fleet from the last day (cooldowns, in-flight requests
-    and caps) including this hour's own rows (a rerun keeps what must not be undone). `owned` are
-    the models whose rows of this hour the run replaces (None: every model).
-    Nothing is sent from here: live requests end `approved` or `awaiting_approval`, and the
-    dispatch step sends them.
-    """
-    history = normalise(history) if len(history) else empty_requests()
-    run_mode = mode_label(mode)
-    this_hour = history["hour"] == pd.Timestamp(hour)
-    mine = this_hour & (history["model_id"].isin(owned) if owned is not None else True)
-    own = {r["request_id"]: r for r in _rows(history[mine])}
-    earlier = history[~mine]
-    throttle = Throttle(_retrying(earlier[earlier["mode"].isin(throttled_by(run_mode))], cfg))
-    day_start = hour - timedelta(hours=24)
-    taken_hour = throttle.count(hour - timedelta(hours=1), hour)
-    taken_day = throttle.count(day_start, hour)
-
-    def kept(prev: dict[str, Any] | None) -> bool:
-        return prev is not None and prev["mode"] == MODE_LIVE and prev["status"] in LIVE_KEPT
-
-    rows: list[dict[str, Any]] = []
-    # A live request already decided, sent or failed stays as it is, and holds its place in
-    # the caps, whatever this rerun would propose.
-    for prev in own.values():
-        if kept(prev):
-            rows.append(prev)
-            if prev["status"] in ACTIVE:
-                taken_hour += 1
-                taken_day += 1
-    for p in sorted(proposals, key=lambda p: (-p.score, p.model_id, p.action)):
-        rid = p.request_id(hour)
-        if kept(own.get(rid)):
-            continue
-        mcfg = cfg.for_model(p.model_id)
-        row: dict[str, Any] = {
-            "request_id": rid,
-            "model_id": p.model_id,
-            "hour": hour,
-            "action": p.action,
-            "from_replicas": p.from_replicas,
-            "to_replicas": p.to_replicas,
-            "mode": run_mode,
-            "reason": p.reason,
-            "evidence": json.dumps(p.evidence, sort_keys=True, default=str),
-            "score": p.score,
-            "attempts": 0,
-            "decided_by": None,
-            "target": None,
-        }
-        cooldown = mcfg.cooldown(p.action)
-        cooling = throttle.last(
-            p.model_id, p.action, hour - timedelta(hours=cooldown), hour, COOLING
-        )
-        inflight = _in_flight(throttle, p, hour, mcfg)
-        large = needs_approval(p, mcfg)
-        if cooling is not None:
-            last = pd.Timestamp(cooling["hour"]).to_pydatetime()
-            row |= {
-                "status": SKIPPED,
-                "status_reason": f"cooldown: {p.action} at {last:%Y-%m-%d %H:%M} "
-                f"({cooling['status']}), {cooldown} h",
-            }
-        elif inflight is not None:
-            row |= {"status": SKIPPED, "status_reason": inflight}
-        elif taken_hour >= cfg.max_actions_per_hour:
-            row |= {"status": SKIPPED, "status_reason": "fleet cap: max_actions_per_hour reached"}
-        elif taken_day >= cfg.max_actions_per_day:
-            row |= {"status": SKIPPED, "status_reason": "fleet cap: max_actions_per_day reached"}
-        else:
-            taken_hour += 1
-            taken_day += 1
-            if mode.is_backfill:
-                why = "backfill: recorded what would have been done"
-                row |= {"status": PROPOSED, "status_reason": why}
-            elif mode.dry_run:
-                why = "dry run: recorded, not dispatched"
-                if large:
-                    why += f" (would wait for approval: {large})"
-                row |= {"status": PROPOSED, "status_reason": why}
-            elif large:
-                row |= {"status": AWAITING_APPROVAL, "status_reason": f"large action: {large}"}
-            else:
-                row |= {
-                    "status": APPROVED,
-                    "status_reason": "auto-approved: within the approval limits",
-                    "decided_by": "policy",
-                }
-        rows.append(row)
-    return normalise(pd.DataFrame(rows, columns=REQUEST_COLUMNS))
-
-
-def _retrying(rows: pd.DataFrame, cfg: RemediationConfig) -> pd.DataFrame:
-    """Mark failed live requests that a later run will still retry as taken: a new request
-    for the same model and action next to a retry would act twice."""
-    rows = rows.copy()
-    retry = (
-        (rows["status"] == FAILED)
-        & (rows["mode"] == MODE_LIVE)
-        & (rows["attempts"] < cfg.max_attempts)
-    )
-    rows.loc[retry, "status"] = RETRYING
-    return rows
-
-
-def _in_flight(
-    throttle: Throttle, p: Proposal, hour: datetime, cfg: RemediationConfig
-) -> str | None:
-    """A scale request of the same kind not yet visible in the observed replicas.
-
-    Stacking a second scale-up on one that has not taken effect yet (pods pending, a dry run
-    never applied) would compound it; HPA users know the overshoot.
-    """
-    if p.action not in (SCALE_UP, SCALE_DOWN) or p.from_replicas is None or not cfg.inflight_hours:
-        return None
-    since = hour - timedelta(hours=cfg.inflight_hours)
-    prev = throttle.last(p.model_id, p.action, since, hour, _TAKEN)
-    if prev is None or pd.isna(prev["to_replicas"]):
-        return None
-    target = int(prev["to_replicas"])
-    pending = p.from_replicas < target if p.action == SCALE_UP else p.from_replicas > target
-    if not pending:
-        return None
-    when = pd.Timestamp(prev["hour"]).to_pydatetime()
-    return (
-        f"in flight: {p.action} to {target} at {when:%Y-%m-%d %H:%M} ({prev['status']}) "
-        f"not yet reflected in the observed {p.from_replicas} replicas"
-    )
 
 
 # ------------------------------------------------------------------------------------- approval
@@ -434,7 +198,7 @@ def dispatch(rows: pd.DataFrame, targets: Resolver, cfg: RemediationConfig) -> p
     ].sort_values(["hour", "score"], ascending=[False, False])
     changed = []
     seen: dict[tuple[str, str], str] = {}
-    for row in _rows(sendable):
+    for row in records(sendable):
         key = (row["model_id"], row["action"])
         if key in seen:
             row |= {"status": SKIPPED, "status_reason": f"superseded by {seen[key]}"}
@@ -481,7 +245,7 @@ def transitions(
     Keyed on (request_id, seq): a rerun that reaches the same state adds nothing. A dry or
     backfill record that a rerun no longer proposes is logged as withdrawn.
     """
-    prev = {r["request_id"]: r for r in _rows(normalise(before))} if len(before) else {}
+    prev = {r["request_id"]: r for r in records(normalise(before))} if len(before) else {}
     events = []
 
     def add(row: dict[str, Any], from_status: str | None, to_status: str, why: str) -> None:
@@ -507,7 +271,7 @@ def transitions(
         )
 
     seen = set()
-    for row in _rows(normalise(after)) if len(after) else []:
+    for row in records(normalise(after)) if len(after) else []:
         rid = row["request_id"]
         seen.add(rid)
         old = prev.get(rid)

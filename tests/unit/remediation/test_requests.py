@@ -13,6 +13,14 @@ import pytest
 
 from modelwatch.config import ApprovalPolicy, RemediationConfig, ScaleUpPolicy
 from modelwatch.detection.detector import SCORE_COLUMNS
+from modelwatch.remediation.guardrails import decide
+from modelwatch.remediation.policies import (
+    SCALE_UP,
+    Proposal,
+    desired_replicas,
+    propose,
+    propose_scale_up,
+)
 from modelwatch.remediation.requests import (
     APPLIED,
     APPROVED,
@@ -22,20 +30,14 @@ from modelwatch.remediation.requests import (
     PROPOSED,
     REJECTED,
     REQUEST_COLUMNS,
-    SCALE_UP,
     SKIPPED,
-    LogTarget,
-    Outcome,
-    Proposal,
     apply_decision,
     approval_request,
-    decide,
-    desired_replicas,
     dispatch,
-    propose,
-    propose_scale_up,
     transitions,
 )
+from modelwatch.remediation.targets.base import Outcome
+from modelwatch.remediation.targets.log import LogTarget
 from modelwatch.run import RunMode
 
 HOUR = datetime(2026, 11, 1, 9)

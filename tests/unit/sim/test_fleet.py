@@ -13,13 +13,13 @@ from modelwatch.schema import ALL_COLUMNS, METRIC_NAMES
 from modelwatch.sim.fleet import (
     DEMO_DAY,
     DEMO_END,
-    INCIDENT_KINDS,
     TEAMS,
     Fleet,
     FleetSpec,
     model_ids,
     simulate_fleet,
 )
+from modelwatch.sim.incidents import INCIDENT_KINDS
 
 DAY = pd.Timestamp(DEMO_DAY)
 ROWS_PER_MODEL = 15 * 1440

@@ -1,0 +1,74 @@
+"""All settings together, and how they are loaded from one YAML file.
+
+The file is found from an explicit path, else the `MODELWATCH_CONFIG` environment variable,
+else the defaults; any error (unreadable, not YAML, invalid) is a ConfigError naming the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import yaml
+from pydantic import Field
+
+from modelwatch.config.alerts import AlertsConfig
+from modelwatch.config.base import StrictModel
+from modelwatch.config.detection import DetectionConfig
+from modelwatch.config.remediation import RemediationConfig
+from modelwatch.config.source import SourceConfig, ValidationConfig
+
+CONFIG_ENV = "MODELWATCH_CONFIG"
+STAGING_ENV = "MODELWATCH_STAGING_DIR"
+
+
+class Settings(StrictModel):
+    """All of modelwatch's settings."""
+
+    source: SourceConfig = SourceConfig()
+    validation: ValidationConfig = ValidationConfig()
+    detection: DetectionConfig = DetectionConfig()
+    alerts: AlertsConfig = AlertsConfig()
+    remediation: RemediationConfig = RemediationConfig()
+    #: Models per detect task (a mapped task instance each). Empty: chosen from the fleet's
+    #: size, about `shard_target_size` models a shard and at most `max_shards` shards, so the
+    #: number of task instances grows with shards, not models (see sharding.py).
+    shard_size: int | None = Field(None, ge=1)
+    shard_target_size: int = Field(250, ge=1)
+    max_shards: int = Field(32, ge=1)
+    #: Connection id of the warehouse (an Airflow connection, or AIRFLOW_CONN_<ID> outside it).
+    warehouse_conn_id: str = "modelwatch_warehouse"
+    #: Where tasks hand data to each other (one folder per run); env MODELWATCH_STAGING_DIR wins.
+    staging_dir: str = ".data/staging"
+
+    def digest(self) -> str:
+        """A short fingerprint, stored with each run, that changes when any setting does."""
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:12]
+
+    def staging_path(self) -> Path:
+        return Path(os.environ.get(STAGING_ENV) or self.staging_dir).resolve()
+
+
+class ConfigError(ValueError):
+    """The config file is missing, unreadable or invalid."""
+
+
+def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Read settings from `path`, else from $MODELWATCH_CONFIG, else the defaults."""
+    path = path or os.environ.get(CONFIG_ENV)
+    if not path:
+        return Settings()
+    p = Path(path)
+    try:
+        raw = yaml.safe_load(p.read_text()) or {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {p}: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {p} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config file {p} must hold a mapping at the top level")
+    try:
+        return Settings.model_validate(raw)
+    except ValueError as exc:
+        raise ConfigError(f"config file {p} is invalid:\n{exc}") from exc

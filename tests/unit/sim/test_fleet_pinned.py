@@ -1,0 +1,29 @@
+"""The simulator's rows are pinned: the demo, the tests' expectations and the benchmarks' figures
+all assume a spec and seed give exactly the rows they gave before (a refactor of the simulator
+must not move a single value). If a change of the physics is intended, re-pin these with it."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from modelwatch.sim.fleet import FleetSpec, simulate_fleet
+
+#: (rows, sum of pd.util.hash_pandas_object) per frame of FleetSpec(n_models=10, days=9).
+PINNED = {
+    "metrics": (129486, 5394003488617975947),
+    "incidents": (7, 5303470774582216747),
+    "models": (10, 14783441057765769385),
+}
+
+
+def test_the_test_fleet_keeps_exactly_the_same_rows() -> None:
+    fleet = simulate_fleet(FleetSpec(n_models=10, days=9))
+    got = {
+        name: (len(frame), int(pd.util.hash_pandas_object(frame).sum()))
+        for name, frame in (
+            ("metrics", fleet.metrics),
+            ("incidents", fleet.incidents),
+            ("models", fleet.models),
+        )
+    }
+    assert got == PINNED
