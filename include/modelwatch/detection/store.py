@@ -24,6 +24,21 @@ from modelwatch.warehouse import WarehouseSpec
 STORE_FORMAT = 4
 
 
+#: Characters of the model id kept in a file name, for people listing the folder.
+PREFIX_CHARS = 32
+
+
+def file_key(model_id: str) -> str:
+    """An injective, path-safe file name stem for a model id: readable prefix + sha256 hex.
+
+    The prefix keeps only ASCII letters, digits, `_` and `-` (no dots, so never `..`); the hash
+    of the exact id (surrogates included) is what tells ids apart.
+    """
+    exact = model_id.encode("utf-8", "surrogatepass")
+    prefix = re.sub(r"[^A-Za-z0-9_-]+", "_", model_id)[:PREFIX_CHARS]
+    return f"{prefix}-{hashlib.sha256(exact).hexdigest()}"
+
+
 class DetectorStore:
     """Fitted detectors on disk, one file per model and day, shared by the hourly tasks.
 
@@ -43,8 +58,11 @@ class DetectorStore:
         self._memo: dict[Path, Detector] = {}
 
     def path(self, model_id: str, hour: datetime) -> Path:
-        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", model_id)
-        return self.root / f"{hour:%Y%m%d}" / f"{safe}-{self.digest}.joblib"
+        """The model's file for the day: a short readable prefix of the id, then a hash of the
+        exact id, so no two ids share a file (`team a/m1` vs `team_a_m1`, or `модель-1` vs
+        `模型-1`, which reduce to the same prefix) and no id can leave the store's folder
+        (model ids are untrusted data, never a path)."""
+        return self.root / f"{hour:%Y%m%d}" / f"{file_key(model_id)}-{self.digest}.joblib"
 
     def load(self, model_id: str, hour: datetime) -> Detector | None:
         """The day's detector of the model, if it exists and was fitted at or before `hour`."""
