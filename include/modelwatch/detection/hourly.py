@@ -23,6 +23,7 @@ from modelwatch.detection.detector import Detector, fit_detector
 from modelwatch.detection.explain import MetricExplanation, explain_with
 from modelwatch.detection.features import clean_training_rows
 from modelwatch.detection.store import DetectorStore
+from modelwatch.run import to_naive_utc
 
 STATUS_SCORED = "scored"
 STATUS_INSUFFICIENT = "insufficient_history"
@@ -83,6 +84,23 @@ class HourVerdict:
         }
 
 
+def naive_utc(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with its `ts` in naive UTC, the warehouse's convention (`run.to_naive_utc` for a
+    column): aware stamps are converted to UTC and lose their zone, naive ones are UTC already.
+
+    Why at detection's entry: a source whose `ts` is timezone-aware must not crash the hour
+    (aware and naive stamps cannot be compared) nor shift hour-of-day baselines to local time.
+    """
+    ts = frame[schema.TS]
+    if isinstance(ts.dtype, pd.DatetimeTZDtype):
+        ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
+    elif pd.api.types.is_datetime64_dtype(ts):
+        return frame
+    else:  # strings or Python datetimes (naive ones read as UTC)
+        ts = pd.to_datetime(ts, utc=True).dt.tz_localize(None)
+    return frame.assign(**{schema.TS: ts})
+
+
 def day_detector(
     model_id: str,
     history: pd.DataFrame,
@@ -97,9 +115,11 @@ def day_detector(
     `store` when an earlier hour (or the daily training) fitted it already: either way the
     same detector, so a score never depends on what the cache held.
     """
+    day = to_naive_utc(day)
     det = store.load(model_id, day) if store is not None else None
     if det is not None:
         return det, det.n_train_rows
+    history = naive_utc(history)
     start = day - timedelta(days=cfg.history_days)
     in_window = (history[schema.TS] >= start) & (history[schema.TS] < day)
     clean, _ = clean_training_rows(history[in_window])
@@ -123,8 +143,11 @@ def detect_model(
 
     Every hour of a day is scored by that day's detector (`day_detector`). So an hour's score
     depends on the day, not on which hours ran first or on whether the store already held the
-    detector: reruns in any order give the same rows, and the store only saves time.
+    detector: reruns in any order give the same rows, and the store only saves time. Either
+    frame's `ts` may be timezone-aware (`naive_utc`).
     """
+    hour = to_naive_utc(hour)
+    hour_rows = naive_utc(hour_rows)
     day = hour.replace(hour=0, minute=0, second=0, microsecond=0)
     det, n_train = day_detector(model_id, history, day, cfg, store)
     if det is None:
@@ -159,6 +182,8 @@ def detect_models(
     `store_dir`: a folder for the per-model, per-day detector cache (`DetectorStore`); without
     it every model's forest is fitted afresh (same scores for the day's first hour, slower).
     """
+    hour = to_naive_utc(hour)
+    hour_rows, history = naive_utc(hour_rows), naive_utc(history)
     store = DetectorStore(store_dir, cfg) if store_dir is not None else None
     hour_groups = dict(tuple(hour_rows.groupby(schema.MODEL_ID, sort=False)))
     hist_groups = dict(tuple(history.groupby(schema.MODEL_ID, sort=False)))
