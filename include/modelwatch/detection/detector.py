@@ -60,7 +60,8 @@ def empirical_log_tail(ref: np.ndarray, x: np.ndarray) -> np.ndarray:
     q = ref[int(0.99 * (n - 1))]
     scale = max((top - q) / max(np.log(0.01 * n + 1.0), 1e-9), 1e-6)
     beyond = x > top
-    out[beyond] = np.log(0.5 / n) - (x[beyond] - top) / scale
+    with np.errstate(over="ignore"):  # an absurd value is infinitely unlikely: -inf
+        out[beyond] = np.log(0.5 / n) - (x[beyond] - top) / scale
     return out
 
 
@@ -126,7 +127,8 @@ class Detector:
         x = frame[list(self.metrics)].to_numpy(dtype=float)
         span = np.maximum(self.hi - self.lo, 1e-6 * np.maximum(np.abs(self.hi), 1.0))
         out = np.maximum(np.maximum(x - self.hi, self.lo - x), 0.0) / span
-        return np.nan_to_num(out, nan=0.0).max(axis=1) if out.size else np.zeros(len(x))
+        out = np.nan_to_num(out, nan=0.0, posinf=np.inf)  # infinitely far stays infinite
+        return out.max(axis=1) if out.size else np.zeros(len(x))
 
     def feature_beyond(self, x: np.ndarray) -> np.ndarray:
         """Schema path, per row: how far the furthest feature lies outside the range it took in
@@ -140,7 +142,7 @@ class Detector:
         # One band of grace: most features sit at exactly 0 all week, so without it a dip just
         # past its tolerance band (Sunday traffic) would count as "never seen" and page.
         out = np.maximum(out - 1.0, 0.0)
-        return np.nan_to_num(out, nan=0.0).max(axis=1)
+        return np.nan_to_num(out, nan=0.0, posinf=np.inf).max(axis=1)
 
     def row_tail(self, frame: pd.DataFrame, beyond_gain: float | None = None) -> np.ndarray:
         """Tail probability of each row of `frame` (the hourly path: no context needed), with
@@ -149,7 +151,8 @@ class Detector:
         p = self.tail(self.forest.raw(x))
         gain = self.beyond_gain if beyond_gain is None else beyond_gain
         if gain > 0:
-            p = 1.0 - (1.0 - p) * np.exp(-gain * self.feature_beyond(x))
+            with np.errstate(over="ignore"):  # absurdly far out: exp(-inf) = 0, p = 1
+                p = 1.0 - (1.0 - p) * np.exp(-gain * self.feature_beyond(x))
         return p
 
     def row_log_tail(
@@ -163,7 +166,8 @@ class Detector:
         x = self.features(frame)[n_context:]
         lt = self.log_tail(self.forest.raw(x))
         if beyond_gain > 0:
-            lt = lt - beyond_gain * self.beyond_range(frame.iloc[n_context:])
+            with np.errstate(over="ignore"):  # absurdly far out: a log tail of -inf
+                lt = lt - beyond_gain * self.beyond_range(frame.iloc[n_context:])
         return lt
 
     def hour_score(self, frame: pd.DataFrame) -> float:

@@ -3,12 +3,23 @@
 The explanation is independent of the forest: robust z-scores of each metric's hourly median
 against the model's baseline for that hour of day, so on-call reads "p99 latency 840 ms against
 a usual 120 ms" rather than a path length.
+
+Its JSON (`explanation_json`, stored in `mw_scores.explanation` and read by alerting and
+remediation) is always strict JSON, never `NaN` or `Infinity`:
+- `robust_z` is a finite number: beyond +-`Z_CAP` (a metric that never varied, then moved; an
+  absurd value) it is written as +-`Z_CAP` with `"z_capped": true`; it is null only when the
+  metric has no finite value in the hour (nothing to compare);
+- `observed` and `baseline` are null when not finite (a metric missing from every row).
 """
 
 from __future__ import annotations
 
+import json
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,6 +33,40 @@ class MetricExplanation:
     observed: float
     baseline: float
     robust_z: float
+
+
+#: The largest |robust z| written out; anything further is "off the scale" (`z_capped`).
+Z_CAP = 1e6
+
+
+def _finite(value: float, digits: int) -> float | None:
+    return round(value, digits) if math.isfinite(value) else None
+
+
+def explanation_entry(e: MetricExplanation) -> dict[str, Any]:
+    """One metric's explanation as strict-JSON-safe values (see the module docstring)."""
+    entry: dict[str, Any] = {
+        "metric": e.metric,
+        "observed": _finite(e.observed, 6),
+        "baseline": _finite(e.baseline, 6),
+        "robust_z": None,
+    }
+    if not math.isnan(e.robust_z):
+        z = min(max(e.robust_z, -Z_CAP), Z_CAP)
+        entry["robust_z"] = round(z, 3)
+        if z != e.robust_z:
+            entry["z_capped"] = True
+    return entry
+
+
+def explanation_json(entries: Iterable[MetricExplanation]) -> str:
+    """The explanation as strict JSON (`allow_nan=False`: a non-finite value is a bug here)."""
+    return json.dumps([explanation_entry(e) for e in entries], allow_nan=False)
+
+
+def _unusual_first(e: MetricExplanation) -> float:
+    """Sort key: largest |z| first, metrics without a z (no finite value) last."""
+    return math.inf if math.isnan(e.robust_z) else -abs(e.robust_z)
 
 
 def explain_baselines(history: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -62,10 +107,11 @@ def explain_with(
 ) -> list[MetricExplanation]:
     """Each schema metric's hourly median against a given baseline, most unusual first."""
     observed = np.median(hour_rows[list(schema.METRIC_NAMES)].to_numpy(dtype=float), axis=0)
-    z = (observed - center) / scale
+    with np.errstate(over="ignore", invalid="ignore"):  # 1e300 against a scale of 1e-9: inf
+        z = (observed - center) / scale
     out = [
         MetricExplanation(name, float(o), float(c), float(zz))
         for name, o, c, zz in zip(schema.METRIC_NAMES, observed, center, z, strict=True)
     ]
-    out.sort(key=lambda e: -abs(e.robust_z))
+    out.sort(key=_unusual_first)
     return out

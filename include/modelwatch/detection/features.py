@@ -124,8 +124,10 @@ class SeasonalBaseline:
         """Deviations from the baseline beyond the tolerance band, in units of the band (a
         fall measured against the band for falls, a rise against the band for rises)."""
         resid = feature_matrix(frame) - self.levels[frame[schema.TS].dt.hour.to_numpy()]
-        up = np.maximum(resid - self.tolerance, 0.0) / self.tolerance
-        down = np.maximum(-resid - self.tolerance_down, 0.0) / self.tolerance_down
+        # An absurd value (1e300) against a narrow band is infinitely far: inf, not a warning.
+        with np.errstate(over="ignore"):
+            up = np.maximum(resid - self.tolerance, 0.0) / self.tolerance
+            down = np.maximum(-resid - self.tolerance_down, 0.0) / self.tolerance_down
         down[:, self.upward_only] = 0.0
         return up - down
 

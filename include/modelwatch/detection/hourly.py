@@ -9,7 +9,6 @@ row, with the reason in `status`.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,7 +19,7 @@ import pandas as pd
 from modelwatch import schema
 from modelwatch.config import DetectionConfig
 from modelwatch.detection.detector import Detector, fit_detector
-from modelwatch.detection.explain import MetricExplanation, explain_with
+from modelwatch.detection.explain import MetricExplanation, explain_with, explanation_json
 from modelwatch.detection.features import clean_training_rows
 from modelwatch.detection.store import DetectorStore
 from modelwatch.run import to_naive_utc
@@ -70,17 +69,7 @@ class HourVerdict:
             "n_rows": self.n_rows,
             "n_train_rows": self.n_train_rows,
             "top_metrics": ",".join(e.metric for e in top),
-            "explanation": json.dumps(
-                [
-                    {
-                        "metric": e.metric,
-                        "observed": round(e.observed, 6),
-                        "baseline": round(e.baseline, 6),
-                        "robust_z": round(e.robust_z, 3),
-                    }
-                    for e in self.explanation
-                ]
-            ),
+            "explanation": explanation_json(self.explanation),
         }
 
 

@@ -53,7 +53,8 @@ def to_score(log10_tail: np.ndarray) -> np.ndarray:
     """Map a tail's -log10 (0 = typical, 4 = one in 10,000) to [0, 1) without saturating, so
     scores stay comparable across models and extremes still rank."""
     lt = np.maximum(np.asarray(log10_tail, dtype=float), 0.0)
-    return lt / (lt + SCORE_HALF_LOG10)
+    with np.errstate(invalid="ignore"):  # inf / inf: an infinitely unlikely row scores 1
+        return np.where(np.isposinf(lt), 1.0, lt / (lt + SCORE_HALF_LOG10))
 
 
 def stream_scores(

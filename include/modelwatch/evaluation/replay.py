@@ -21,7 +21,6 @@ rows) get score 0 and no explanation: the detector has no opinion yet.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +36,7 @@ from modelwatch.detection.detector import (
     metric_columns,
     schema_columns,
 )
+from modelwatch.detection.explain import MetricExplanation, explanation_json
 from modelwatch.detection.features import clean_training_rows
 from modelwatch.detection.stream import StreamState, stream_scores
 
@@ -98,25 +98,16 @@ def training_rows(
 def explain_rows(detector: Detector, frame: pd.DataFrame, top_k: int) -> list[str]:
     """Per row: the top metrics by robust z against the training baseline, as JSON."""
     x = frame[list(detector.metrics)].to_numpy(dtype=float)
-    z = (x - detector.center) / detector.scale
+    with np.errstate(over="ignore", invalid="ignore"):  # 1e300 against a tiny scale: inf
+        z = (x - detector.center) / detector.scale
     order = np.argsort(-np.abs(np.nan_to_num(z)), axis=1)[:, :top_k]
-    names = detector.metrics
-    out = []
-    for row, zs, xs in zip(order, z, x, strict=True):
-        out.append(
-            json.dumps(
-                [
-                    {
-                        "metric": names[j],
-                        "observed": round(float(xs[j]), 6),
-                        "baseline": round(float(detector.center[j]), 6),
-                        "robust_z": round(float(zs[j]), 3),
-                    }
-                    for j in row
-                ]
-            )
+    names, center = detector.metrics, detector.center
+    return [
+        explanation_json(
+            MetricExplanation(names[j], float(xs[j]), float(center[j]), float(zs[j])) for j in row
         )
-    return out
+        for row, zs, xs in zip(order, z, x, strict=True)
+    ]
 
 
 def hourly_verdicts(
