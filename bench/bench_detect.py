@@ -3,8 +3,8 @@
     nice -n 10 .venv/bin/python bench/bench_detect.py [--models 1000] [--shard 50]
 
 Naive: for every model, every hour, fit a default sklearn IsolationForest on its 7-day history
-and score the hour. Ours: `detector.detect_models` per shard of 50 models (as the DAG's mapped
-detect tasks do) with the per-model, per-day `DetectorStore`: the day's first hour fits and
+and score the hour. Ours: `detection.hourly.detect_models` per shard of 50 models (as the DAG's
+mapped detect tasks do) with the per-model, per-day `DetectorStore`: the day's first hour fits and
 saves each model's detector ("cold"), the other 23 hours load it ("warm", timed on a fresh
 store, as a new task process would). The ratio printed is naive / ours over a whole day
 ((1 cold + 23 warm) / 24) and naive / warm. Reading the staged Parquet is left out of both.
@@ -22,7 +22,7 @@ import pandas as pd
 
 from modelwatch import schema
 from modelwatch.config import DetectionConfig
-from modelwatch.detection import detector
+from modelwatch.detection.hourly import detect_models
 from modelwatch.sim.fleet import DEMO_DAY, FleetSpec, simulate_fleet
 
 
@@ -56,7 +56,7 @@ def shard_frames(rows: dict, hist: dict, shards: list[list[str]]) -> list[tuple]
 def ours(frames: list[tuple], hour, cfg, store_dir, clock: Callable[[], float]) -> float:
     t0 = clock()
     for shard, r, h in frames:
-        detector.detect_models(r, h, shard, hour, cfg, store_dir=store_dir)
+        detect_models(r, h, shard, hour, cfg, store_dir=store_dir)
     return clock() - t0
 
 

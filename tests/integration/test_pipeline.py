@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from modelwatch.config import Settings, SourceConfig
-from modelwatch.detection.detector import detector_store
+from modelwatch.detection.store import detector_store
 from modelwatch.ingest.extract import ExtractError, extract_hour
 from modelwatch.ingest.validate import StructuralValidationError
 from modelwatch.pipeline.local import run_hour

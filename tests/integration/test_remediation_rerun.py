@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from modelwatch.config import RemediationConfig, Settings
-from modelwatch.detection.detector import SCORE_COLUMNS
+from modelwatch.detection.hourly import SCORE_COLUMNS
 from modelwatch.remediation import outbox
 from modelwatch.remediation.targets.base import DISPATCHED, Outcome
 from modelwatch.remediation.targets.log import ALL_ACTIONS

@@ -58,6 +58,12 @@ PRACTICAL_FLOOR: dict[str, float] = {
     "log_load_per_replica": 0.3,
 }
 
+#: Smallest tolerance relative to a feature's level: a metric that sat at exactly 0.3 all week
+#: and reads 0.3000001 now has changed by float noise (a rounding in the exporter, a sum taken in
+#: another order), not by anything an operator could act on. One in a million is far below any
+#: real change (0.3 -> 0.3003 still counts) and far above float64's relative precision.
+RELATIVE_TOLERANCE = 1e-6
+
 #: Falls need more than rises before they count: a quiet Sunday has a third less traffic, an
 #: upstream outage halves it or worse.
 PRACTICAL_FLOOR_DOWN: dict[str, float] = {**PRACTICAL_FLOOR, "log_request_rate": float(np.log(2))}
@@ -84,8 +90,9 @@ class SeasonalBaseline:
     Serving metrics follow the daily cycle: 3 am traffic is not 3 pm traffic. The forest sees
     deviations from this baseline, so the nightly trough is not an anomaly but a 3 am surge is.
     A deviation counts only beyond a tolerance band: the larger of the feature's practical floor,
-    three times its day-to-day variation (weekends, slow drift) and three times its
-    minute-to-minute noise. What is left is expressed in units of that band.
+    three times its day-to-day variation (weekends, slow drift), three times its
+    minute-to-minute noise and `RELATIVE_TOLERANCE` of its level (so float noise on a metric that
+    never moved is not an anomaly). What is left is expressed in units of that band.
     """
 
     MIN_ROWS_PER_HOUR = 90  # about a day and a half of one-minute rows
@@ -105,8 +112,9 @@ class SeasonalBaseline:
         daily = pd.DataFrame(resid).groupby(days).median().to_numpy()
         day_spread = daily.std(axis=0) if len(daily) >= 3 else np.zeros(x.shape[1])
         floor = np.array([PRACTICAL_FLOOR[f] for f in FEATURES])
+        relative = RELATIVE_TOLERANCE * np.abs(self.levels).max(axis=0)
         self.tolerance = np.maximum.reduce(
-            [floor, 3 * day_spread, 3 * noise, np.full_like(floor, 1e-9)]
+            [floor, 3 * day_spread, 3 * noise, relative, np.full_like(floor, 1e-9)]
         )
         floor_down = np.array([PRACTICAL_FLOOR_DOWN[f] for f in FEATURES])
         self.tolerance_down = np.maximum(self.tolerance, floor_down)
@@ -116,8 +124,10 @@ class SeasonalBaseline:
         """Deviations from the baseline beyond the tolerance band, in units of the band (a
         fall measured against the band for falls, a rise against the band for rises)."""
         resid = feature_matrix(frame) - self.levels[frame[schema.TS].dt.hour.to_numpy()]
-        up = np.maximum(resid - self.tolerance, 0.0) / self.tolerance
-        down = np.maximum(-resid - self.tolerance_down, 0.0) / self.tolerance_down
+        # An absurd value (1e300) against a narrow band is infinitely far: inf, not a warning.
+        with np.errstate(over="ignore"):
+            up = np.maximum(resid - self.tolerance, 0.0) / self.tolerance
+            down = np.maximum(-resid - self.tolerance_down, 0.0) / self.tolerance_down
         down[:, self.upward_only] = 0.0
         return up - down
 

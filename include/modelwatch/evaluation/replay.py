@@ -1,7 +1,7 @@
 """Replay history through the detector, causally, as if it had run hour by hour.
 
 Why: to study and benchmark detection (NAB, simulated incidents, backfills of the warehouse)
-with the very functions the DAG's detect task uses (`detect.fit_detector`, `Detector.row_tail`,
+with the very functions the DAG's detect task uses (`detector.fit_detector`, `Detector.row_tail`,
 `Detector.hour_score`), not a second implementation.
 
 Causality: the rows of calendar hour h are scored by a detector fitted only on rows before h.
@@ -13,7 +13,7 @@ fits unless they have become a large share of the window (a new normal).
 Input with our serving schema (all of `schema.METRIC_NAMES`) is replayed exactly as the DAG
 decides: one score per calendar hour (the tail of its median minute) given to each of its rows,
 and a detection on the hour's last row when the score reaches `threshold`. Any other input gets
-the per-row score stream (`detect.stream_scores`), which can fire within the hour.
+the per-row score stream (`stream.stream_scores`), which can fire within the hour.
 
 Rows before the first fit (cold start: under `min_history_hours` of span or `min_train_rows`
 rows) get score 0 and no explanation: the detector has no opinion yet.
@@ -21,7 +21,6 @@ rows) get score 0 and no explanation: the detector has no opinion yet.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,13 +32,13 @@ from modelwatch import schema
 from modelwatch.config import DetectionConfig
 from modelwatch.detection.detector import (
     Detector,
-    StreamState,
     fit_detector,
     metric_columns,
     schema_columns,
-    stream_scores,
 )
+from modelwatch.detection.explain import MetricExplanation, explanation_json
 from modelwatch.detection.features import clean_training_rows
+from modelwatch.detection.stream import StreamState, stream_scores
 
 OUTPUT_COLUMNS = ["model_id", "ts", "score", "is_anomaly", "explanation"]
 
@@ -99,25 +98,16 @@ def training_rows(
 def explain_rows(detector: Detector, frame: pd.DataFrame, top_k: int) -> list[str]:
     """Per row: the top metrics by robust z against the training baseline, as JSON."""
     x = frame[list(detector.metrics)].to_numpy(dtype=float)
-    z = (x - detector.center) / detector.scale
+    with np.errstate(over="ignore", invalid="ignore"):  # 1e300 against a tiny scale: inf
+        z = (x - detector.center) / detector.scale
     order = np.argsort(-np.abs(np.nan_to_num(z)), axis=1)[:, :top_k]
-    names = detector.metrics
-    out = []
-    for row, zs, xs in zip(order, z, x, strict=True):
-        out.append(
-            json.dumps(
-                [
-                    {
-                        "metric": names[j],
-                        "observed": round(float(xs[j]), 6),
-                        "baseline": round(float(detector.center[j]), 6),
-                        "robust_z": round(float(zs[j]), 3),
-                    }
-                    for j in row
-                ]
-            )
+    names, center = detector.metrics, detector.center
+    return [
+        explanation_json(
+            MetricExplanation(names[j], float(xs[j]), float(center[j]), float(zs[j])) for j in row
         )
-    return out
+        for row, zs, xs in zip(order, z, x, strict=True)
+    ]
 
 
 def hourly_verdicts(

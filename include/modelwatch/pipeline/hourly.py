@@ -19,8 +19,13 @@ from modelwatch import schema
 from modelwatch.alerting import lifecycle
 from modelwatch.alerting.step import alert_hour
 from modelwatch.config import Settings
-from modelwatch.detection import detector
-from modelwatch.detection.detector import detector_store
+from modelwatch.detection.hourly import (
+    SCORE_COLUMNS,
+    STATUS_SCORED,
+    detect_models,
+    excluded_verdict,
+)
+from modelwatch.detection.store import DetectorStore, detector_store
 from modelwatch.ingest.extract import (
     HISTORY_ROW_GROUP,
     extract_hour,
@@ -49,7 +54,7 @@ def _models_clause(ctx: RunContext, models: list[str]) -> tuple[str, dict[str, A
 def step_extract(ctx: RunContext, spec: WarehouseSpec, settings: Settings) -> dict[str, Any]:
     """Stage the hour's rows, and the history of the models whose detector for the day is
     not fitted yet (none, on most hours), as Parquet."""
-    store = detector.DetectorStore(detector_store(settings, spec), settings.detection)
+    store = DetectorStore(detector_store(settings, spec), settings.detection)
     day = ctx.hour.replace(hour=0)
     ctx.path.mkdir(parents=True, exist_ok=True)
     with open_warehouse(spec, migrate=True) as wh:
@@ -123,7 +128,7 @@ def step_detect(
     history = pd.read_parquet(ctx.path / HISTORY, filters=filters)
     # A detector cached when extract ran may be gone now (pruned by a run of a later day):
     # read those models' history rather than score them without a detector.
-    store = detector.DetectorStore(detector_store(settings, spec), settings.detection)
+    store = DetectorStore(detector_store(settings, spec), settings.detection)
     day = ctx.hour.replace(hour=0)
     staged = set(history[schema.MODEL_ID].unique())
     missing = [m for m in shard if m not in staged and not store.path(m, day).exists()]
@@ -132,7 +137,7 @@ def step_detect(
         with open_warehouse(spec) as wh:
             extra, _ = read_training_history(wh, settings, missing, day)
         history = pd.concat([history, extra], ignore_index=True) if len(history) else extra
-    scores = detector.detect_models(
+    scores = detect_models(
         rows, history, shard, ctx.hour, settings.detection, store_dir=detector_store(settings, spec)
     )
     out = ctx.path / f"scores-{index:04d}.parquet"
@@ -147,11 +152,8 @@ def step_persist(
     """Write all shards' scores, and a row for each model kept out of detection, in one go."""
     excluded: dict[str, str] = json.loads((ctx.path / EXCLUDED).read_text())
     kept_out = pd.DataFrame(
-        [
-            detector.excluded_verdict(m, ctx.hour, status, 0)
-            for m, status in sorted(excluded.items())
-        ],
-        columns=detector.SCORE_COLUMNS,
+        [excluded_verdict(m, ctx.hour, status, 0) for m, status in sorted(excluded.items())],
+        columns=SCORE_COLUMNS,
     )
     parts = [f for f in (*(pd.read_parquet(r["path"]) for r in shard_results), kept_out) if len(f)]
     scores = pd.concat(parts, ignore_index=True) if parts else kept_out
@@ -161,7 +163,7 @@ def step_persist(
         wh.replace("mw_scores", scores, where, params)
     anomalous = sorted(scores.loc[scores["is_anomaly"].astype(bool), "model_id"].tolist())
     return {
-        "scored": int((scores["status"] == detector.STATUS_SCORED).sum()),
+        "scored": int((scores["status"] == STATUS_SCORED).sum()),
         "anomalous": anomalous,
         "excluded": excluded,
     }

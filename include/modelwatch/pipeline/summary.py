@@ -15,8 +15,8 @@ import pandas as pd
 
 from modelwatch import schema
 from modelwatch.config import Settings
-from modelwatch.detection import detector
-from modelwatch.detection.detector import detector_store
+from modelwatch.detection.hourly import STATUS_INSUFFICIENT, STATUS_SCORED
+from modelwatch.detection.store import DetectorStore, detector_store
 from modelwatch.remediation import requests as remediation
 from modelwatch.remediation.policies import SCALE_UP
 from modelwatch.run import RunContext
@@ -58,10 +58,10 @@ def hour_summary(wh: Warehouse, hour: datetime, settings: Settings) -> dict[str,
     return {
         "hour": hour,
         "models_expected": n(v.sum()),
-        "models_scored": n(s["n"].get(detector.STATUS_SCORED, 0)),
+        "models_scored": n(s["n"].get(STATUS_SCORED, 0)),
         "models_quarantined": n(v.get("quarantined", 0)),
         "models_no_data": n(v.get("no_data", 0)),
-        "models_insufficient_history": n(s["n"].get(detector.STATUS_INSUFFICIENT, 0)),
+        "models_insufficient_history": n(s["n"].get(STATUS_INSUFFICIENT, 0)),
         "models_anomalous": n(s["anomalous"].sum()),
         "alerts_opened": n(a["opened"]),
         "alerts_resolved": n(a["resolved"]),
@@ -92,7 +92,7 @@ def step_summary(ctx: RunContext, spec: WarehouseSpec, settings: Settings) -> di
         wh.replace("mw_runs", frame, "hour = :hour", {"hour": ctx.hour})
         page = write_report(wh, ctx, settings)
     shutil.rmtree(ctx.path, ignore_errors=True)
-    detector.DetectorStore(detector_store(settings, spec), settings.detection).prune(
+    DetectorStore(detector_store(settings, spec), settings.detection).prune(
         keep_days=2, now=ctx.hour
     )
     line = format_summary(row)

@@ -5,9 +5,9 @@ Why: a day's detectors train on the `history_days` of one-minute rows before the
 day several times slower than the others; the `model_training` DAG does it once the previous
 day's last hour is scored (its anomalies stay out of training), and the hourly runs only load
 the detectors. It uses the very function the hourly detect step fits with
-(`detector.day_detector`) and the same cache, so a detector trained here is the one the hourly run
-would have fitted: scores never depend on which of the two fitted it. If training did not run,
-the hourly run fits what is missing itself.
+(`detection.hourly.day_detector`) and the same cache, so a detector trained here is the one the
+hourly run would have fitted: scores never depend on which of the two fitted it. If training did
+not run, the hourly run fits what is missing itself.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import pandas as pd
 
 from modelwatch import schema
 from modelwatch.config import Settings
-from modelwatch.detection import detector
-from modelwatch.detection.detector import detector_store
+from modelwatch.detection.hourly import day_detector
+from modelwatch.detection.store import DetectorStore, detector_store
 from modelwatch.ingest.extract import (
     HISTORY_ROW_GROUP,
     known_models,
@@ -68,7 +68,7 @@ def staging_folder(settings: Settings, day: datetime) -> Path:
 def stage_training(spec: WarehouseSpec, settings: Settings, day: datetime) -> list[list[str]]:
     """Stage the training history of every model whose detector for `day` is not cached yet;
     returns them in shards (none when all are cached: a rerun does nothing)."""
-    store = detector.DetectorStore(detector_store(settings, spec), settings.detection)
+    store = DetectorStore(detector_store(settings, spec), settings.detection)
     lookback = timedelta(days=settings.detection.history_days)
     folder = staging_folder(settings, day)
     for old in folder.parent.glob("[0-9]" * 8):  # earlier days' leftovers
@@ -104,7 +104,7 @@ def train_shard(
     spec: WarehouseSpec, settings: Settings, day: datetime, shard: list[str]
 ) -> dict[str, Any]:
     """Fit and cache the day's detector of each model in the shard (skipping cached ones)."""
-    store = detector.DetectorStore(detector_store(settings, spec), settings.detection)
+    store = DetectorStore(detector_store(settings, spec), settings.detection)
     history = pd.read_parquet(
         staging_folder(settings, day) / "history.parquet",
         filters=[(schema.MODEL_ID, "in", shard)],
@@ -112,7 +112,7 @@ def train_shard(
     groups = dict(tuple(history.groupby(schema.MODEL_ID, sort=False)))
     fitted, too_short = 0, []
     for model_id in shard:
-        det, _ = detector.day_detector(
+        det, _ = day_detector(
             model_id, groups.get(model_id, history.iloc[0:0]), day, settings.detection, store
         )
         if det is None:

@@ -13,13 +13,28 @@ import pytest
 
 from modelwatch import schema
 from modelwatch.config import DetectionConfig
-from modelwatch.detection import detector
+from modelwatch.detection.detector import empirical_log_tail, fit_detector
+from modelwatch.detection.forest import PackedForest, grow_forest
+from modelwatch.detection.hourly import (
+    SCORE_COLUMNS,
+    STATUS_INSUFFICIENT,
+    STATUS_NO_DATA,
+    STATUS_QUARANTINED,
+    STATUS_SCORED,
+    detect_model,
+    detect_models,
+    excluded_verdict,
+)
+from modelwatch.detection.store import DetectorStore
+from modelwatch.detection.stream import StreamState, stream_scores
 from modelwatch.sim.fleet import DEMO_DAY
 
 
 def test_importing_detect_does_not_import_sklearn_or_scipy() -> None:
     code = (
-        "import sys, modelwatch.detection.detector, modelwatch.evaluation.replay, "
+        "import sys, modelwatch.detection.detector, modelwatch.detection.forest, "
+        "modelwatch.detection.stream, modelwatch.detection.explain, "
+        "modelwatch.detection.store, modelwatch.detection.hourly, modelwatch.evaluation.replay, "
         "modelwatch.evaluation.incidents;"
         "bad = [m for m in ('sklearn', 'scipy') if m in sys.modules];"
         "sys.exit(1 if bad else 0)"
@@ -40,7 +55,7 @@ def test_packed_sklearn_forest_scores_exactly_like_sklearn() -> None:
 
     x = _blob()
     forest = IsolationForest(n_estimators=30, max_samples=128, random_state=3).fit(x)
-    packed = detector.PackedForest.from_sklearn(forest)
+    packed = PackedForest.from_sklearn(forest)
     np.testing.assert_allclose(packed.raw(x), -forest.score_samples(x), rtol=0, atol=1e-12)
 
 
@@ -49,7 +64,7 @@ def test_numpy_forest_ranks_like_sklearn() -> None:
     from sklearn.ensemble import IsolationForest
 
     x = _blob()
-    ours = detector.grow_forest(x, 100, 256, seed=1).raw(x)
+    ours = grow_forest(x, 100, 256, seed=1).raw(x)
     ref = (
         -IsolationForest(n_estimators=100, max_samples=256, random_state=1).fit(x).score_samples(x)
     )
@@ -60,7 +75,7 @@ def test_numpy_forest_ranks_like_sklearn() -> None:
 
 def test_forest_scores_in_chunks_exactly_as_in_one_pass() -> None:
     x = _blob(n=1500)
-    forest = detector.grow_forest(x, 40, 128, seed=2)
+    forest = grow_forest(x, 40, 128, seed=2)
     chunked = forest.raw(x)  # 1500 rows > CHUNK_ROWS: scored in three passes
     forest.CHUNK_ROWS = 10_000
     np.testing.assert_array_equal(chunked, forest.raw(x))
@@ -70,7 +85,7 @@ def test_generic_detector_calibrates_on_its_latest_rows_only() -> None:
     ts = pd.date_range("2026-01-01", periods=3000, freq="5min")
     value = np.random.default_rng(0).normal(size=len(ts))
     hist = pd.DataFrame({"model_id": "m", "ts": ts, "value": value})
-    det = detector.fit_detector(hist, DetectionConfig(calibration_rows=512), "m", ["value"])
+    det = fit_detector(hist, DetectionConfig(calibration_rows=512), "m", ["value"])
     assert len(det.train_raw) == 512 and len(det.pooled_ref) == 512
     assert det.n_train_rows == 3000
 
@@ -78,7 +93,7 @@ def test_generic_detector_calibrates_on_its_latest_rows_only() -> None:
 def test_empirical_log_tail_is_monotone_and_extends_beyond_the_reference() -> None:
     ref = np.sort(np.random.default_rng(0).exponential(size=1000))
     x = np.linspace(0, ref[-1] * 3, 200)
-    lt = detector.empirical_log_tail(ref, x)
+    lt = empirical_log_tail(ref, x)
     assert np.all(np.diff(lt) <= 1e-12)
     assert lt[0] > np.log(0.9)  # the bottom of the reference is typical
     beyond = x > ref[-1]
@@ -86,7 +101,7 @@ def test_empirical_log_tail_is_monotone_and_extends_beyond_the_reference() -> No
 
 
 def _stream(log_tails: list[float], cfg: DetectionConfig):
-    return detector.stream_scores(np.array(log_tails), detector.StreamState(), cfg)
+    return stream_scores(np.array(log_tails), StreamState(), cfg)
 
 
 def test_stream_fires_once_per_refractory_period_and_damps_echoes() -> None:
@@ -105,11 +120,11 @@ def test_stream_refractory_carries_across_batches() -> None:
     rng = np.random.default_rng(3)
     lt = -rng.exponential(1.0, 60)
     lt[[10, 12, 16, 30, 33]] = np.log(1e-12)
-    whole = detector.stream_scores(lt, detector.StreamState(), cfg)
+    whole = stream_scores(lt, StreamState(), cfg)
     for cut in (1, 11, 13, 15, 31, 59):
-        state = detector.StreamState()
-        a = detector.stream_scores(lt[:cut], state, cfg)
-        b = detector.stream_scores(lt[cut:], state, cfg)
+        state = StreamState()
+        a = stream_scores(lt[:cut], state, cfg)
+        b = stream_scores(lt[cut:], state, cfg)
         np.testing.assert_allclose(whole[0], np.r_[a[0], b[0]], rtol=1e-12)  # rolling sums
         np.testing.assert_array_equal(whole[1], np.r_[a[1], b[1]])
         np.testing.assert_array_equal(whole[2], np.r_[a[2], b[2]])
@@ -153,10 +168,10 @@ def test_detect_models_contract_and_incident_hour(fleet) -> None:
     hist = fleet.metrics[
         (fleet.metrics[schema.TS] >= hour - timedelta(days=7)) & (fleet.metrics[schema.TS] < hour)
     ]
-    out = detector.detect_models(rows, hist, models, hour, DetectionConfig())
-    assert list(out.columns) == detector.SCORE_COLUMNS
+    out = detect_models(rows, hist, models, hour, DetectionConfig())
+    assert list(out.columns) == SCORE_COLUMNS
     by = out.set_index("model_id")
-    assert by.loc["model-999", "status"] == detector.STATUS_NO_DATA
+    assert by.loc["model-999", "status"] == STATUS_NO_DATA
     assert by.loc["model-000", "is_anomaly"] and by.loc["model-000", "score"] > 0.99
     assert not by.loc["model-008", "is_anomaly"] and by.loc["model-008", "score"] < 0.9
     expl = json.loads(by.loc["model-000", "explanation"])
@@ -170,8 +185,8 @@ def test_insufficient_history_is_reported_not_scored(fleet) -> None:
     hour = DEMO_DAY + timedelta(hours=10)
     rows, hist = _model_frames(fleet, "model-008", hour)
     short = hist[hist[schema.TS] >= hour - timedelta(hours=5)]
-    v = detector.detect_model("model-008", rows, short, hour, DetectionConfig())
-    assert v.status == detector.STATUS_INSUFFICIENT and v.score is None
+    v = detect_model("model-008", rows, short, hour, DetectionConfig())
+    assert v.status == STATUS_INSUFFICIENT and v.score is None
 
 
 def test_store_keeps_one_detector_per_day_fitted_before_the_day(fleet, tmp_path) -> None:
@@ -181,16 +196,16 @@ def test_store_keeps_one_detector_per_day_fitted_before_the_day(fleet, tmp_path)
     h10 = h9 + timedelta(hours=1)
     rows9, hist9 = _model_frames(fleet, "model-008", h9)
     rows10, hist10 = _model_frames(fleet, "model-008", h10)
-    store = detector.DetectorStore(tmp_path, cfg)
-    first = detector.detect_model("model-008", rows9, hist9, h9, cfg, store)
-    assert store.path("model-008", day).exists() and first.status == detector.STATUS_SCORED
-    cached = detector.detect_model("model-008", rows10, hist10, h10, cfg, store)
-    fresh_store = detector.DetectorStore(tmp_path, cfg)  # a new task process reads the file
-    again = detector.detect_model("model-008", rows10, hist10, h10, cfg, fresh_store)
+    store = DetectorStore(tmp_path, cfg)
+    first = detect_model("model-008", rows9, hist9, h9, cfg, store)
+    assert store.path("model-008", day).exists() and first.status == STATUS_SCORED
+    cached = detect_model("model-008", rows10, hist10, h10, cfg, store)
+    fresh_store = DetectorStore(tmp_path, cfg)  # a new task process reads the file
+    again = detect_model("model-008", rows10, hist10, h10, cfg, fresh_store)
     assert cached.score == again.score
     det = fresh_store.load("model-008", h9)
     assert det is not None and pd.Timestamp(det.fitted_at) == day  # causal for every hour
-    other = detector.DetectorStore(tmp_path, DetectionConfig(n_estimators=50))
+    other = DetectorStore(tmp_path, DetectionConfig(n_estimators=50))
     assert other.load("model-008", h10) is None  # settings changed: no stale forest
 
 
@@ -199,9 +214,9 @@ def test_scores_do_not_depend_on_the_order_hours_run_in(fleet, tmp_path) -> None
     cfg = DetectionConfig()
     hours = [DEMO_DAY + timedelta(hours=h) for h in (10, 3, 10, 17)]
     frames = {h: _model_frames(fleet, "model-003", h) for h in set(hours)}
-    store = detector.DetectorStore(tmp_path, cfg)
-    scored = [detector.detect_model("model-003", *frames[h], h, cfg, store).score for h in hours]
-    cold = {h: detector.detect_model("model-003", *frames[h], h, cfg).score for h in set(hours)}
+    store = DetectorStore(tmp_path, cfg)
+    scored = [detect_model("model-003", *frames[h], h, cfg, store).score for h in hours]
+    cold = {h: detect_model("model-003", *frames[h], h, cfg).score for h in set(hours)}
     assert scored[0] == scored[2]  # hour 10 before and after hour 3 ran
     assert scored == [cold[h] for h in hours]  # and the same as without any cache
 
@@ -209,16 +224,14 @@ def test_scores_do_not_depend_on_the_order_hours_run_in(fleet, tmp_path) -> None
 def test_detect_models_with_store_gives_the_same_scores_for_the_first_hour(fleet, tmp_path):
     hour = DEMO_DAY + timedelta(hours=3)
     rows, hist = _model_frames(fleet, "model-003", hour)
-    plain = detector.detect_models(rows, hist, ["model-003"], hour, DetectionConfig())
-    cached = detector.detect_models(
-        rows, hist, ["model-003"], hour, DetectionConfig(), store_dir=tmp_path
-    )
+    plain = detect_models(rows, hist, ["model-003"], hour, DetectionConfig())
+    cached = detect_models(rows, hist, ["model-003"], hour, DetectionConfig(), store_dir=tmp_path)
     pd.testing.assert_frame_equal(plain, cached)
 
 
 def test_excluded_verdict_is_a_score_row() -> None:
-    row = detector.excluded_verdict("m", DEMO_DAY, detector.STATUS_QUARANTINED, 12)
-    assert set(row) == set(detector.SCORE_COLUMNS) and row["status"] == "quarantined"
+    row = excluded_verdict("m", DEMO_DAY, STATUS_QUARANTINED, 12)
+    assert set(row) == set(SCORE_COLUMNS) and row["status"] == "quarantined"
     assert json.loads(row["explanation"]) == []
 
 
@@ -230,7 +243,7 @@ def test_a_feature_that_never_varied_in_training_still_raises_the_score(fleet) -
     hour = DEMO_DAY + timedelta(hours=8)
     rows = m[(m[schema.TS] >= hour) & (m[schema.TS] < hour + timedelta(hours=1))]
     cfg = DetectionConfig()
-    det = detector.fit_detector(hist, cfg, "model-003", fitted_at=DEMO_DAY)
+    det = fit_detector(hist, cfg, "model-003", fitted_at=DEMO_DAY)
     assert det.hour_score(rows) >= cfg.threshold
     assert np.median(det.row_tail(rows, beyond_gain=0.0)) < cfg.threshold
     quiet = m[(m[schema.TS] >= DEMO_DAY + timedelta(hours=20))]

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from modelwatch.config import ConfigError, RemediationConfig, load_settings
-from modelwatch.detection.detector import SCORE_COLUMNS
+from modelwatch.detection.hourly import SCORE_COLUMNS
 from modelwatch.remediation.policies import (
     RESTART,
     ROLLBACK,

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from modelwatch.config import ApprovalPolicy, RemediationConfig, ScaleUpPolicy
-from modelwatch.detection.detector import SCORE_COLUMNS
+from modelwatch.detection.hourly import SCORE_COLUMNS
 from modelwatch.remediation.guardrails import decide
 from modelwatch.remediation.policies import (
     SCALE_UP,

@@ -1,0 +1,195 @@
+"""The DAG's detect stage: each model's hour scored by that day's detector, as `mw_scores` rows.
+
+The day's detector is fitted on the model's trailing clean history (or loaded from the day's
+cache, `store.DetectorStore`); the hour's score is the tail of its median minute (robust to a
+few odd minutes), in [0, 1] and comparable across models: about 0.5 for a typical hour, near 1
+for an hour unlike anything in the model's history. A model that cannot be scored still gets a
+row, with the reason in `status`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from modelwatch import schema
+from modelwatch.config import DetectionConfig
+from modelwatch.detection.detector import Detector, fit_detector
+from modelwatch.detection.explain import MetricExplanation, explain_with, explanation_json
+from modelwatch.detection.features import clean_training_rows
+from modelwatch.detection.store import DetectorStore
+from modelwatch.run import to_naive_utc
+
+STATUS_SCORED = "scored"
+STATUS_INSUFFICIENT = "insufficient_history"
+STATUS_QUARANTINED = "quarantined"
+STATUS_NO_DATA = "no_data"
+
+SCORE_COLUMNS = [
+    "hour",
+    "model_id",
+    "status",
+    "score",
+    "threshold",
+    "is_anomaly",
+    "n_rows",
+    "n_train_rows",
+    "top_metrics",
+    "explanation",
+]
+
+
+@dataclass
+class HourVerdict:
+    """One model's detection result for one hour: a row of `mw_scores`."""
+
+    model_id: str
+    status: str
+    score: float | None = None
+    threshold: float | None = None
+    is_anomaly: bool = False
+    n_rows: int = 0
+    n_train_rows: int = 0
+    explanation: list[MetricExplanation] = field(default_factory=list)
+    top_k: int = 3
+
+    def as_row(self, hour: datetime) -> dict[str, Any]:
+        top = self.explanation[: self.top_k]
+        return {
+            "hour": hour,
+            "model_id": self.model_id,
+            "status": self.status,
+            "score": self.score,
+            "threshold": self.threshold,
+            "is_anomaly": self.is_anomaly,
+            "n_rows": self.n_rows,
+            "n_train_rows": self.n_train_rows,
+            "top_metrics": ",".join(e.metric for e in top),
+            "explanation": explanation_json(self.explanation),
+        }
+
+
+def naive_utc(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with its `ts` in naive UTC, the warehouse's convention (`run.to_naive_utc` for a
+    column): aware stamps are converted to UTC and lose their zone, naive ones are UTC already.
+
+    Why at detection's entry: a source whose `ts` is timezone-aware must not crash the hour
+    (aware and naive stamps cannot be compared) nor shift hour-of-day baselines to local time.
+    """
+    ts = frame[schema.TS]
+    if isinstance(ts.dtype, pd.DatetimeTZDtype):
+        ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
+    elif pd.api.types.is_datetime64_dtype(ts):
+        return frame
+    else:  # strings or Python datetimes (naive ones read as UTC)
+        ts = pd.to_datetime(ts, utc=True).dt.tz_localize(None)
+    return frame.assign(**{schema.TS: ts})
+
+
+def day_detector(
+    model_id: str,
+    history: pd.DataFrame,
+    day: datetime,
+    cfg: DetectionConfig,
+    store: DetectorStore | None = None,
+) -> tuple[Detector | None, int]:
+    """The model's detector for `day` and how many rows it learnt from; None when the
+    history is too short to fit one.
+
+    Fitted on the clean rows of the `history_days` before the day began, or loaded from
+    `store` when an earlier hour (or the daily training) fitted it already: either way the
+    same detector, so a score never depends on what the cache held.
+    """
+    day = to_naive_utc(day)
+    det = store.load(model_id, day) if store is not None else None
+    if det is not None:
+        return det, det.n_train_rows
+    history = naive_utc(history)
+    start = day - timedelta(days=cfg.history_days)
+    in_window = (history[schema.TS] >= start) & (history[schema.TS] < day)
+    clean, _ = clean_training_rows(history[in_window])
+    if len(clean) < cfg.min_history_hours * schema.ROWS_PER_HOUR * 0.8:
+        return None, len(clean)
+    det = fit_detector(clean, cfg, model_id, fitted_at=day)
+    if store is not None:
+        store.save(model_id, day, det)
+    return det, len(clean)
+
+
+def detect_model(
+    model_id: str,
+    hour_rows: pd.DataFrame,
+    history: pd.DataFrame,
+    hour: datetime,
+    cfg: DetectionConfig,
+    store: DetectorStore | None = None,
+) -> HourVerdict:
+    """Score one model's hour against its own trailing history (through `store` if given).
+
+    Every hour of a day is scored by that day's detector (`day_detector`). So an hour's score
+    depends on the day, not on which hours ran first or on whether the store already held the
+    detector: reruns in any order give the same rows, and the store only saves time. Either
+    frame's `ts` may be timezone-aware (`naive_utc`).
+    """
+    hour = to_naive_utc(hour)
+    hour_rows = naive_utc(hour_rows)
+    day = hour.replace(hour=0, minute=0, second=0, microsecond=0)
+    det, n_train = day_detector(model_id, history, day, cfg, store)
+    if det is None:
+        return HourVerdict(
+            model_id, STATUS_INSUFFICIENT, n_rows=len(hour_rows), n_train_rows=n_train
+        )
+    score = det.hour_score(hour_rows)
+    center, scale = det.hod_center[hour.hour], det.hod_scale[hour.hour]
+    return HourVerdict(
+        model_id,
+        STATUS_SCORED,
+        score=score,
+        threshold=cfg.threshold,
+        is_anomaly=score >= cfg.threshold,
+        n_rows=len(hour_rows),
+        n_train_rows=n_train,
+        explanation=explain_with(hour_rows, center, scale),
+        top_k=cfg.top_k,
+    )
+
+
+def detect_models(
+    hour_rows: pd.DataFrame,
+    history: pd.DataFrame,
+    models: list[str],
+    hour: datetime,
+    cfg: DetectionConfig,
+    store_dir: str | Path | None = None,
+) -> pd.DataFrame:
+    """Score each of `models` (one shard); returns `mw_scores` rows.
+
+    `store_dir`: a folder for the per-model, per-day detector cache (`DetectorStore`); without
+    it every model's forest is fitted afresh (same scores for the day's first hour, slower).
+    """
+    hour = to_naive_utc(hour)
+    hour_rows, history = naive_utc(hour_rows), naive_utc(history)
+    store = DetectorStore(store_dir, cfg) if store_dir is not None else None
+    hour_groups = dict(tuple(hour_rows.groupby(schema.MODEL_ID, sort=False)))
+    hist_groups = dict(tuple(history.groupby(schema.MODEL_ID, sort=False)))
+    empty_h = history.iloc[0:0]
+    rows = []
+    for model_id in models:
+        own = hour_groups.get(model_id)
+        if own is None or own.empty:
+            verdict = HourVerdict(model_id, STATUS_NO_DATA)
+        else:
+            own_h = hist_groups.get(model_id, empty_h)
+            verdict = detect_model(model_id, own, own_h, hour, cfg, store)
+        rows.append(verdict.as_row(hour))
+    return pd.DataFrame(rows, columns=SCORE_COLUMNS)
+
+
+def excluded_verdict(model_id: str, hour: datetime, status: str, n_rows: int) -> dict[str, Any]:
+    """The `mw_scores` row of a model the gate kept out of detection (never silently absent)."""
+    row = HourVerdict(model_id, status, n_rows=n_rows).as_row(hour)
+    return row

@@ -1,0 +1,111 @@
+"""The detector cache: fitted detectors on disk, so each model's forest is fitted once a day.
+
+See `DetectorStore` for why and how, and docs/detection.md#detector-cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+
+from modelwatch.config import DetectionConfig, Settings
+from modelwatch.detection.detector import Detector
+from modelwatch.warehouse import WarehouseSpec
+
+#: Bumped whenever a fitted detector's contents change shape or its classes move module, so
+#: files pickled by older code are refitted instead of loaded (it is part of every file's key).
+#: 4: `Detector` and `PackedForest` moved out of `detection/detector.py` (now `forest.py`).
+STORE_FORMAT = 4
+
+
+#: Characters of the model id kept in a file name, for people listing the folder.
+PREFIX_CHARS = 32
+
+
+def file_key(model_id: str) -> str:
+    """An injective, path-safe file name stem for a model id: readable prefix + sha256 hex.
+
+    The prefix keeps only ASCII letters, digits, `_` and `-` (no dots, so never `..`); the hash
+    of the exact id (surrogates included) is what tells ids apart.
+    """
+    exact = model_id.encode("utf-8", "surrogatepass")
+    prefix = re.sub(r"[^A-Za-z0-9_-]+", "_", model_id)[:PREFIX_CHARS]
+    return f"{prefix}-{hashlib.sha256(exact).hexdigest()}"
+
+
+class DetectorStore:
+    """Fitted detectors on disk, one file per model and day, shared by the hourly tasks.
+
+    Why: refitting every model's forest every hour is the cost of the detect stage. Each day's
+    detector is fitted on the history before the day began (causal for every hour of the
+    day), so whichever hour of the day runs first fits it and the others load it: each model
+    is fitted once a day, and a score never depends on what the cache held. Files are keyed by the
+    detection settings' digest, so a config change never reuses stale forests; old days can
+    be deleted freely (`prune`). Writes go through a temporary file and a rename, so parallel
+    shards never read half a file.
+    """
+
+    def __init__(self, root: str | Path, cfg: DetectionConfig) -> None:
+        self.root = Path(root)
+        key = f"{STORE_FORMAT}:{cfg.model_dump_json()}"
+        self.digest = hashlib.sha256(key.encode()).hexdigest()[:10]
+        self._memo: dict[Path, Detector] = {}
+
+    def path(self, model_id: str, hour: datetime) -> Path:
+        """The model's file for the day: a short readable prefix of the id, then a hash of the
+        exact id, so no two ids share a file (`team a/m1` vs `team_a_m1`, or `модель-1` vs
+        `模型-1`, which reduce to the same prefix) and no id can leave the store's folder
+        (model ids are untrusted data, never a path)."""
+        return self.root / f"{hour:%Y%m%d}" / f"{file_key(model_id)}-{self.digest}.joblib"
+
+    def load(self, model_id: str, hour: datetime) -> Detector | None:
+        """The day's detector of the model, if it exists and was fitted at or before `hour`."""
+        path = self.path(model_id, hour)
+        det = self._memo.get(path)
+        if det is None and path.exists():
+            import joblib
+
+            try:
+                det = joblib.load(path)
+            except Exception:  # a corrupt or foreign file: refit rather than fail the hour
+                det = None
+            if not isinstance(det, Detector):  # a file that unpickled into something else
+                det = None
+        if det is None or det.fitted_at is None or pd.Timestamp(det.fitted_at) > hour:
+            return None
+        self._memo[path] = det
+        return det
+
+    def save(self, model_id: str, hour: datetime, det: Detector) -> None:
+        import joblib
+
+        path = self.path(model_id, hour)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        joblib.dump(det, tmp)
+        os.replace(tmp, path)
+        self._memo[path] = det
+
+    def prune(self, keep_days: int, now: datetime) -> int:
+        """Delete the folders of days older than `keep_days` before `now`; returns how many."""
+        cutoff = f"{now - timedelta(days=keep_days):%Y%m%d}"
+        gone = 0
+        for d in self.root.glob("[0-9]" * 8):
+            if d.name < cutoff:
+                shutil.rmtree(d, ignore_errors=True)
+                gone += 1
+        return gone
+
+
+def detector_store(settings: Settings, spec: WarehouseSpec) -> Path:
+    """Where fitted per-model detectors are kept between hours (one file per model and day),
+    one folder per warehouse and source table: a detector is only as good as the data it
+    learnt from, so two deployments sharing a staging folder never share forests."""
+    source = f"{spec.describe()}|{settings.source.table}"
+    return settings.staging_path() / "_detectors" / hashlib.sha256(source.encode()).hexdigest()[:10]
