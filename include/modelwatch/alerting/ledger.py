@@ -62,10 +62,14 @@ def notification_id(event: AlertEvent, receiver: str) -> str:
 
 
 def idempotency_key(event: AlertEvent, receiver: str) -> str:
-    """The stable key of one notification: the same on every retry and rerun, ASCII and short
-    enough for a header, and free of model ids (a hash of the notification id)."""
-    digest = hashlib.sha256(notification_id(event, receiver).encode()).hexdigest()
-    return f"mw-{digest[:32]}"
+    """The stable key of one notification (see `key_of`)."""
+    return key_of(notification_id(event, receiver))
+
+
+def key_of(nid: str) -> str:
+    """The idempotency key of a notification id: the same on every retry and rerun, ASCII and
+    short enough for a header, and free of model ids (a hash, not the id itself)."""
+    return f"mw-{hashlib.sha256(nid.encode()).hexdigest()[:32]}"
 
 
 def batch_key(keys: Iterable[str]) -> str:
