@@ -6,7 +6,9 @@ always agree on a folder or a URL.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
@@ -41,9 +43,20 @@ def report_folder(settings: Settings, hour: datetime) -> Path:
     return hour_folder(report_dir(settings), hour)
 
 
+#: The readable part of a plot's file name: letters, digits, `_` and `-` only, bounded.
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+PLOT_PREFIX_MAX = 60
+
+
 def plot_name(alert_id: str) -> str:
-    """The file name of an alert's plot in its hour's folder."""
-    return f"{alert_id.replace(':', '_')}.png"
+    """The file name of an alert's plot in its hour's folder.
+
+    Alert ids carry model ids, which are data: never a path component. The name is a readable
+    prefix of safe characters (no separator, no dot, so never `..` or a hidden file) plus a
+    hash of the whole id, so two ids never share a file. The UI finds plots through this too."""
+    digest = hashlib.sha256(alert_id.encode()).hexdigest()[:16]
+    prefix = _UNSAFE.sub("_", alert_id).strip("_-")[:PLOT_PREFIX_MAX] or "alert"
+    return f"{prefix}-{digest}.png"
 
 
 def view_report_url(airflow_url: str, hour: datetime) -> str:

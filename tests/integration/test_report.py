@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from modelwatch.config import Settings
-from modelwatch.links import REPORT_HTML
+from modelwatch.links import REPORT_HTML, plot_name
 from modelwatch.pipeline.local import run_hour
 from modelwatch.run import RunMode
 from modelwatch.sim.fleet import DEMO_DAY
@@ -60,7 +60,7 @@ def test_every_run_writes_the_hours_report_with_its_findings(reports):
 
 def test_plots_are_drawn_when_an_alert_opens_and_reused_while_it_stays_open(reports):
     _, folder, done = reports
-    name = f"{SURGE}_anomaly_{at(9):%Y%m%dT%H}.png"
+    name = plot_name(f"{SURGE}:anomaly:{at(9):%Y%m%dT%H}")  # a safe prefix plus a hash
     drawn = folder / f"{at(9):%Y%m%dT%H}" / name
     assert drawn.is_file() and drawn.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert f'src="{name}"' in Path(done[9]["report"]).read_text()

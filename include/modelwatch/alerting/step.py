@@ -1,13 +1,16 @@
 """The alert step: episodes from signals, noise control, routing, content, delivery, ledger.
 
 Three phases, so the embedded warehouse is never held while a slow channel times out:
-read (signals, labels, silences, the ledger, plots of what will be sent), deliver (no
-warehouse open), write (episodes, ledger rows, attempt log, in one transaction).
+read (signals, labels, silences, the ledger, plots of what will be sent) ending with the
+ledger's `sending` rows for what is about to go out, deliver (no warehouse open), write
+(episodes, confirmed ledger rows, attempt log, in one transaction).
 
 Everything decided here is recomputed from stored facts each run: episodes from the hourly
 signals, suppression from silences/windows/other alerts at the event's hour, and retries from
-the ledger's failed rows (whose events are rebuilt from the same episodes). So reruns in any
-order give the same rows, and a delivered event is never delivered again.
+the ledger's owed rows (failed, or `sending` and never confirmed; their events are rebuilt from
+the same episodes). So reruns in any order give the same rows. Delivery is at least once with a
+stable idempotency key per notification (see `modelwatch.alerting.delivery`): a confirmed send
+is never repeated, an unconfirmed one is repeated under the same key.
 """
 
 from __future__ import annotations
@@ -22,20 +25,24 @@ import pandas as pd
 
 from modelwatch.alerting import lifecycle, routing
 from modelwatch.alerting.channels import available_receivers, notifier_factory
-from modelwatch.alerting.delivery import (
+from modelwatch.alerting.delivery import RetryPolicy, send_planned
+from modelwatch.alerting.ledger import (
     FAILED,
+    OWED,
+    SENDING,
     SENT,
     SUPPRESSED,
-    RetryPolicy,
-    deliver_all,
     event_key,
+    intent_rows,
     notification_id,
+    plan_delivery,
 )
 from modelwatch.alerting.plots import plot_alert
+from modelwatch.alerting.scope import alert_models, drop_unknown
 from modelwatch.alerting.silences import load_silences
 from modelwatch.config import Settings
 from modelwatch.links import ALERT_NOTES, REPORT_HTML, plot_name, report_folder, view_report_url
-from modelwatch.run import RunContext, hour_key, scope_models
+from modelwatch.run import RunContext, hour_key
 from modelwatch.warehouse import Warehouse, WarehouseSpec, open_warehouse
 
 log = logging.getLogger(__name__)
@@ -94,14 +101,15 @@ def _retry_events(
     settings: Settings,
     tiers: dict[str, str],
 ) -> tuple[list[lifecycle.AlertEvent], dict[str, set[str]], pd.DataFrame]:
-    """Failed notifications of earlier hours that are still owed: their events (rebuilt from
-    the episodes), the receivers that still need each, and their ledger rows."""
+    """Notifications of earlier hours that are still owed (failed, or sent but never
+    confirmed): their events (rebuilt from the episodes), the receivers that still need each,
+    and their ledger rows."""
     cfg = settings.alerts
     failed = wh.query(
-        "SELECT * FROM mw_notifications WHERE state = :failed AND hour >= :start "
+        "SELECT * FROM mw_notifications WHERE state IN :owed AND hour >= :start "
         "AND hour < :hour AND model_id IN :models AND attempts < :max",
         {
-            "failed": FAILED,
+            "owed": list(OWED),
             "start": start,
             "hour": ctx.hour,
             "models": owned,
@@ -143,12 +151,19 @@ def _plot(
 
 
 def _write_report(
-    folder: Path, ctx: RunContext, notes: pd.DataFrame, events: list[lifecycle.AlertEvent]
+    folder: Path,
+    ctx: RunContext,
+    notes: pd.DataFrame,
+    events: list[lifecycle.AlertEvent],
+    unknown: list[str],
 ) -> None:
     """A short Markdown record of the hour's alert events and what became of them."""
     folder.mkdir(parents=True, exist_ok=True)
     lines = [f"# Alerts for {ctx.hour:%Y-%m-%d %H:00} UTC", "", f"run `{ctx.run_id}`", ""]
     lines += [f"The hour's findings and plots: [report.html]({REPORT_HTML})", ""]
+    if unknown:
+        names = ", ".join(f"`{m}`" for m in unknown)
+        lines += [f"Unknown model ids (never seen in the warehouse, not paged): {names}", ""]
     by_key = {event_key(e): e for e in events}
     for r in notes.sort_values(["alert_id", "receiver"]).itertuples(index=False):
         e = by_key.get(f"{r.alert_id}:{r.event}:{hour_key(pd.Timestamp(r.hour))}")
@@ -173,9 +188,12 @@ def alert_hour(
     full = ctx.models is None  # only a run over the whole fleet owns the fleet incident
     folder = report_folder(settings, ctx.hour)
     with open_warehouse(spec) as wh:
-        models = scope_models(wh, ctx)
+        models = alert_models(wh, ctx)
         owned = [*models, lifecycle.FLEET_ID] if full else list(models)
         signals, latest = load_signals(wh, models, start)
+        signals, unknown = drop_unknown(wh, settings, signals)
+        if unknown:
+            log.warning("unknown model ids, not alerted on: %s", ", ".join(unknown))
         end = max(ctx.hour, latest or ctx.hour)
         fleet_eps = lifecycle.build_episodes(
             load_fleet_signals(wh, start, end, settings), start, end, cfg
@@ -229,21 +247,36 @@ def alert_hour(
                     e = routing.replace_links(e, _plot(wh, settings, e, folder))
                 drawn.append(e)
             todo = drawn
-    why = (
-        "backfill: recorded, would have notified"
-        if ctx.mode.is_backfill
-        else "notify is off for this run"
-    )
-    result = deliver_all(
-        todo,
-        [],
-        ledger,
-        ctx.notify,
-        why,
+        why = (
+            "backfill: recorded, would have notified"
+            if ctx.mode.is_backfill
+            else "notify is off for this run"
+        )
+        policy = RetryPolicy(
+            cfg.delivery.retries, cfg.delivery.backoff_s, cfg.delivery.max_attempts
+        )
+        plan = plan_delivery(
+            todo,
+            [],
+            ledger,
+            ctx.notify,
+            why,
+            route=lambda e: routes[event_key(e)],
+            held=held,
+            max_attempts=policy.max_attempts,
+        )
+        intents = intent_rows(plan)
+        if len(intents):  # on record before anything leaves: a crash after the send is retried
+            wh.replace(
+                "mw_notifications",
+                intents,
+                "notification_id IN :ids",
+                {"ids": intents["notification_id"].tolist()},
+            )
+    result = send_planned(
+        plan,
         notifier_for or notifier_factory(cfg),
-        route=lambda e: routes[event_key(e)],
-        held=held,
-        retry=RetryPolicy(cfg.delivery.retries, cfg.delivery.backoff_s, cfg.delivery.max_attempts),
+        policy,
         **({"sleep": sleep} if sleep is not None else {}),
     )
     notes = result.ledger
@@ -272,9 +305,9 @@ def alert_hour(
                 "attempt_id IN :ids",
                 {"ids": result.attempts["attempt_id"].tolist()},
             )
-    if todo:
+    if todo or unknown:
         try:
-            _write_report(folder, ctx, notes, todo)
+            _write_report(folder, ctx, notes, todo, unknown)
         except OSError:
             log.warning("could not write the alert report in %s", folder, exc_info=True)
     states = notes["state"].value_counts().to_dict() if len(notes) else {}
@@ -288,6 +321,8 @@ def alert_hour(
         "sent": int(states.get(SENT, 0)),
         "failed": int(states.get(FAILED, 0)),
         "suppressed": int(states.get(SUPPRESSED, 0)),
+        "unconfirmed": int(states.get(SENDING, 0)),
         "retried": len(retry),
         "attempts": len(result.attempts),
+        "unknown_models": unknown,
     }

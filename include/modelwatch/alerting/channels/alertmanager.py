@@ -6,6 +6,10 @@ the changing facts go to annotations. A firing alert's `endsAt` lies past our ne
 (the repeat interval plus an hour), so it stays active between our sends without us re-posting
 every hour, and a resolve sends the same labels with `endsAt` = the hour it resolved. Grouping,
 inhibition and routing inside Alertmanager still work on these labels.
+
+Each alert carries the notification's idempotency key as the `idempotency_key` annotation, never
+as a label: a label would make every resend a new alert. Alertmanager deduplicates a resend by
+its labels by itself. Redirects are not followed: a 3xx is a failed delivery.
 """
 
 from __future__ import annotations
@@ -14,8 +18,15 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from modelwatch.alerting.channels.base import describe, iso
+from modelwatch.alerting.channels.base import (
+    describe,
+    http_options,
+    http_outcome,
+    iso,
+    read_secrets,
+)
 from modelwatch.alerting.delivery import Delivery
+from modelwatch.alerting.ledger import idempotency_key
 from modelwatch.alerting.lifecycle import AlertEvent
 from modelwatch.config import ChannelConfig
 from modelwatch.run import HOUR
@@ -44,10 +55,13 @@ def alert_labels(e: AlertEvent) -> dict[str, str]:
     return labels
 
 
-def postable_alert(e: AlertEvent, now: datetime, repeat_hours: int) -> dict[str, Any]:
+def postable_alert(
+    e: AlertEvent, now: datetime, repeat_hours: int, receiver: str = "am"
+) -> dict[str, Any]:
     """One PostableAlert (labels, annotations, startsAt, endsAt, generatorURL)."""
     annotations = describe(e)
     annotations["current_severity"] = annotations.pop("severity")
+    annotations["idempotency_key"] = idempotency_key(e, receiver)
     if e.resolved_hour is not None:
         ends = e.resolved_hour
     else:
@@ -63,11 +77,13 @@ def postable_alert(e: AlertEvent, now: datetime, repeat_hours: int) -> dict[str,
     return body
 
 
-def payload(events: Sequence[AlertEvent], now: datetime, repeat_hours: int) -> list[dict[str, Any]]:
+def payload(
+    events: Sequence[AlertEvent], now: datetime, repeat_hours: int, receiver: str = "am"
+) -> list[dict[str, Any]]:
     # Oldest first: if a batch holds a retried firing and the resolve of the same alert,
     # Alertmanager ends with the resolve.
     ordered = sorted(events, key=lambda e: (e.hour, e.event == "resolved"))
-    return [postable_alert(e, now, repeat_hours) for e in ordered]
+    return [postable_alert(e, now, repeat_hours, receiver) for e in ordered]
 
 
 class AlertmanagerNotifier:
@@ -81,14 +97,13 @@ class AlertmanagerNotifier:
     def send(self, events: Sequence[AlertEvent]) -> Delivery:
         from airflow.providers.http.hooks.http import HttpHook
 
+        read_secrets(self.ch.conn_id)
         hook = HttpHook(method="POST", http_conn_id=self.ch.conn_id)
         now = datetime.now(UTC).replace(tzinfo=None)
         resp = hook.run(
             ENDPOINT,
-            json=payload(events, now, self.repeat_hours),
+            json=payload(events, now, self.repeat_hours, self.name),
             headers={"Content-Type": "application/json"},
-            extra_options={"timeout": self.ch.timeout_s, "check_response": False},
+            extra_options=http_options(self.ch.timeout_s),
         )
-        if 200 <= resp.status_code < 300:
-            return Delivery(True, f"alertmanager accepted {len(events)} alert(s)")
-        return Delivery(False, f"HTTP {resp.status_code}: {resp.text[:200]}")
+        return http_outcome(resp, f"alertmanager accepted {len(events)} alert(s)")

@@ -8,10 +8,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from modelwatch.alerting.delivery import Delivery
 from modelwatch.alerting.lifecycle import FLEET, RESOLVED, AlertEvent, top_metrics
 from modelwatch.connections import get_connection
 
 log = logging.getLogger(__name__)
+
+
+def read_secrets(conn_id: str | None) -> None:
+    """Read the channel's connection through `get_connection` before its hook does, so every
+    secret in it (the URL's path and query too) is registered for masking first."""
+    if conn_id:
+        get_connection(conn_id, required=False)
 
 
 def connection_defined(conn_id: str) -> bool:
@@ -80,6 +88,23 @@ def batch_text(events: Sequence[AlertEvent]) -> str:
             if key in f:
                 parts.append(f"    {key}: {f[key]}")
     return "\n".join(parts)
+
+
+def http_options(timeout_s: float) -> dict[str, Any]:
+    """HttpHook options for every HTTP channel: our timeout, our status check, and no
+    redirects (a 3xx would take the request, and the connection's credentials, elsewhere)."""
+    return {"timeout": timeout_s, "check_response": False, "allow_redirects": False}
+
+
+def http_outcome(resp: Any, accepted: str) -> Delivery:
+    """2xx is delivered; anything else, a redirect too, is a failure with its status."""
+    code = resp.status_code
+    if 200 <= code < 300:
+        return Delivery(True, accepted)
+    if 300 <= code < 400:
+        where = resp.headers.get("Location", "?")
+        return Delivery(False, f"HTTP {code}: redirect to {where} not followed")
+    return Delivery(False, f"HTTP {code}: {resp.text[:200]}")
 
 
 def compact_json(obj: Any) -> str:

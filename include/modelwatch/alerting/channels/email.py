@@ -10,7 +10,7 @@ import html
 from collections.abc import Sequence
 from pathlib import Path
 
-from modelwatch.alerting.channels.base import describe, title
+from modelwatch.alerting.channels.base import describe, read_secrets, title
 from modelwatch.alerting.delivery import Delivery
 from modelwatch.alerting.lifecycle import RESOLVED, AlertEvent
 from modelwatch.config import ChannelConfig
@@ -52,6 +52,7 @@ class EmailNotifier:
     def send(self, events: Sequence[AlertEvent]) -> Delivery:
         from airflow.providers.smtp.hooks.smtp import SmtpHook
 
+        read_secrets(self.ch.conn_id or "smtp_default")
         files = [
             e.links["plot_path"]
             for e in events

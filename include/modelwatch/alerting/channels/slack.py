@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from modelwatch.alerting.channels.base import batch_text, describe, title
+from modelwatch.alerting.channels.base import batch_text, describe, read_secrets, title
 from modelwatch.alerting.delivery import Delivery
 from modelwatch.alerting.lifecycle import AlertEvent
 from modelwatch.config import ChannelConfig
@@ -54,6 +54,7 @@ class SlackNotifier:
     def send(self, events: Sequence[AlertEvent]) -> Delivery:
         from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
 
+        read_secrets(self.ch.conn_id)
         hook = SlackWebhookHook(
             slack_webhook_conn_id=self.ch.conn_id, timeout=max(1, round(self.ch.timeout_s))
         )

@@ -1,6 +1,11 @@
 """A generic JSON webhook: the payload Alertmanager's own webhook receiver sends (version 4),
 so anything that already consumes Alertmanager webhooks consumes ours. Posted through the HTTP
-provider's `HttpHook` to the connection's URL; any 2xx is success.
+provider's `HttpHook` to the connection's URL; any 2xx is success, a redirect is not followed.
+
+For deduplication by the receiver, each alert carries `idempotencyKey` (the notification's key,
+the same on every resend of that event to this receiver), and the request carries an
+`Idempotency-Key` header (the batch's key: the same when the same events are resent together).
+Deduplicate on the per-alert key: a resent event may share a batch with new ones.
 """
 
 from __future__ import annotations
@@ -9,8 +14,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from modelwatch.alerting.channels.alertmanager import alert_labels
-from modelwatch.alerting.channels.base import describe, iso
+from modelwatch.alerting.channels.base import (
+    describe,
+    http_options,
+    http_outcome,
+    iso,
+    read_secrets,
+)
 from modelwatch.alerting.delivery import Delivery
+from modelwatch.alerting.ledger import batch_key, idempotency_key
 from modelwatch.alerting.lifecycle import RESOLVED, AlertEvent
 from modelwatch.config import ChannelConfig
 
@@ -36,6 +48,7 @@ def payload(receiver: str, events: Sequence[AlertEvent]) -> dict[str, Any]:
                 else "0001-01-01T00:00:00Z",
                 "generatorURL": e.links.get("run_url", ""),
                 "fingerprint": e.alert_id,
+                "idempotencyKey": idempotency_key(e, receiver),
             }
         )
     labels = [a["labels"] for a in alerts]
@@ -62,13 +75,14 @@ class WebhookNotifier:
     def send(self, events: Sequence[AlertEvent]) -> Delivery:
         from airflow.providers.http.hooks.http import HttpHook
 
+        read_secrets(self.ch.conn_id)
         hook = HttpHook(method="POST", http_conn_id=self.ch.conn_id)
+        body = payload(self.name, events)
+        key = batch_key(a["idempotencyKey"] for a in body["alerts"])
         resp = hook.run(
             None,
-            json=payload(self.name, events),
-            headers={"Content-Type": "application/json"},
-            extra_options={"timeout": self.ch.timeout_s, "check_response": False},
+            json=body,
+            headers={"Content-Type": "application/json", "Idempotency-Key": key},
+            extra_options=http_options(self.ch.timeout_s),
         )
-        if 200 <= resp.status_code < 300:
-            return Delivery(True, f"webhook accepted {len(events)} alert event(s)")
-        return Delivery(False, f"HTTP {resp.status_code}: {resp.text[:200]}")
+        return http_outcome(resp, f"webhook accepted {len(events)} alert event(s)")
