@@ -218,7 +218,7 @@ def _alertmanager_binary() -> str | None:
 
 @pytest.fixture(scope="module")
 def alertmanager_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from tests.test_channels_servers import wait_ready
+    from tests.integration.test_channels_servers import wait_ready
 
     binary = _alertmanager_binary()
     if binary is None:

@@ -17,6 +17,8 @@ import pandas as pd
 
 from modelwatch import schema
 from modelwatch.alerting import lifecycle
+from modelwatch.alerting.ledger import OWED
+from modelwatch.alerting.scope import alert_models
 from modelwatch.alerting.step import alert_hour
 from modelwatch.config import Settings
 from modelwatch.detection.hourly import (
@@ -181,17 +183,25 @@ def step_route(
     scale back down), or nothing at all."""
     with open_warehouse(spec) as wh:
         models = scope_models(wh, ctx)
-        # a full run also owns the fleet-wide alert; a partial rerun owns only its models
-        owners = [*models, schema.FLEET] if ctx.models is None else models
-        p = {"owners": owners, "hour": ctx.hour, "start": ctx.hour - lifecycle.LOOKBACK}
+        # a full run also owns the fleet-wide alert and every open alert (which only a rebuild
+        # resolves); a partial rerun owns only its models
+        alerting = alert_models(wh, ctx)
+        owners = [*alerting, schema.FLEET] if ctx.models is None else alerting
+        p = {
+            "owners": owners,
+            "hour": ctx.hour,
+            "start": ctx.hour - lifecycle.LOOKBACK,
+            "owed": list(OWED),
+        }
         open_alerts = wh.query(
             "SELECT COUNT(*) AS n FROM mw_alerts WHERE model_id IN :owners "
             "AND opened_hour <= :hour AND (resolved_hour IS NULL OR resolved_hour >= :hour)",
             p,
         )["n"].iloc[0]
-        # notifications that failed earlier are retried by the alert step
+        # notifications that failed, or whose send was never confirmed, are retried by the
+        # alert step
         owed = wh.query(
-            "SELECT COUNT(*) AS n FROM mw_notifications WHERE state = 'failed' "
+            "SELECT COUNT(*) AS n FROM mw_notifications WHERE state IN :owed "
             "AND hour >= :start AND hour <= :hour AND model_id IN :owners",
             p,
         )["n"].iloc[0]
