@@ -16,7 +16,18 @@ PACKAGE = Path(__file__).resolve().parents[3] / "include" / "modelwatch"
 #: Below everything: the input contract, the run, links, connections, config, the warehouse.
 SPINE = ("schema", "sharding", "run", "links", "connections", "config", "warehouse")
 #: Pipeline stages, lowest first: a stage may import the spine and the stages before it.
-STAGES = ("ingest", "detection", "alerting", "remediation", "evaluation", "sim", "ui")
+STAGES = (
+    "ingest",
+    "logs",
+    "detection",
+    "drift",
+    "hints",
+    "alerting",
+    "remediation",
+    "evaluation",
+    "sim",
+    "ui",
+)
 #: The orchestration on top, in order: the pipeline runs the stages, the CLI runs the pipeline.
 TOP = ("pipeline", "cli")
 MAX_LINES = 400
