@@ -320,9 +320,9 @@ def test_gx_runs_quietly(capfd: pytest.CaptureFixture[str]) -> None:
 def test_expectation_gx_cannot_evaluate_is_fatal() -> None:
     from collections import defaultdict
 
-    from modelwatch.ingest import validate
+    from modelwatch.ingest import gx as mwgx
 
-    gx, context = validate._ephemeral_context()
-    bad = validate._expect(gx, "ExpectColumnValuesToNotBeNull", "nope not null", column="nope")
+    gx, context = mwgx.ephemeral_context()
+    bad = mwgx.expect(gx, "ExpectColumnValuesToNotBeNull", "nope not null", column="nope")
     with pytest.raises(RuntimeError, match="could not evaluate 'nope not null'"):
-        validate._run(gx, context, pd.DataFrame({"a": [1.0]}), [bad], "t", defaultdict(int))
+        mwgx.run_suite(gx, context, pd.DataFrame({"a": [1.0]}), [bad], "t", defaultdict(int))

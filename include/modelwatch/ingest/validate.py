@@ -3,31 +3,34 @@
 Great Expectations validates the whole hour in one pass over the rows and one pass over a
 one-row-per-model summary, never once per model, so a 1,000-model hour stays cheap. Failing rows
 come back as index positions (result_format COMPLETE) and are mapped to their model ids here.
-
-`great_expectations` is imported inside `validate_hour` only: DAG files import this package and
-must parse in well under a second, and the GX import alone costs seconds.
+The rules live in `expectations.py`, the GX plumbing (and its lazy import) in `gx.py`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import logging
 import uuid
-import warnings
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from modelwatch import schema
-
-if TYPE_CHECKING:
-    from modelwatch.config import ValidationConfig
+from modelwatch.config import ValidationConfig
+from modelwatch.ingest.expectations import (
+    CHECK_MODEL_ID,
+    CHECK_ROWS_PRESENT,
+    ZERO_TOLERANCE,
+    column_check,
+    column_expectations,
+    model_expectations,
+    row_expectations,
+)
+from modelwatch.ingest.gx import check_name, ephemeral_context, failing_positions, run_suite
 
 PASSED = "passed"
 QUARANTINED = "quarantined"
@@ -54,17 +57,6 @@ VERDICT_DTYPES: dict[str, str] = {
     "staleness_minutes": "float64",
     "failed_checks": "str",
 }
-
-CHECK_MODEL_ID = "model_id not null"
-CHECK_UNIQUE = "(model_id, ts) unique"
-CHECK_ROWS_PRESENT = "rows present"
-#: Latency percentiles must be ordered; each pair is (lower, higher).
-LATENCY_ORDER: tuple[tuple[str, str], ...] = (
-    ("latency_p50_ms", "latency_p95_ms"),
-    ("latency_p95_ms", "latency_p99_ms"),
-)
-#: Checks that quarantine on a single bad row, whatever `max_bad_row_share` allows.
-ZERO_TOLERANCE: frozenset[str] = frozenset({CHECK_UNIQUE})
 
 _HOUR = timedelta(hours=1)
 
@@ -122,7 +114,7 @@ def validate_hour(
             )
         return _empty_report(df, hour)
 
-    gx, context = _ephemeral_context()
+    gx, context = ephemeral_context()
     token = f"{hour:%Y%m%dT%H}_{uuid.uuid4().hex[:8]}"
     stats: dict[str, int] = defaultdict(int)
     _check_columns(gx, context, df, token, stats)
@@ -220,196 +212,23 @@ def _coerce_ts(ts: pd.Series, problems: list[str]) -> pd.Series:
     return parsed.dt.tz_localize(None)
 
 
-# --- Great Expectations -------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _quiet_gx() -> Iterator[None]:
-    """GX logs and warns freely; keep task logs for our own messages while it runs."""
-    logger = logging.getLogger("great_expectations")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        logger.setLevel(level)
-
-
-def _ephemeral_context() -> tuple[Any, Any]:
-    """GX and a fresh in-memory context: no files, no analytics, no tqdm bars in task logs."""
-    with _quiet_gx():
-        import great_expectations as gx
-        from great_expectations.data_context.types.base import (
-            DataContextConfig,
-            InMemoryStoreBackendDefaults,
-            ProgressBarsConfig,
-        )
-
-        config = DataContextConfig(
-            store_backend_defaults=InMemoryStoreBackendDefaults(),
-            progress_bars=ProgressBarsConfig(globally=False),
-            analytics_enabled=False,
-        )
-        return gx, gx.get_context(mode="ephemeral", project_config=config)
-
-
-def _run(
-    gx: Any,
-    context: Any,
-    frame: pd.DataFrame,
-    expectations: list[Any],
-    name: str,
-    stats: dict[str, int],
-) -> list[Any]:
-    """Run one suite over `frame` with COMPLETE results; an expectation that errored is fatal."""
-    with _quiet_gx():
-        batch = (
-            context.data_sources.add_pandas(f"{name}_source")
-            .add_dataframe_asset(f"{name}_asset")
-            .add_batch_definition_whole_dataframe(f"{name}_batch")
-        )
-        suite = context.suites.add(
-            gx.ExpectationSuite(name=f"{name}_suite", expectations=expectations)
-        )
-        definition = context.validation_definitions.add(
-            gx.ValidationDefinition(name=f"{name}_validation", data=batch, suite=suite)
-        )
-        result = definition.run(
-            batch_parameters={"dataframe": frame},
-            # Row positions are all we need back; the failing values themselves are not.
-            result_format={"result_format": "COMPLETE", "exclude_unexpected_values": True},
-        )
-    for key in ("evaluated_expectations", "successful_expectations", "unsuccessful_expectations"):
-        stats[key] += int(result.statistics.get(key) or 0)
-    for r in result.results:
-        message = _exception_message(r.exception_info)
-        if message is not None:
-            raise RuntimeError(
-                f"Great Expectations could not evaluate {_check_name(r)!r}: {message}"
-            )
-    return list(result.results)
-
-
-def _exception_message(info: Any) -> str | None:
-    """GX nests exception info per metric in some versions; find any raised exception."""
-    if not isinstance(info, dict):
-        return None
-    if info.get("raised_exception"):
-        return str(info.get("exception_message") or "unknown error")
-    for value in info.values():
-        if isinstance(value, dict):
-            message = _exception_message(value)
-            if message is not None:
-                return message
-    return None
-
-
-def _check_name(result: Any) -> str:
-    return str(result.expectation_config.meta["check"])
-
-
-def _expect(gx: Any, kind: str, check: str, **kwargs: Any) -> Any:
-    """An expectation tagged with our check name, which is how results are read back."""
-    return getattr(gx.expectations, kind)(meta={"check": check}, **kwargs)
+# --- the three GX passes ----------------------------------------------------------------------
 
 
 def _check_columns(
     gx: Any, context: Any, df: pd.DataFrame, token: str, stats: dict[str, int]
 ) -> None:
     """Every required column must exist; name all the missing ones at once."""
-    expectations = [
-        _expect(gx, "ExpectColumnToExist", f"column {c} exists", column=c)
-        for c in schema.REQUIRED_COLUMNS
-    ]
-    results = _run(gx, context, df, expectations, f"modelwatch_schema_{token}", stats)
-    failed = {_check_name(r) for r in results if not r.success}
-    missing = [c for c in schema.REQUIRED_COLUMNS if f"column {c} exists" in failed]
+    results = run_suite(
+        gx, context, df, column_expectations(gx), f"modelwatch_schema_{token}", stats
+    )
+    failed = {check_name(r) for r in results if not r.success}
+    missing = [c for c in schema.REQUIRED_COLUMNS if column_check(c) in failed]
     if missing:
         raise StructuralValidationError(
             f"required column(s) missing: {', '.join(missing)} "
             f"(columns present: {', '.join(map(str, df.columns)) or 'none'})"
         )
-
-
-def _fmt(value: float) -> str:
-    return f"{value:g}"
-
-
-def _row_expectations(gx: Any, hour: datetime) -> list[Any]:
-    """The per-row rules: keys present and in the hour, metrics present, finite, in range."""
-    exps = [
-        _expect(gx, "ExpectColumnValuesToNotBeNull", CHECK_MODEL_ID, column=schema.MODEL_ID),
-        _expect(gx, "ExpectColumnValuesToNotBeNull", "ts not null", column=schema.TS),
-        _expect(
-            gx,
-            "ExpectColumnValuesToBeBetween",
-            "ts within hour",
-            column=schema.TS,
-            min_value=hour,
-            max_value=hour + _HOUR,
-            strict_max=True,
-        ),
-        _expect(
-            gx,
-            "ExpectCompoundColumnsToBeUnique",
-            CHECK_UNIQUE,
-            column_list=[schema.MODEL_ID, schema.TS],
-        ),
-    ]
-    for m in schema.METRICS:
-        exps.append(
-            _expect(gx, "ExpectColumnValuesToNotBeNull", f"{m.name} not null", column=m.name)
-        )
-        if m.min_value is not None:
-            exps.append(
-                _expect(
-                    gx,
-                    "ExpectColumnValuesToBeBetween",
-                    f"{m.name} >= {_fmt(m.min_value)}",
-                    column=m.name,
-                    min_value=m.min_value,
-                )
-            )
-        if m.max_value is not None:
-            exps.append(
-                _expect(
-                    gx,
-                    "ExpectColumnValuesToBeBetween",
-                    f"{m.name} <= {_fmt(m.max_value)}",
-                    column=m.name,
-                    max_value=m.max_value,
-                )
-            )
-        if m.min_value is None or m.max_value is None:
-            # An open range would let +-inf through; a closed one already rejects it.
-            exps.append(
-                _expect(
-                    gx,
-                    "ExpectColumnValuesToBeBetween",
-                    f"{m.name} finite",
-                    column=m.name,
-                    min_value=float("-inf"),
-                    max_value=float("inf"),
-                    strict_min=True,
-                    strict_max=True,
-                )
-            )
-    for low, high in LATENCY_ORDER:
-        exps.append(
-            _expect(
-                gx,
-                "ExpectColumnPairValuesAToBeGreaterThanB",
-                f"{low} <= {high}",
-                column_A=high,
-                column_B=low,
-                or_equal=True,
-                # A missing value is the "not null" check's finding, not an ordering one.
-                ignore_row_if="either_value_is_missing",
-            )
-        )
-    return exps
 
 
 def _validate_rows(
@@ -421,26 +240,19 @@ def _validate_rows(
     stats: dict[str, int],
 ) -> tuple[int, dict[str, dict[str, int]]]:
     """One GX pass over all rows; returns (null model_id rows, {model: {check: bad rows}})."""
-    results = _run(
-        gx, context, rows, _row_expectations(gx, hour), f"modelwatch_rows_{token}", stats
+    results = run_suite(
+        gx, context, rows, row_expectations(gx, hour), f"modelwatch_rows_{token}", stats
     )
     ids = rows[schema.MODEL_ID].to_numpy(dtype=object)
     null_ids = 0
     failures: dict[str, dict[str, int]] = defaultdict(dict)
     for r in results:
-        count = int(r.result.get("unexpected_count") or 0)
-        if count == 0:
+        index = failing_positions(r)
+        if not index:
             continue
-        check = _check_name(r)
-        index = r.result.get("unexpected_index_list")
-        if index is None or len(index) != count:
-            # Without every failing row we could not say which models they belong to.
-            raise RuntimeError(
-                f"Great Expectations reported {count} failing rows for {check!r} but returned "
-                f"{0 if index is None else len(index)} row positions"
-            )
+        check = check_name(r)
         if check == CHECK_MODEL_ID:
-            null_ids = count
+            null_ids = len(index)
             continue
         owners = pd.Series(ids[np.asarray(index, dtype=np.int64)]).dropna()
         for model_id, n in owners.value_counts().items():
@@ -478,32 +290,13 @@ def _validate_models(
     present = facts[facts["n_rows"] > 0].reset_index()
     if present.empty:
         return {}
-    complete = f"completeness >= {_fmt(cfg.min_completeness)}"
-    fresh = f"staleness_minutes <= {_fmt(cfg.max_staleness_minutes)}"
-    expectations = [
-        _expect(
-            gx,
-            "ExpectColumnValuesToBeBetween",
-            complete,
-            column="completeness",
-            min_value=cfg.min_completeness,
-        ),
-        # No row inside the hour means no known freshness: that fails it too.
-        _expect(gx, "ExpectColumnValuesToNotBeNull", fresh, column="staleness_minutes"),
-        _expect(
-            gx,
-            "ExpectColumnValuesToBeBetween",
-            fresh,
-            column="staleness_minutes",
-            max_value=cfg.max_staleness_minutes,
-        ),
-    ]
-    results = _run(gx, context, present, expectations, f"modelwatch_models_{token}", stats)
+    suite = model_expectations(gx, cfg)
+    results = run_suite(gx, context, present, suite, f"modelwatch_models_{token}", stats)
     ids = present[schema.MODEL_ID].to_numpy(dtype=object)
     failures: dict[str, dict[str, int]] = defaultdict(dict)
     for r in results:
-        for position in r.result.get("unexpected_index_list") or []:
-            failures[str(ids[int(position)])][_check_name(r)] = 1
+        for position in failing_positions(r):
+            failures[str(ids[position])][check_name(r)] = 1
     return failures
 
 
