@@ -17,6 +17,8 @@ from modelwatch.ingest.gx import expect
 CHECK_MODEL_ID = "model_id not null"
 CHECK_UNIQUE = "(model_id, ts) unique"
 CHECK_ROWS_PRESENT = "rows present"
+#: The FLEET row's finding when no expected model sent a row: the whole fleet is missing.
+CHECK_FLEET_ROWS = "rows present for any model"
 #: Latency percentiles must be ordered; each pair is (lower, higher).
 LATENCY_ORDER: tuple[tuple[str, str], ...] = (
     ("latency_p50_ms", "latency_p95_ms"),
@@ -37,6 +39,25 @@ def column_check(column: str) -> str:
     return f"column {column} exists"
 
 
+def not_null_check(column: str) -> str:
+    return f"{column} not null"
+
+
+def readable_check(column: str) -> str:
+    """The finding for a value that cannot be read as its column's type at all (a string in a
+    metric, a garbled timestamp)."""
+    return "ts is a timestamp" if column == schema.TS else f"{column} is a number"
+
+
+_READABLE = frozenset(readable_check(c) for c in (schema.TS, *schema.METRIC_NAMES))
+
+
+def zero_tolerance(check: str) -> bool:
+    """Whether one bad row quarantines the model whatever `max_bad_row_share` allows: duplicates,
+    and values of the wrong type (a broken producer, not a noisy one)."""
+    return check in ZERO_TOLERANCE or check in _READABLE
+
+
 def column_expectations(gx: Any) -> list[Any]:
     """Every required column must exist (the structural suite)."""
     return [
@@ -49,7 +70,7 @@ def row_expectations(gx: Any, hour: datetime) -> list[Any]:
     """The per-row rules: keys present and in the hour, metrics present, finite, in range."""
     exps = [
         expect(gx, "ExpectColumnValuesToNotBeNull", CHECK_MODEL_ID, column=schema.MODEL_ID),
-        expect(gx, "ExpectColumnValuesToNotBeNull", "ts not null", column=schema.TS),
+        expect(gx, "ExpectColumnValuesToNotBeNull", not_null_check(schema.TS), column=schema.TS),
         expect(
             gx,
             "ExpectColumnValuesToBeBetween",
@@ -68,7 +89,7 @@ def row_expectations(gx: Any, hour: datetime) -> list[Any]:
     ]
     for m in schema.METRICS:
         exps.append(
-            expect(gx, "ExpectColumnValuesToNotBeNull", f"{m.name} not null", column=m.name)
+            expect(gx, "ExpectColumnValuesToNotBeNull", not_null_check(m.name), column=m.name)
         )
         if m.min_value is not None:
             exps.append(

@@ -21,22 +21,29 @@ import pandas as pd
 
 from modelwatch import schema
 from modelwatch.config import ValidationConfig
+from modelwatch.ingest.coerce import StructuralValidationError, coerce
 from modelwatch.ingest.expectations import (
+    CHECK_FLEET_ROWS,
     CHECK_MODEL_ID,
     CHECK_ROWS_PRESENT,
-    ZERO_TOLERANCE,
     column_check,
     column_expectations,
     model_expectations,
+    not_null_check,
+    readable_check,
     row_expectations,
+    zero_tolerance,
 )
 from modelwatch.ingest.gx import check_name, ephemeral_context, failing_positions, run_suite
 
 PASSED = "passed"
 QUARANTINED = "quarantined"
+#: A model that sent no row; on the FLEET row: no expected model sent one (a fleet outage).
 NO_DATA = "no_data"
 #: Status of the FLEET row when the hour has findings no model can own (null model ids).
 WARNING = "warning"
+
+__all__ = ["StructuralValidationError", "ValidationReport", "validate_hour"]
 
 VERDICT_COLUMNS: tuple[str, ...] = (
     "hour",
@@ -59,10 +66,6 @@ VERDICT_DTYPES: dict[str, str] = {
 }
 
 _HOUR = timedelta(hours=1)
-
-
-class StructuralValidationError(ValueError):
-    """The hour's data cannot be validated at all: the run must fail with this message."""
 
 
 @dataclass
@@ -99,28 +102,28 @@ def validate_hour(
 ) -> ValidationReport:
     """Validate one hour of metrics [hour, hour+1h) and judge every expected or seen model.
 
-    Raises StructuralValidationError when the frame cannot be validated at all (missing or
-    unreadable columns, nothing extracted while models are expected).
+    A model whose rows break a rule (a value out of range, or not a number at all) is
+    quarantined with the reason; an expected model without rows is `no_data`, and when that is
+    every expected model the FLEET row is `no_data` too: the hour is recorded, not lost.
+    Raises StructuralValidationError only when the frame cannot be validated at all (missing
+    columns, timestamps given as numbers).
     """
     _check_hour(hour)
     expected = list(dict.fromkeys(str(m) for m in expected_models))
     if schema.FLEET in expected:
         raise StructuralValidationError(f"{schema.FLEET!r} is reserved and cannot be a model id")
-    if len(df) == 0:
-        if expected:
-            raise StructuralValidationError(
-                f"nothing extracted for hour {hour:%Y-%m-%d %H:%M} UTC; "
-                f"expected {len(expected)} models"
-            )
-        return _empty_report(df, hour)
 
     gx, context = ephemeral_context()
     token = f"{hour:%Y%m%dT%H}_{uuid.uuid4().hex[:8]}"
     stats: dict[str, int] = defaultdict(int)
     _check_columns(gx, context, df, token, stats)
-    data = _coerce(df)
+    coerced = coerce(df)
+    data = coerced.data
     rows = data[list(schema.REQUIRED_COLUMNS)].reset_index(drop=True)
-    null_ids, row_failures = _validate_rows(gx, context, rows, hour, token, stats)
+    null_ids, row_failures = 0, {}
+    if len(rows):
+        null_ids, row_failures = _validate_rows(gx, context, rows, hour, token, stats)
+        _add_unreadable(row_failures, rows, coerced.unreadable)
     facts = _model_facts(rows, hour, expected)
     agg_failures = _validate_models(gx, context, facts, cfg, token, stats)
 
@@ -141,75 +144,6 @@ def _check_hour(hour: datetime) -> None:
         raise ValueError(f"hour must be a naive UTC datetime, got {hour!r}")
     if (hour.minute, hour.second, hour.microsecond) != (0, 0, 0):
         raise ValueError(f"hour must be at the top of an hour, got {hour.isoformat()}")
-
-
-def _empty_report(df: pd.DataFrame, hour: datetime) -> ValidationReport:
-    """No rows and no models expected: nothing to judge, but the hour still gets a FLEET row."""
-    fleet = pd.DataFrame(
-        {
-            "hour": [pd.Timestamp(hour)],
-            "model_id": [schema.FLEET],
-            "status": [PASSED],
-            "n_rows": [0],
-            "completeness": [np.nan],
-            "staleness_minutes": [np.nan],
-            "failed_checks": ["[]"],
-        }
-    ).astype(VERDICT_DTYPES)
-    return ValidationReport(verdicts=fleet, clean=df.copy())
-
-
-def _coerce(df: pd.DataFrame) -> pd.DataFrame:
-    """Make metrics numeric and `ts` naive-UTC datetime, or say exactly which column cannot be."""
-    data = df.copy()
-    problems: list[str] = []
-    for name in schema.METRIC_NAMES:
-        col = data[name]
-        if pd.api.types.is_float_dtype(col.dtype) and isinstance(col.dtype, np.dtype):
-            continue
-        if pd.api.types.is_integer_dtype(col.dtype) and isinstance(col.dtype, np.dtype):
-            continue
-        as_num = pd.to_numeric(col, errors="coerce")
-        bad = col[col.notna() & as_num.isna()]
-        if len(bad):
-            examples = ", ".join(repr(v) for v in bad.unique()[:3])
-            problems.append(
-                f"metric column {name!r} is not numeric: {len(bad)} values cannot be read "
-                f"as numbers (e.g. {examples})"
-            )
-        else:
-            data[name] = as_num.astype("float64")
-    data[schema.TS] = _coerce_ts(data[schema.TS], problems)
-    if problems:
-        raise StructuralValidationError("; ".join(problems))
-    ids = data[schema.MODEL_ID]
-    data[schema.MODEL_ID] = ids.where(ids.isna(), ids.astype("str")).astype("str")
-    if (data[schema.MODEL_ID] == schema.FLEET).any():
-        raise StructuralValidationError(
-            f"model_id {schema.FLEET!r} is reserved for fleet findings and cannot be in the data"
-        )
-    return data
-
-
-def _coerce_ts(ts: pd.Series, problems: list[str]) -> pd.Series:
-    """Naive UTC timestamps; aware ones are converted, numbers refused (their unit is a guess)."""
-    if isinstance(ts.dtype, pd.DatetimeTZDtype):
-        return ts.dt.tz_convert("UTC").dt.tz_localize(None)
-    if pd.api.types.is_datetime64_dtype(ts.dtype):
-        return ts
-    if pd.api.types.is_numeric_dtype(ts.dtype) or pd.api.types.is_timedelta64_dtype(ts.dtype):
-        problems.append(f"column 'ts' is not datetime-like (dtype {ts.dtype})")
-        return ts
-    parsed = pd.to_datetime(ts.astype(object), errors="coerce", format="ISO8601", utc=True)
-    bad = ts[ts.notna() & parsed.isna()]
-    if len(bad):
-        examples = ", ".join(repr(v) for v in bad.unique()[:3])
-        problems.append(
-            f"column 'ts' is not datetime-like: {len(bad)} values cannot be read as "
-            f"timestamps (e.g. {examples})"
-        )
-        return ts
-    return parsed.dt.tz_localize(None)
 
 
 # --- the three GX passes ----------------------------------------------------------------------
@@ -239,7 +173,12 @@ def _validate_rows(
     token: str,
     stats: dict[str, int],
 ) -> tuple[int, dict[str, dict[str, int]]]:
-    """One GX pass over all rows; returns (null model_id rows, {model: {check: bad rows}})."""
+    """One GX pass over all rows; returns (null model_id rows, {model: {check: bad rows}}).
+
+    Unreadable values were made missing by `coerce`; `_add_unreadable` reports them under
+    their own check afterwards, and the "not null" checks here count them too, which
+    `_add_unreadable` takes back out, so each bad value is reported once, as what it is.
+    """
     results = run_suite(
         gx, context, rows, row_expectations(gx, hour), f"modelwatch_rows_{token}", stats
     )
@@ -258,6 +197,24 @@ def _validate_rows(
         for model_id, n in owners.value_counts().items():
             failures[str(model_id)][check] = int(n)
     return null_ids, failures
+
+
+def _add_unreadable(
+    failures: dict[str, dict[str, int]], rows: pd.DataFrame, unreadable: dict[str, np.ndarray]
+) -> None:
+    """Move values `coerce` could not read from "<col> not null" to "<col> is a number" (or
+    "ts is a timestamp"), per model: the model that sent them is quarantined for it."""
+    ids = rows[schema.MODEL_ID]
+    for column, mask in unreadable.items():
+        owners = ids[mask].dropna().value_counts()
+        for model_id, n in owners.items():
+            checks = failures[str(model_id)]
+            left = checks.get(not_null_check(column), 0) - int(n)
+            if left > 0:
+                checks[not_null_check(column)] = left
+            else:
+                checks.pop(not_null_check(column), None)
+            checks[readable_check(column)] = int(n)
 
 
 def _model_facts(rows: pd.DataFrame, hour: datetime, expected: list[str]) -> pd.DataFrame:
@@ -323,7 +280,7 @@ def _verdicts(
             status, failed = NO_DATA, {CHECK_ROWS_PRESENT: 1}
         else:
             for check, n in row_failures.get(str(model_id), {}).items():
-                if check in ZERO_TOLERANCE or n / n_rows > cfg.max_bad_row_share:
+                if zero_tolerance(check) or n / n_rows > cfg.max_bad_row_share:
                     failed[check] = n
             failed.update(agg_failures.get(str(model_id), {}))
             status = QUARANTINED if failed else PASSED
@@ -344,17 +301,22 @@ def _verdicts(
 def _fleet_row(
     rows: pd.DataFrame, facts: pd.DataFrame, hour: datetime, null_ids: int
 ) -> pd.DataFrame:
-    """The hour as a whole: every extracted row, mean completeness, and unattributable rows."""
+    """The hour as a whole: every extracted row, mean completeness, unattributable rows, and
+    whether the whole fleet is missing (then one finding for the fleet, not one per model)."""
     end = pd.Timestamp(hour + _HOUR)
     owned_ts = rows.loc[rows[schema.MODEL_ID].notna(), schema.TS]
     owned_ts = owned_ts[(owned_ts >= pd.Timestamp(hour)) & (owned_ts < end)]
     staleness = (end - owned_ts.max()).total_seconds() / 60.0 if len(owned_ts) else np.nan
     failed = {CHECK_MODEL_ID: null_ids} if null_ids else {}
+    fleet_missing = len(facts) > 0 and bool((facts["n_rows"] == 0).all())
+    if fleet_missing:
+        failed[CHECK_FLEET_ROWS] = len(facts)
+    status = NO_DATA if fleet_missing else WARNING if null_ids else PASSED
     return pd.DataFrame(
         {
             "hour": [pd.Timestamp(hour)],
             "model_id": [schema.FLEET],
-            "status": [WARNING if null_ids else PASSED],
+            "status": [status],
             "n_rows": [len(rows)],
             "completeness": [float(facts["completeness"].mean()) if len(facts) else np.nan],
             "staleness_minutes": [staleness],
