@@ -27,6 +27,22 @@ class ExtractError(ValueError):
     """The source table cannot be read as the input contract says."""
 
 
+def column_dtype(name: str) -> str:
+    """The pandas dtype one of our columns is staged with (ids and versions are text)."""
+    if name == schema.TS:
+        return "datetime64[us]"
+    if name in schema.METRIC_NAMES:
+        return "float64"
+    return "str"
+
+
+def typed_empty(columns: Sequence[str]) -> pd.DataFrame:
+    """No rows, but real column types. An empty warehouse result has object columns, which
+    Arrow writes as type `null`; a Parquet file whose first part is that cannot take the next
+    part's strings (`null vs string`), nor be filtered by model id."""
+    return pd.DataFrame({c: pd.Series([], dtype=column_dtype(c)) for c in columns})
+
+
 def _select_list(src: SourceConfig, available: set[str]) -> str:
     """Our columns that the table has, renamed; a missing required column is left out here
     and named by the validation gate's structural check."""
@@ -73,7 +89,8 @@ def read_metrics(
         sql += f" AND {id_col} IN :models"
         params["models"] = list(models)
     sql += f" ORDER BY {id_col}, {ts_col}"
-    return wh.query(sql, params)
+    got = wh.query(sql, params)
+    return got if len(got) else typed_empty(list(got.columns))
 
 
 def known_models(
@@ -155,7 +172,7 @@ def extract_hour(
     # whichever hour of the day runs first; so that is the history an hour reads, if any
     day = hour.replace(hour=0, minute=0, second=0, microsecond=0)
     if not with_history or not expected:
-        return HourExtract(hour, rows, rows.iloc[0:0], expected, 0)
+        return HourExtract(hour, rows, typed_empty(list(rows.columns)), expected, 0)
     history, n_excluded = read_training_history(wh, settings, expected, day)
     return HourExtract(hour, rows, history, expected, n_excluded)
 
@@ -185,7 +202,8 @@ def write_training_history(
     Why in parts: 7 days of minutes is 10 M rows per 1,000 models, and as one DataFrame (with
     the exclusion's keys) it took about 6 GB of memory; a part of 250 models takes a fortieth
     of that per 1,000 models, whatever the fleet's size. Small row groups let each detect shard
-    read only its own models.
+    read only its own models. The file's schema is fixed up front from our column types, not
+    taken from the first part, which may be empty (a model without history sorted first).
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -199,7 +217,8 @@ def write_training_history(
             left_out += n_out
             table = pa.Table.from_pandas(part, preserve_index=False)
             if writer is None:
-                writer = pq.ParquetWriter(path, table.schema)
+                typed = typed_empty(list(part.columns))
+                writer = pq.ParquetWriter(path, pa.Schema.from_pandas(typed, preserve_index=False))
             writer.write_table(table.cast(writer.schema), row_group_size=row_group_size)
             written += len(part)
     finally:

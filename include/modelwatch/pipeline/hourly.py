@@ -61,7 +61,7 @@ def step_extract(ctx: RunContext, spec: WarehouseSpec, settings: Settings) -> di
                 wh, settings, unfitted, day, ctx.path / HISTORY, row_group_size=HISTORY_ROW_GROUP
             )
         else:
-            ex.history.to_parquet(ctx.path / HISTORY, index=False)  # no rows, the columns
+            ex.history.to_parquet(ctx.path / HISTORY, index=False)  # no rows, typed columns
             n_history = n_out = 0
     log.info(
         "extracted %d rows for %s (%d expected models), %d history rows (%d excluded)",
