@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -27,6 +28,7 @@ from modelwatch.ingest.extract import (
     read_training_history,
     write_training_history,
 )
+from modelwatch.ingest.landing import check_landing, waits
 from modelwatch.ingest.validate import validate_hour
 from modelwatch.remediation import outbox
 from modelwatch.remediation import requests as remediation
@@ -43,6 +45,17 @@ ALERT, REMEDIATE, ALL_CLEAR = "alert", "remediate", "all_clear"
 
 def _models_clause(ctx: RunContext, models: list[str]) -> tuple[str, dict[str, Any]]:
     return "hour = :hour AND model_id IN :models", {"hour": ctx.hour, "models": models}
+
+
+# --------------------------------------------------------------------------------------- landing
+def step_landing(ctx: RunContext, spec: WarehouseSpec, settings: Settings, now: datetime) -> bool:
+    """The sensor before extract: True once the hour's rows have landed, or the landing
+    deadline has passed, or the run does not wait (only scheduled runs do). See landing.py."""
+    if not waits(ctx.run_type):
+        log.info("%s run of %s: no wait for late rows", ctx.run_type, ctx.hour)
+        return True
+    with open_warehouse(spec) as wh:
+        return check_landing(wh, settings, ctx, now).done
 
 
 # --------------------------------------------------------------------------------------- extract
