@@ -5,6 +5,7 @@ Columns are renamed from the warehouse's names to ours here, once, by the config
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -54,6 +55,26 @@ def _select_list(src: SourceConfig, available: set[str]) -> str:
     return ", ".join(parts)
 
 
+def in_models(wh: Warehouse, column: str, param: str = "models") -> str:
+    """`column IN (the ids of one JSON-array parameter)`, the parameter made by `ids_param`.
+
+    A run may name thousands of models; the warehouse's list expansion gives each id its own
+    placeholder, so the SQL text grows with the list (and PostgreSQL caps a statement at
+    65,535 parameters). One parameter keeps the text the same size for any number of ids,
+    and the ids, whatever they contain, never become SQL.
+    """
+    if wh.dialect == "postgres":
+        ids = f"SELECT jsonb_array_elements_text(CAST(:{param} AS jsonb))"
+    else:
+        ids = f"SELECT unnest(from_json(:{param}, '[\"VARCHAR\"]'))"
+    return f"{column} IN ({ids})"
+
+
+def ids_param(models: Sequence[str]) -> str:
+    """The value of the parameter `in_models` reads: the ids as one JSON array."""
+    return json.dumps([str(m) for m in models])
+
+
 def source_columns(wh: Warehouse, src: SourceConfig) -> set[str]:
     """The source table's column names (lower case); fails clearly if the table is missing."""
     table = src.table.split(".")[-1]
@@ -65,6 +86,17 @@ def source_columns(wh: Warehouse, src: SourceConfig) -> set[str]:
     return {c.lower() for c in cols["column_name"]}
 
 
+def check_keys(src: SourceConfig, available: set[str]) -> None:
+    """The key columns must exist before any query names them, or the error is the
+    database's ("column not found") instead of one that says which setting to change."""
+    for key in (schema.MODEL_ID, schema.TS):
+        if src.column(key).lower() not in available:
+            raise ExtractError(
+                f"source table {src.table!r} has no column {src.column(key)!r} for {key!r}; "
+                "map it with source.columns in the config"
+            )
+
+
 def read_metrics(
     wh: Warehouse,
     src: SourceConfig,
@@ -74,20 +106,15 @@ def read_metrics(
 ) -> pd.DataFrame:
     """Rows with start <= ts < end, renamed to our columns; all models when `models` is None."""
     available = source_columns(wh, src)
-    for key in (schema.MODEL_ID, schema.TS):
-        if src.column(key).lower() not in available:
-            raise ExtractError(
-                f"source table {src.table!r} has no column {src.column(key)!r} for {key!r}; "
-                "map it with source.columns in the config"
-            )
+    check_keys(src, available)
     ts_col = quote_ident(src.column(schema.TS))
     id_col = quote_ident(src.column(schema.MODEL_ID))
     sql = f"SELECT {_select_list(src, available)} FROM {quote_ident(src.table)} "
     sql += f"WHERE {ts_col} >= :start AND {ts_col} < :end"
     params: dict[str, object] = {"start": start, "end": end}
     if models is not None:
-        sql += f" AND {id_col} IN :models"
-        params["models"] = list(models)
+        sql += f" AND {in_models(wh, id_col)}"
+        params["models"] = ids_param(models)
     sql += f" ORDER BY {id_col}, {ts_col}"
     got = wh.query(sql, params)
     return got if len(got) else typed_empty(list(got.columns))
@@ -114,13 +141,14 @@ def excluded_hours(
     and hours the detector already judged anomalous."""
     if not wh.table_exists("mw_validation"):
         return pd.DataFrame({"model_id": [], "hour": []})
+    ids = in_models(wh, "model_id")
     return wh.query(
         "SELECT model_id, hour FROM mw_validation "
-        "WHERE hour >= :start AND hour < :end AND status <> 'passed' AND model_id IN :models "
+        f"WHERE hour >= :start AND hour < :end AND status <> 'passed' AND {ids} "
         "UNION "
         "SELECT model_id, hour FROM mw_scores "
-        "WHERE hour >= :start AND hour < :end AND is_anomaly AND model_id IN :models",
-        {"start": start, "end": end, "models": list(models)},
+        f"WHERE hour >= :start AND hour < :end AND is_anomaly AND {ids}",
+        {"start": start, "end": end, "models": ids_param(models)},
     )
 
 
@@ -164,7 +192,8 @@ def extract_hour(
     cost (10 M rows at 1,000 models).
     """
     src = settings.source
-    source_columns(wh, src)  # fails first, and clearly, when the source table is missing
+    # fails first, and clearly, when the source table or one of its key columns is missing
+    check_keys(src, source_columns(wh, src))
     lookback = timedelta(days=settings.detection.history_days)
     expected = sorted(set(models)) if models else known_models(wh, src, hour, lookback)
     rows = read_metrics(wh, src, hour, hour + HOUR, models=list(models) if models else None)
