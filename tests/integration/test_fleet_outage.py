@@ -31,6 +31,7 @@ def test_a_fleet_wide_empty_hour_is_recorded_with_a_fleet_no_data_row(seeded) ->
     empty_hour(seeded, at(10))
     summary = run_hour(at(10), seeded, Settings())
     assert summary["models_no_data"] == 10 and summary["models_scored"] == 0
+    assert summary["report"] is not None  # the hour's report was written, not logged away
     with open_warehouse(seeded) as wh:
         runs = wh.query("SELECT hour FROM mw_runs WHERE hour = :h", {"h": at(10)})
         v = wh.query(
