@@ -4,6 +4,7 @@
 Every hour, for the hour that just ended:
 
 1. **resolve** which hour and models to process, and whether this run may notify or act;
+   **landed** waits (scheduled runs only) for the hour's rows, at most until the deadline;
 2. **extract** the hour's serving metrics and each model's trailing history from the warehouse;
 3. **validate** them (Great Expectations): a model with bad data is quarantined, the rest go on;
 4. **detect** anomalies per model with an Isolation Forest on its own history, in shards;
@@ -34,6 +35,8 @@ POOL = os.environ.get("MODELWATCH_WAREHOUSE_POOL", "modelwatch_warehouse")
 #: How long large remediation requests wait for an operator before they count as rejected.
 APPROVAL_TIMEOUT = timedelta(minutes=int(os.environ.get("MODELWATCH_APPROVAL_MINUTES", "60")))
 _ASK = "{{ ti.xcom_pull(task_ids='remediate')['approval']['%s'] }}"
+#: A backstop: the poke itself ends the wait at `source.landing_deadline_minutes`.
+LANDING_TIMEOUT = timedelta(hours=3)
 
 
 @dag(
@@ -82,6 +85,12 @@ def model_health():
         from modelwatch.pipeline import tasks as mw
 
         return mw.resolve(context)
+
+    @task.sensor(poke_interval=120, timeout=LANDING_TIMEOUT, mode="reschedule")
+    def landed(ctx: dict) -> bool:
+        from modelwatch.pipeline import tasks as mw
+
+        return mw.landed(ctx)
 
     @task
     def extract(ctx: dict) -> dict:
@@ -164,7 +173,9 @@ def model_health():
         return mw.summary(ctx)
 
     ctx = resolve()
-    shards = validate(ctx, extract(ctx))
+    extracted = extract(ctx)
+    landed(ctx) >> extracted
+    shards = validate(ctx, extracted)
     scores = detect.partial(ctx=ctx).expand(shard=shards)
     branch = route(ctx, persist(ctx, scores))
     done = summary(ctx)

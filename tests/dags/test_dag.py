@@ -70,6 +70,7 @@ def test_schedule_is_the_hour_that_just_ended(dag):
 def test_tasks_are_wired_in_pipeline_order(dag):
     assert set(dag.task_ids) == {
         "resolve",
+        "landed",
         "extract",
         "validate",
         "detect",
@@ -85,6 +86,7 @@ def test_tasks_are_wired_in_pipeline_order(dag):
         "summary",
     }
     down = {t: set(dag.get_task(t).downstream_task_ids) for t in dag.task_ids}
+    assert down["landed"] == {"extract"}  # the late-data wait comes before extract
     assert down["extract"] == {"validate"}
     assert down["validate"] >= {"detect"}
     assert down["detect"] == {"persist"}
@@ -120,6 +122,7 @@ def test_every_task_retries_and_warehouse_tasks_share_the_pool(dag):
     for task in dag.tasks:
         assert task.retries >= 2, task.task_id
     for tid in (
+        "landed",
         "extract",
         "validate",
         "persist",

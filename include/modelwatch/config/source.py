@@ -14,6 +14,9 @@ class SourceConfig(StrictModel):
     table: str = "model_metrics"
     #: Map of our column name -> the warehouse's column name, for the ones that differ.
     columns: dict[str, str] = Field(default_factory=dict)
+    #: A scheduled run waits for the hour's rows until this many minutes after the hour's end,
+    #: then goes on; models still missing are judged no_data (see ingest/landing.py).
+    landing_deadline_minutes: int = Field(30, ge=0, le=24 * 60)
 
     @field_validator("table")
     @classmethod

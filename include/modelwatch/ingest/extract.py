@@ -5,6 +5,7 @@ Columns are renamed from the warehouse's names to ours here, once, by the config
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,6 +28,22 @@ class ExtractError(ValueError):
     """The source table cannot be read as the input contract says."""
 
 
+def column_dtype(name: str) -> str:
+    """The pandas dtype one of our columns is staged with (ids and versions are text)."""
+    if name == schema.TS:
+        return "datetime64[us]"
+    if name in schema.METRIC_NAMES:
+        return "float64"
+    return "str"
+
+
+def typed_empty(columns: Sequence[str]) -> pd.DataFrame:
+    """No rows, but real column types. An empty warehouse result has object columns, which
+    Arrow writes as type `null`; a Parquet file whose first part is that cannot take the next
+    part's strings (`null vs string`), nor be filtered by model id."""
+    return pd.DataFrame({c: pd.Series([], dtype=column_dtype(c)) for c in columns})
+
+
 def _select_list(src: SourceConfig, available: set[str]) -> str:
     """Our columns that the table has, renamed; a missing required column is left out here
     and named by the validation gate's structural check."""
@@ -36,6 +53,26 @@ def _select_list(src: SourceConfig, available: set[str]) -> str:
         if src.column(ours).lower() in available
     ]
     return ", ".join(parts)
+
+
+def in_models(wh: Warehouse, column: str, param: str = "models") -> str:
+    """`column IN (the ids of one JSON-array parameter)`, the parameter made by `ids_param`.
+
+    A run may name thousands of models; the warehouse's list expansion gives each id its own
+    placeholder, so the SQL text grows with the list (and PostgreSQL caps a statement at
+    65,535 parameters). One parameter keeps the text the same size for any number of ids,
+    and the ids, whatever they contain, never become SQL.
+    """
+    if wh.dialect == "postgres":
+        ids = f"SELECT jsonb_array_elements_text(CAST(:{param} AS jsonb))"
+    else:
+        ids = f"SELECT unnest(from_json(:{param}, '[\"VARCHAR\"]'))"
+    return f"{column} IN ({ids})"
+
+
+def ids_param(models: Sequence[str]) -> str:
+    """The value of the parameter `in_models` reads: the ids as one JSON array."""
+    return json.dumps([str(m) for m in models])
 
 
 def source_columns(wh: Warehouse, src: SourceConfig) -> set[str]:
@@ -49,6 +86,17 @@ def source_columns(wh: Warehouse, src: SourceConfig) -> set[str]:
     return {c.lower() for c in cols["column_name"]}
 
 
+def check_keys(src: SourceConfig, available: set[str]) -> None:
+    """The key columns must exist before any query names them, or the error is the
+    database's ("column not found") instead of one that says which setting to change."""
+    for key in (schema.MODEL_ID, schema.TS):
+        if src.column(key).lower() not in available:
+            raise ExtractError(
+                f"source table {src.table!r} has no column {src.column(key)!r} for {key!r}; "
+                "map it with source.columns in the config"
+            )
+
+
 def read_metrics(
     wh: Warehouse,
     src: SourceConfig,
@@ -58,22 +106,18 @@ def read_metrics(
 ) -> pd.DataFrame:
     """Rows with start <= ts < end, renamed to our columns; all models when `models` is None."""
     available = source_columns(wh, src)
-    for key in (schema.MODEL_ID, schema.TS):
-        if src.column(key).lower() not in available:
-            raise ExtractError(
-                f"source table {src.table!r} has no column {src.column(key)!r} for {key!r}; "
-                "map it with source.columns in the config"
-            )
+    check_keys(src, available)
     ts_col = quote_ident(src.column(schema.TS))
     id_col = quote_ident(src.column(schema.MODEL_ID))
     sql = f"SELECT {_select_list(src, available)} FROM {quote_ident(src.table)} "
     sql += f"WHERE {ts_col} >= :start AND {ts_col} < :end"
     params: dict[str, object] = {"start": start, "end": end}
     if models is not None:
-        sql += f" AND {id_col} IN :models"
-        params["models"] = list(models)
+        sql += f" AND {in_models(wh, id_col)}"
+        params["models"] = ids_param(models)
     sql += f" ORDER BY {id_col}, {ts_col}"
-    return wh.query(sql, params)
+    got = wh.query(sql, params)
+    return got if len(got) else typed_empty(list(got.columns))
 
 
 def known_models(
@@ -97,13 +141,14 @@ def excluded_hours(
     and hours the detector already judged anomalous."""
     if not wh.table_exists("mw_validation"):
         return pd.DataFrame({"model_id": [], "hour": []})
+    ids = in_models(wh, "model_id")
     return wh.query(
         "SELECT model_id, hour FROM mw_validation "
-        "WHERE hour >= :start AND hour < :end AND status <> 'passed' AND model_id IN :models "
+        f"WHERE hour >= :start AND hour < :end AND status <> 'passed' AND {ids} "
         "UNION "
         "SELECT model_id, hour FROM mw_scores "
-        "WHERE hour >= :start AND hour < :end AND is_anomaly AND model_id IN :models",
-        {"start": start, "end": end, "models": list(models)},
+        f"WHERE hour >= :start AND hour < :end AND is_anomaly AND {ids}",
+        {"start": start, "end": end, "models": ids_param(models)},
     )
 
 
@@ -147,7 +192,8 @@ def extract_hour(
     cost (10 M rows at 1,000 models).
     """
     src = settings.source
-    source_columns(wh, src)  # fails first, and clearly, when the source table is missing
+    # fails first, and clearly, when the source table or one of its key columns is missing
+    check_keys(src, source_columns(wh, src))
     lookback = timedelta(days=settings.detection.history_days)
     expected = sorted(set(models)) if models else known_models(wh, src, hour, lookback)
     rows = read_metrics(wh, src, hour, hour + HOUR, models=list(models) if models else None)
@@ -155,7 +201,7 @@ def extract_hour(
     # whichever hour of the day runs first; so that is the history an hour reads, if any
     day = hour.replace(hour=0, minute=0, second=0, microsecond=0)
     if not with_history or not expected:
-        return HourExtract(hour, rows, rows.iloc[0:0], expected, 0)
+        return HourExtract(hour, rows, typed_empty(list(rows.columns)), expected, 0)
     history, n_excluded = read_training_history(wh, settings, expected, day)
     return HourExtract(hour, rows, history, expected, n_excluded)
 
@@ -185,7 +231,8 @@ def write_training_history(
     Why in parts: 7 days of minutes is 10 M rows per 1,000 models, and as one DataFrame (with
     the exclusion's keys) it took about 6 GB of memory; a part of 250 models takes a fortieth
     of that per 1,000 models, whatever the fleet's size. Small row groups let each detect shard
-    read only its own models.
+    read only its own models. The file's schema is fixed up front from our column types, not
+    taken from the first part, which may be empty (a model without history sorted first).
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -199,7 +246,8 @@ def write_training_history(
             left_out += n_out
             table = pa.Table.from_pandas(part, preserve_index=False)
             if writer is None:
-                writer = pq.ParquetWriter(path, table.schema)
+                typed = typed_empty(list(part.columns))
+                writer = pq.ParquetWriter(path, pa.Schema.from_pandas(typed, preserve_index=False))
             writer.write_table(table.cast(writer.schema), row_group_size=row_group_size)
             written += len(part)
     finally:

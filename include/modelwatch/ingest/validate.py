@@ -3,37 +3,47 @@
 Great Expectations validates the whole hour in one pass over the rows and one pass over a
 one-row-per-model summary, never once per model, so a 1,000-model hour stays cheap. Failing rows
 come back as index positions (result_format COMPLETE) and are mapped to their model ids here.
-
-`great_expectations` is imported inside `validate_hour` only: DAG files import this package and
-must parse in well under a second, and the GX import alone costs seconds.
+The rules live in `expectations.py`, the GX plumbing (and its lazy import) in `gx.py`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import logging
 import uuid
-import warnings
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from modelwatch import schema
-
-if TYPE_CHECKING:
-    from modelwatch.config import ValidationConfig
+from modelwatch.config import ValidationConfig
+from modelwatch.ingest.coerce import StructuralValidationError, coerce
+from modelwatch.ingest.expectations import (
+    CHECK_FLEET_ROWS,
+    CHECK_MODEL_ID,
+    CHECK_ROWS_PRESENT,
+    column_check,
+    column_expectations,
+    model_expectations,
+    not_null_check,
+    readable_check,
+    row_expectations,
+    zero_tolerance,
+)
+from modelwatch.ingest.gx import check_name, ephemeral_context, failing_positions, run_suite
 
 PASSED = "passed"
 QUARANTINED = "quarantined"
+#: A model that sent no row; on the FLEET row: no expected model sent one (a fleet outage).
 NO_DATA = "no_data"
 #: Status of the FLEET row when the hour has findings no model can own (null model ids).
 WARNING = "warning"
+
+__all__ = ["StructuralValidationError", "ValidationReport", "validate_hour"]
 
 VERDICT_COLUMNS: tuple[str, ...] = (
     "hour",
@@ -55,22 +65,7 @@ VERDICT_DTYPES: dict[str, str] = {
     "failed_checks": "str",
 }
 
-CHECK_MODEL_ID = "model_id not null"
-CHECK_UNIQUE = "(model_id, ts) unique"
-CHECK_ROWS_PRESENT = "rows present"
-#: Latency percentiles must be ordered; each pair is (lower, higher).
-LATENCY_ORDER: tuple[tuple[str, str], ...] = (
-    ("latency_p50_ms", "latency_p95_ms"),
-    ("latency_p95_ms", "latency_p99_ms"),
-)
-#: Checks that quarantine on a single bad row, whatever `max_bad_row_share` allows.
-ZERO_TOLERANCE: frozenset[str] = frozenset({CHECK_UNIQUE})
-
 _HOUR = timedelta(hours=1)
-
-
-class StructuralValidationError(ValueError):
-    """The hour's data cannot be validated at all: the run must fail with this message."""
 
 
 @dataclass
@@ -107,28 +102,28 @@ def validate_hour(
 ) -> ValidationReport:
     """Validate one hour of metrics [hour, hour+1h) and judge every expected or seen model.
 
-    Raises StructuralValidationError when the frame cannot be validated at all (missing or
-    unreadable columns, nothing extracted while models are expected).
+    A model whose rows break a rule (a value out of range, or not a number at all) is
+    quarantined with the reason; an expected model without rows is `no_data`, and when that is
+    every expected model the FLEET row is `no_data` too: the hour is recorded, not lost.
+    Raises StructuralValidationError only when the frame cannot be validated at all (missing
+    columns, timestamps given as numbers).
     """
     _check_hour(hour)
     expected = list(dict.fromkeys(str(m) for m in expected_models))
     if schema.FLEET in expected:
         raise StructuralValidationError(f"{schema.FLEET!r} is reserved and cannot be a model id")
-    if len(df) == 0:
-        if expected:
-            raise StructuralValidationError(
-                f"nothing extracted for hour {hour:%Y-%m-%d %H:%M} UTC; "
-                f"expected {len(expected)} models"
-            )
-        return _empty_report(df, hour)
 
-    gx, context = _ephemeral_context()
+    gx, context = ephemeral_context()
     token = f"{hour:%Y%m%dT%H}_{uuid.uuid4().hex[:8]}"
     stats: dict[str, int] = defaultdict(int)
     _check_columns(gx, context, df, token, stats)
-    data = _coerce(df)
+    coerced = coerce(df)
+    data = coerced.data
     rows = data[list(schema.REQUIRED_COLUMNS)].reset_index(drop=True)
-    null_ids, row_failures = _validate_rows(gx, context, rows, hour, token, stats)
+    null_ids, row_failures = 0, {}
+    if len(rows):
+        null_ids, row_failures = _validate_rows(gx, context, rows, hour, token, stats)
+        _add_unreadable(row_failures, rows, coerced.unreadable)
     facts = _model_facts(rows, hour, expected)
     agg_failures = _validate_models(gx, context, facts, cfg, token, stats)
 
@@ -151,265 +146,23 @@ def _check_hour(hour: datetime) -> None:
         raise ValueError(f"hour must be at the top of an hour, got {hour.isoformat()}")
 
 
-def _empty_report(df: pd.DataFrame, hour: datetime) -> ValidationReport:
-    """No rows and no models expected: nothing to judge, but the hour still gets a FLEET row."""
-    fleet = pd.DataFrame(
-        {
-            "hour": [pd.Timestamp(hour)],
-            "model_id": [schema.FLEET],
-            "status": [PASSED],
-            "n_rows": [0],
-            "completeness": [np.nan],
-            "staleness_minutes": [np.nan],
-            "failed_checks": ["[]"],
-        }
-    ).astype(VERDICT_DTYPES)
-    return ValidationReport(verdicts=fleet, clean=df.copy())
-
-
-def _coerce(df: pd.DataFrame) -> pd.DataFrame:
-    """Make metrics numeric and `ts` naive-UTC datetime, or say exactly which column cannot be."""
-    data = df.copy()
-    problems: list[str] = []
-    for name in schema.METRIC_NAMES:
-        col = data[name]
-        if pd.api.types.is_float_dtype(col.dtype) and isinstance(col.dtype, np.dtype):
-            continue
-        if pd.api.types.is_integer_dtype(col.dtype) and isinstance(col.dtype, np.dtype):
-            continue
-        as_num = pd.to_numeric(col, errors="coerce")
-        bad = col[col.notna() & as_num.isna()]
-        if len(bad):
-            examples = ", ".join(repr(v) for v in bad.unique()[:3])
-            problems.append(
-                f"metric column {name!r} is not numeric: {len(bad)} values cannot be read "
-                f"as numbers (e.g. {examples})"
-            )
-        else:
-            data[name] = as_num.astype("float64")
-    data[schema.TS] = _coerce_ts(data[schema.TS], problems)
-    if problems:
-        raise StructuralValidationError("; ".join(problems))
-    ids = data[schema.MODEL_ID]
-    data[schema.MODEL_ID] = ids.where(ids.isna(), ids.astype("str")).astype("str")
-    if (data[schema.MODEL_ID] == schema.FLEET).any():
-        raise StructuralValidationError(
-            f"model_id {schema.FLEET!r} is reserved for fleet findings and cannot be in the data"
-        )
-    return data
-
-
-def _coerce_ts(ts: pd.Series, problems: list[str]) -> pd.Series:
-    """Naive UTC timestamps; aware ones are converted, numbers refused (their unit is a guess)."""
-    if isinstance(ts.dtype, pd.DatetimeTZDtype):
-        return ts.dt.tz_convert("UTC").dt.tz_localize(None)
-    if pd.api.types.is_datetime64_dtype(ts.dtype):
-        return ts
-    if pd.api.types.is_numeric_dtype(ts.dtype) or pd.api.types.is_timedelta64_dtype(ts.dtype):
-        problems.append(f"column 'ts' is not datetime-like (dtype {ts.dtype})")
-        return ts
-    parsed = pd.to_datetime(ts.astype(object), errors="coerce", format="ISO8601", utc=True)
-    bad = ts[ts.notna() & parsed.isna()]
-    if len(bad):
-        examples = ", ".join(repr(v) for v in bad.unique()[:3])
-        problems.append(
-            f"column 'ts' is not datetime-like: {len(bad)} values cannot be read as "
-            f"timestamps (e.g. {examples})"
-        )
-        return ts
-    return parsed.dt.tz_localize(None)
-
-
-# --- Great Expectations -------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _quiet_gx() -> Iterator[None]:
-    """GX logs and warns freely; keep task logs for our own messages while it runs."""
-    logger = logging.getLogger("great_expectations")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        logger.setLevel(level)
-
-
-def _ephemeral_context() -> tuple[Any, Any]:
-    """GX and a fresh in-memory context: no files, no analytics, no tqdm bars in task logs."""
-    with _quiet_gx():
-        import great_expectations as gx
-        from great_expectations.data_context.types.base import (
-            DataContextConfig,
-            InMemoryStoreBackendDefaults,
-            ProgressBarsConfig,
-        )
-
-        config = DataContextConfig(
-            store_backend_defaults=InMemoryStoreBackendDefaults(),
-            progress_bars=ProgressBarsConfig(globally=False),
-            analytics_enabled=False,
-        )
-        return gx, gx.get_context(mode="ephemeral", project_config=config)
-
-
-def _run(
-    gx: Any,
-    context: Any,
-    frame: pd.DataFrame,
-    expectations: list[Any],
-    name: str,
-    stats: dict[str, int],
-) -> list[Any]:
-    """Run one suite over `frame` with COMPLETE results; an expectation that errored is fatal."""
-    with _quiet_gx():
-        batch = (
-            context.data_sources.add_pandas(f"{name}_source")
-            .add_dataframe_asset(f"{name}_asset")
-            .add_batch_definition_whole_dataframe(f"{name}_batch")
-        )
-        suite = context.suites.add(
-            gx.ExpectationSuite(name=f"{name}_suite", expectations=expectations)
-        )
-        definition = context.validation_definitions.add(
-            gx.ValidationDefinition(name=f"{name}_validation", data=batch, suite=suite)
-        )
-        result = definition.run(
-            batch_parameters={"dataframe": frame},
-            # Row positions are all we need back; the failing values themselves are not.
-            result_format={"result_format": "COMPLETE", "exclude_unexpected_values": True},
-        )
-    for key in ("evaluated_expectations", "successful_expectations", "unsuccessful_expectations"):
-        stats[key] += int(result.statistics.get(key) or 0)
-    for r in result.results:
-        message = _exception_message(r.exception_info)
-        if message is not None:
-            raise RuntimeError(
-                f"Great Expectations could not evaluate {_check_name(r)!r}: {message}"
-            )
-    return list(result.results)
-
-
-def _exception_message(info: Any) -> str | None:
-    """GX nests exception info per metric in some versions; find any raised exception."""
-    if not isinstance(info, dict):
-        return None
-    if info.get("raised_exception"):
-        return str(info.get("exception_message") or "unknown error")
-    for value in info.values():
-        if isinstance(value, dict):
-            message = _exception_message(value)
-            if message is not None:
-                return message
-    return None
-
-
-def _check_name(result: Any) -> str:
-    return str(result.expectation_config.meta["check"])
-
-
-def _expect(gx: Any, kind: str, check: str, **kwargs: Any) -> Any:
-    """An expectation tagged with our check name, which is how results are read back."""
-    return getattr(gx.expectations, kind)(meta={"check": check}, **kwargs)
+# --- the three GX passes ----------------------------------------------------------------------
 
 
 def _check_columns(
     gx: Any, context: Any, df: pd.DataFrame, token: str, stats: dict[str, int]
 ) -> None:
     """Every required column must exist; name all the missing ones at once."""
-    expectations = [
-        _expect(gx, "ExpectColumnToExist", f"column {c} exists", column=c)
-        for c in schema.REQUIRED_COLUMNS
-    ]
-    results = _run(gx, context, df, expectations, f"modelwatch_schema_{token}", stats)
-    failed = {_check_name(r) for r in results if not r.success}
-    missing = [c for c in schema.REQUIRED_COLUMNS if f"column {c} exists" in failed]
+    results = run_suite(
+        gx, context, df, column_expectations(gx), f"modelwatch_schema_{token}", stats
+    )
+    failed = {check_name(r) for r in results if not r.success}
+    missing = [c for c in schema.REQUIRED_COLUMNS if column_check(c) in failed]
     if missing:
         raise StructuralValidationError(
             f"required column(s) missing: {', '.join(missing)} "
             f"(columns present: {', '.join(map(str, df.columns)) or 'none'})"
         )
-
-
-def _fmt(value: float) -> str:
-    return f"{value:g}"
-
-
-def _row_expectations(gx: Any, hour: datetime) -> list[Any]:
-    """The per-row rules: keys present and in the hour, metrics present, finite, in range."""
-    exps = [
-        _expect(gx, "ExpectColumnValuesToNotBeNull", CHECK_MODEL_ID, column=schema.MODEL_ID),
-        _expect(gx, "ExpectColumnValuesToNotBeNull", "ts not null", column=schema.TS),
-        _expect(
-            gx,
-            "ExpectColumnValuesToBeBetween",
-            "ts within hour",
-            column=schema.TS,
-            min_value=hour,
-            max_value=hour + _HOUR,
-            strict_max=True,
-        ),
-        _expect(
-            gx,
-            "ExpectCompoundColumnsToBeUnique",
-            CHECK_UNIQUE,
-            column_list=[schema.MODEL_ID, schema.TS],
-        ),
-    ]
-    for m in schema.METRICS:
-        exps.append(
-            _expect(gx, "ExpectColumnValuesToNotBeNull", f"{m.name} not null", column=m.name)
-        )
-        if m.min_value is not None:
-            exps.append(
-                _expect(
-                    gx,
-                    "ExpectColumnValuesToBeBetween",
-                    f"{m.name} >= {_fmt(m.min_value)}",
-                    column=m.name,
-                    min_value=m.min_value,
-                )
-            )
-        if m.max_value is not None:
-            exps.append(
-                _expect(
-                    gx,
-                    "ExpectColumnValuesToBeBetween",
-                    f"{m.name} <= {_fmt(m.max_value)}",
-                    column=m.name,
-                    max_value=m.max_value,
-                )
-            )
-        if m.min_value is None or m.max_value is None:
-            # An open range would let +-inf through; a closed one already rejects it.
-            exps.append(
-                _expect(
-                    gx,
-                    "ExpectColumnValuesToBeBetween",
-                    f"{m.name} finite",
-                    column=m.name,
-                    min_value=float("-inf"),
-                    max_value=float("inf"),
-                    strict_min=True,
-                    strict_max=True,
-                )
-            )
-    for low, high in LATENCY_ORDER:
-        exps.append(
-            _expect(
-                gx,
-                "ExpectColumnPairValuesAToBeGreaterThanB",
-                f"{low} <= {high}",
-                column_A=high,
-                column_B=low,
-                or_equal=True,
-                # A missing value is the "not null" check's finding, not an ordering one.
-                ignore_row_if="either_value_is_missing",
-            )
-        )
-    return exps
 
 
 def _validate_rows(
@@ -420,32 +173,48 @@ def _validate_rows(
     token: str,
     stats: dict[str, int],
 ) -> tuple[int, dict[str, dict[str, int]]]:
-    """One GX pass over all rows; returns (null model_id rows, {model: {check: bad rows}})."""
-    results = _run(
-        gx, context, rows, _row_expectations(gx, hour), f"modelwatch_rows_{token}", stats
+    """One GX pass over all rows; returns (null model_id rows, {model: {check: bad rows}}).
+
+    Unreadable values were made missing by `coerce`; `_add_unreadable` reports them under
+    their own check afterwards, and the "not null" checks here count them too, which
+    `_add_unreadable` takes back out, so each bad value is reported once, as what it is.
+    """
+    results = run_suite(
+        gx, context, rows, row_expectations(gx, hour), f"modelwatch_rows_{token}", stats
     )
     ids = rows[schema.MODEL_ID].to_numpy(dtype=object)
     null_ids = 0
     failures: dict[str, dict[str, int]] = defaultdict(dict)
     for r in results:
-        count = int(r.result.get("unexpected_count") or 0)
-        if count == 0:
+        index = failing_positions(r)
+        if not index:
             continue
-        check = _check_name(r)
-        index = r.result.get("unexpected_index_list")
-        if index is None or len(index) != count:
-            # Without every failing row we could not say which models they belong to.
-            raise RuntimeError(
-                f"Great Expectations reported {count} failing rows for {check!r} but returned "
-                f"{0 if index is None else len(index)} row positions"
-            )
+        check = check_name(r)
         if check == CHECK_MODEL_ID:
-            null_ids = count
+            null_ids = len(index)
             continue
         owners = pd.Series(ids[np.asarray(index, dtype=np.int64)]).dropna()
         for model_id, n in owners.value_counts().items():
             failures[str(model_id)][check] = int(n)
     return null_ids, failures
+
+
+def _add_unreadable(
+    failures: dict[str, dict[str, int]], rows: pd.DataFrame, unreadable: dict[str, np.ndarray]
+) -> None:
+    """Move values `coerce` could not read from "<col> not null" to "<col> is a number" (or
+    "ts is a timestamp"), per model: the model that sent them is quarantined for it."""
+    ids = rows[schema.MODEL_ID]
+    for column, mask in unreadable.items():
+        owners = ids[mask].dropna().value_counts()
+        for model_id, n in owners.items():
+            checks = failures[str(model_id)]
+            left = checks.get(not_null_check(column), 0) - int(n)
+            if left > 0:
+                checks[not_null_check(column)] = left
+            else:
+                checks.pop(not_null_check(column), None)
+            checks[readable_check(column)] = int(n)
 
 
 def _model_facts(rows: pd.DataFrame, hour: datetime, expected: list[str]) -> pd.DataFrame:
@@ -478,32 +247,13 @@ def _validate_models(
     present = facts[facts["n_rows"] > 0].reset_index()
     if present.empty:
         return {}
-    complete = f"completeness >= {_fmt(cfg.min_completeness)}"
-    fresh = f"staleness_minutes <= {_fmt(cfg.max_staleness_minutes)}"
-    expectations = [
-        _expect(
-            gx,
-            "ExpectColumnValuesToBeBetween",
-            complete,
-            column="completeness",
-            min_value=cfg.min_completeness,
-        ),
-        # No row inside the hour means no known freshness: that fails it too.
-        _expect(gx, "ExpectColumnValuesToNotBeNull", fresh, column="staleness_minutes"),
-        _expect(
-            gx,
-            "ExpectColumnValuesToBeBetween",
-            fresh,
-            column="staleness_minutes",
-            max_value=cfg.max_staleness_minutes,
-        ),
-    ]
-    results = _run(gx, context, present, expectations, f"modelwatch_models_{token}", stats)
+    suite = model_expectations(gx, cfg)
+    results = run_suite(gx, context, present, suite, f"modelwatch_models_{token}", stats)
     ids = present[schema.MODEL_ID].to_numpy(dtype=object)
     failures: dict[str, dict[str, int]] = defaultdict(dict)
     for r in results:
-        for position in r.result.get("unexpected_index_list") or []:
-            failures[str(ids[int(position)])][_check_name(r)] = 1
+        for position in failing_positions(r):
+            failures[str(ids[position])][check_name(r)] = 1
     return failures
 
 
@@ -530,7 +280,7 @@ def _verdicts(
             status, failed = NO_DATA, {CHECK_ROWS_PRESENT: 1}
         else:
             for check, n in row_failures.get(str(model_id), {}).items():
-                if check in ZERO_TOLERANCE or n / n_rows > cfg.max_bad_row_share:
+                if zero_tolerance(check) or n / n_rows > cfg.max_bad_row_share:
                     failed[check] = n
             failed.update(agg_failures.get(str(model_id), {}))
             status = QUARANTINED if failed else PASSED
@@ -551,17 +301,22 @@ def _verdicts(
 def _fleet_row(
     rows: pd.DataFrame, facts: pd.DataFrame, hour: datetime, null_ids: int
 ) -> pd.DataFrame:
-    """The hour as a whole: every extracted row, mean completeness, and unattributable rows."""
+    """The hour as a whole: every extracted row, mean completeness, unattributable rows, and
+    whether the whole fleet is missing (then one finding for the fleet, not one per model)."""
     end = pd.Timestamp(hour + _HOUR)
     owned_ts = rows.loc[rows[schema.MODEL_ID].notna(), schema.TS]
     owned_ts = owned_ts[(owned_ts >= pd.Timestamp(hour)) & (owned_ts < end)]
     staleness = (end - owned_ts.max()).total_seconds() / 60.0 if len(owned_ts) else np.nan
     failed = {CHECK_MODEL_ID: null_ids} if null_ids else {}
+    fleet_missing = len(facts) > 0 and bool((facts["n_rows"] == 0).all())
+    if fleet_missing:
+        failed[CHECK_FLEET_ROWS] = len(facts)
+    status = NO_DATA if fleet_missing else WARNING if null_ids else PASSED
     return pd.DataFrame(
         {
             "hour": [pd.Timestamp(hour)],
             "model_id": [schema.FLEET],
-            "status": [WARNING if null_ids else PASSED],
+            "status": [status],
             "n_rows": [len(rows)],
             "completeness": [float(facts["completeness"].mean()) if len(facts) else np.nan],
             "staleness_minutes": [staleness],

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -34,6 +35,7 @@ from modelwatch.ingest.extract import (
     read_training_history,
     write_training_history,
 )
+from modelwatch.ingest.landing import check_landing, waits
 from modelwatch.ingest.validate import validate_hour
 from modelwatch.remediation import outbox
 from modelwatch.remediation import requests as remediation
@@ -52,6 +54,17 @@ def _models_clause(ctx: RunContext, models: list[str]) -> tuple[str, dict[str, A
     return "hour = :hour AND model_id IN :models", {"hour": ctx.hour, "models": models}
 
 
+# --------------------------------------------------------------------------------------- landing
+def step_landing(ctx: RunContext, spec: WarehouseSpec, settings: Settings, now: datetime) -> bool:
+    """The sensor before extract: True once the hour's rows have landed, or the landing
+    deadline has passed, or the run does not wait (only scheduled runs do). See landing.py."""
+    if not waits(ctx.run_type):
+        log.info("%s run of %s: no wait for late rows", ctx.run_type, ctx.hour)
+        return True
+    with open_warehouse(spec) as wh:
+        return check_landing(wh, settings, ctx, now).done
+
+
 # --------------------------------------------------------------------------------------- extract
 def step_extract(ctx: RunContext, spec: WarehouseSpec, settings: Settings) -> dict[str, Any]:
     """Stage the hour's rows, and the history of the models whose detector for the day is
@@ -68,7 +81,7 @@ def step_extract(ctx: RunContext, spec: WarehouseSpec, settings: Settings) -> di
                 wh, settings, unfitted, day, ctx.path / HISTORY, row_group_size=HISTORY_ROW_GROUP
             )
         else:
-            ex.history.to_parquet(ctx.path / HISTORY, index=False)  # no rows, the columns
+            ex.history.to_parquet(ctx.path / HISTORY, index=False)  # no rows, typed columns
             n_history = n_out = 0
     log.info(
         "extracted %d rows for %s (%d expected models), %d history rows (%d excluded)",

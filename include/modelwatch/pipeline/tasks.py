@@ -7,7 +7,7 @@ runs the same way from the CLI and the tests.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from modelwatch.config import Settings, load_settings
@@ -62,6 +62,13 @@ def resolve(context: dict[str, Any]) -> dict[str, Any]:
         "all" if models is None else len(models),
     )
     return ctx.to_dict()
+
+
+def landed(ctx: dict[str, Any]) -> bool:
+    """Sensor poke: have the hour's rows landed? The wall clock is read here, at the Airflow
+    edge, and only to compare with the landing deadline."""
+    cfg = settings()
+    return hourly.step_landing(RunContext.from_dict(ctx), _spec(cfg), cfg, datetime.now(UTC))
 
 
 def extract(ctx: dict[str, Any]) -> dict[str, Any]:

@@ -265,21 +265,35 @@ def test_model_version_is_optional() -> None:
     assert validate_hour(df, HOUR, ["m1"], CFG).passed == ["m1"]
 
 
-def test_empty_frame_fails_when_models_expected() -> None:
+def test_empty_frame_is_a_fleet_outage_when_models_expected() -> None:
+    """Was: raised "nothing extracted", so the hour had no mw_runs row and no alert. Now every
+    expected model is no_data and the FLEET row says the whole fleet is missing."""
     empty = make_hour(["m1"]).iloc[0:0]
-    with pytest.raises(StructuralValidationError, match=r"nothing extracted .*expected 2 models"):
-        validate_hour(empty, HOUR, ["m1", "m2"], CFG)
+    report = validate_hour(empty, HOUR, ["m1", "m2"], CFG)
+    v = report.verdicts
+    assert v["model_id"].tolist() == [schema.FLEET, "m1", "m2"]
+    assert v["status"].tolist() == ["no_data", "no_data", "no_data"]
+    assert checks(report, schema.FLEET) == {"rows present for any model": 2}
+    assert checks(report, "m1") == {"rows present": 1}
+    assert report.no_data == ["m1", "m2"] and report.passed == [] and report.clean.empty
+    assert v["hour"].dtype == "datetime64[us]" and v["n_rows"].dtype == np.int64
     quiet = validate_hour(empty, HOUR, [], CFG)
     assert quiet.verdicts["model_id"].tolist() == [schema.FLEET]
+    assert quiet.verdicts["status"].tolist() == ["passed"]
     assert quiet.clean.empty
 
 
-def test_non_numeric_metric_column() -> None:
-    df = make_hour(["m1"])
+def test_non_numeric_metric_value_quarantines_only_its_model() -> None:
+    """Was: one string in one model's row raised for the whole hour. Now only that model is
+    quarantined, with the reason; the others pass."""
+    df = make_hour(["m1", "m2"])
     df["error_rate"] = df["error_rate"].astype(object)
     df.loc[3, "error_rate"] = "oops"
-    with pytest.raises(StructuralValidationError, match=r"'error_rate' is not numeric.*'oops'"):
-        validate_hour(df, HOUR, ["m1"], CFG)
+    report = validate_hour(df, HOUR, ["m1", "m2"], ValidationConfig(max_bad_row_share=0.5))
+    assert report.quarantined == ["m1"] and report.passed == ["m2"]
+    assert checks(report, "m1") == {"error_rate is a number": 1}  # once, not also "not null"
+    assert report.clean["error_rate"].dtype == np.float64
+    assert (report.clean["model_id"] == "m2").all()
 
 
 def test_numeric_strings_are_read_as_numbers() -> None:
@@ -320,9 +334,9 @@ def test_gx_runs_quietly(capfd: pytest.CaptureFixture[str]) -> None:
 def test_expectation_gx_cannot_evaluate_is_fatal() -> None:
     from collections import defaultdict
 
-    from modelwatch.ingest import validate
+    from modelwatch.ingest import gx as mwgx
 
-    gx, context = validate._ephemeral_context()
-    bad = validate._expect(gx, "ExpectColumnValuesToNotBeNull", "nope not null", column="nope")
+    gx, context = mwgx.ephemeral_context()
+    bad = mwgx.expect(gx, "ExpectColumnValuesToNotBeNull", "nope not null", column="nope")
     with pytest.raises(RuntimeError, match="could not evaluate 'nope not null'"):
-        validate._run(gx, context, pd.DataFrame({"a": [1.0]}), [bad], "t", defaultdict(int))
+        mwgx.run_suite(gx, context, pd.DataFrame({"a": [1.0]}), [bad], "t", defaultdict(int))
