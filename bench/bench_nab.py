@@ -158,7 +158,7 @@ def stretch(f: nab.NabFile, k: int) -> nab.NabFile:
 
 def reference_seconds() -> float:
     """Wall time of a fixed numpy workload (sorts and products, one core): timed in the same
-    run as a replay, it says how busy the machine was; about 1.0 s on the idle 2-core box."""
+    run as a replay, it says how busy the machine was (compare runs by it, not by wall time)."""
     rng = np.random.default_rng(0)
     a, m = rng.random(200_000), rng.random((200, 200))
     t0 = time.perf_counter()

@@ -22,8 +22,8 @@ class DetectionConfig(StrictModel):
     #: How many metrics an explanation names.
     top_k: int = Field(3, ge=1, le=len(schema.METRICS))
     seed: int = 0
-    #: Who grows the forests: "numpy" (our own, the default), "sklearn" or "isotree".
-    forest_impl: str = Field("numpy", pattern="^(numpy|sklearn|isotree)$")
+    #: Who grows the forests: "isotree" (maintained C++, the default), "sklearn" or "numpy".
+    forest_impl: str = Field("isotree", pattern="^(numpy|sklearn|isotree)$")
     #: How strongly a feature beyond its training range pushes an hour's row tails towards 1.
     beyond_gain: float = Field(5.0, ge=0.0)
     # --- the per-row stream of replayed series (detection/stream.py; docs/detection.md lists
