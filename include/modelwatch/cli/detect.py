@@ -18,22 +18,21 @@ from typing import Any
 def cmd_replay(args: argparse.Namespace) -> int:
     """Score every input row causally with the DAG's detector; write one row per input row."""
     from modelwatch.config import load_settings
-    from modelwatch.evaluation.replay import read_table, read_warehouse, replay, write_table
+    from modelwatch.evaluation.replay import read_table, replay, replay_warehouse, write_table
     from modelwatch.run import parse_hour
 
     settings = load_settings(getattr(args, "config", None))
     if bool(args.metrics) == bool(args.warehouse):
         raise ValueError("give exactly one of --metrics FILE or --warehouse CONN")
+    if args.warehouse and not (args.start and args.end):
+        raise ValueError("--warehouse needs --start and --end")
+    t0 = time.perf_counter()
     if args.metrics:
         frame = read_table(args.metrics)
-    else:
-        if not (args.start and args.end):
-            raise ValueError("--warehouse needs --start and --end")
-        frame = read_warehouse(
-            args.warehouse, parse_hour(args.start), parse_hour(args.end), args.model, settings
-        )
-    t0 = time.perf_counter()
-    out = replay(frame, settings.detection, n_jobs=args.jobs, progress=not args.quiet)
+        out = replay(frame, settings.detection, n_jobs=args.jobs, progress=not args.quiet)
+    else:  # the DAG's own path: validation, day detectors, hour scores
+        start, end = parse_hour(args.start), parse_hour(args.end)
+        out, _ = replay_warehouse(args.warehouse, start, end, args.model, settings)
     write_table(out, args.out)
     secs = time.perf_counter() - t0
     print(

@@ -19,38 +19,32 @@ class DetectionConfig(StrictModel):
     max_samples: int = Field(256, ge=16)
     #: Training rows are subsampled to at most this many, to bound the cost per model.
     max_train_rows: int = Field(4096, ge=256)
-    #: Generic series: the latest training rows whose scores calibrate the forest's tails.
-    calibration_rows: int = Field(4096, ge=256)
     #: How many metrics an explanation names.
     top_k: int = Field(3, ge=1, le=len(schema.METRICS))
     seed: int = 0
-    # --- streaming detection (replay and the per-row score stream) ---
-    #: A cached forest is refitted once it is this many hours old ...
-    refit_hours: float = Field(24.0, gt=0.0)
-    #: ... and at least this many rows have arrived since (a day of five-minute rows): the
-    #: cost of a replay then follows its rows, not its span.
-    refit_rows: int = Field(288, ge=1)
-    #: ... or once the usable history has grown by this factor since the fit (cold start).
-    refit_growth: float = Field(1.5, gt=1.0)
-    #: Rows a series needs before it is scored at all (besides `min_history_hours` of span).
-    min_train_rows: int = Field(200, ge=16)
-    #: Who grows the forests: "numpy" (fast, the default) or "sklearn" (the reference).
-    forest_impl: str = Field("numpy", pattern="^(numpy|sklearn)$")
-    #: How strongly a value beyond the training range pushes a row's tail towards 1.
+    #: Who grows the forests: "isotree" (maintained C++, the default), "sklearn" or "numpy".
+    forest_impl: str = Field("isotree", pattern="^(numpy|sklearn|isotree)$")
+    #: How strongly a feature beyond its training range pushes an hour's row tails towards 1.
     beyond_gain: float = Field(5.0, ge=0.0)
-    #: Days of history before generic series get same-time-yesterday features (0 = never).
-    seasonal_days: float = Field(3.0, ge=0.0)
-    #: Rows whose surprise is pooled into the "recent scores" tail probability.
-    stream_rows: int = Field(24, ge=1)
-    #: A row's own tail counts in the stream only this many decades (log10) beyond the
-    #: pooled tail's: lone extreme rows still fire, lone odd rows on spiky series do not.
-    single_row_margin: float = Field(4.0, ge=0.0)
-    #: The stream score at or above which a row raises a detection (`is_anomaly`).
-    row_threshold: float = Field(0.38, gt=0.0, lt=1.0)
-    #: After a detection, no new one for this many rows (12 hours of five-minute rows);
-    #: scores are damped meanwhile. Rows, not hours: a series' statistics are per row.
+    # --- the per-row stream of replayed series (detection/stream.py; docs/detection.md lists
+    # --- where each value comes from and its held-out figures) ---
+    #: Rows a series needs before its first fit; then the warm-up doubles.
+    stream_min_rows: int = Field(96, ge=16)
+    #: Refit at the first hour boundary this many rows after the last fit.
+    stream_refit_rows: int = Field(288, ge=1)
+    #: The forest learns from the latest this many rows before its fit.
+    stream_train_rows: int = Field(2016, ge=64)
+    #: Calibration: above this quantile of the training scores the tail is exponential.
+    tail_quantile: float = Field(0.9, gt=0.0, lt=1.0)
+    #: Numenta's likelihood: the short moving average of the score against the mean and spread
+    #: of that average over the last `likelihood_long` rows.
+    likelihood_short: int = Field(10, ge=1)
+    likelihood_long: int = Field(1000, ge=10)
+    #: A value beyond the training range by more than this share of the range scores 1.
+    breach_tolerance: float = Field(0.05, ge=0.0)
+    #: The stream score at or above which a row raises a detection (`is_anomaly`): 0.5 is
+    #: Numenta's red zone, a likelihood tail of 10^-5.
+    row_threshold: float = Field(0.5, gt=0.0, lt=1.0)
+    #: After a hit, no detection for this many rows; scores are damped meanwhile.
     refractory_rows: int = Field(144, ge=0)
     refractory_damp: float = Field(0.5, ge=0.0, le=1.0)
-    #: Anomalous rows are left out of later fits unless they are more than this share of the
-    #: training window (then they are the new normal).
-    max_excluded_share: float = Field(0.1, ge=0.0, le=1.0)

@@ -202,8 +202,38 @@ def grow_forest(x: np.ndarray, n_estimators: int, max_samples: int, seed: int) -
     return PackedForest(feature, threshold, left, right, value, height, norm)
 
 
-def fit_forest(x: np.ndarray, cfg: DetectionConfig, seed: int) -> PackedForest:
-    """The forest of `cfg.forest_impl`: numpy (fast, default) or sklearn (the reference)."""
+class IsoTreeForest:
+    """An `isotree` forest (a maintained C++ Isolation Forest) behind `PackedForest.raw`.
+
+    Configured as the classic algorithm (one variable per split, uniform split points, depth
+    limit ceil(log2(sample)), depth-based scores), so its scores are on sklearn's scale.
+    """
+
+    def __init__(self, x: np.ndarray, n_estimators: int, max_samples: int, seed: int) -> None:
+        from isotree import IsolationForest  # heavy import: only when detecting
+
+        self.model = IsolationForest(
+            ntrees=n_estimators,
+            sample_size=min(max_samples, len(x)),
+            ndim=1,
+            missing_action="fail",
+            penalize_range=False,
+            standardize_data=False,
+            scoring_metric="depth",
+            random_seed=seed,
+            nthreads=1,
+        ).fit(np.ascontiguousarray(x, dtype=float))
+
+    def raw(self, x: np.ndarray) -> np.ndarray:
+        """Per row: the standardised outlier score 2^(-depth / c(sample)), as sklearn's."""
+        if len(x) == 0:
+            return np.zeros(0)
+        return np.asarray(self.model.predict(np.ascontiguousarray(x, dtype=float)), dtype=float)
+
+
+def fit_forest(x: np.ndarray, cfg: DetectionConfig, seed: int) -> PackedForest | IsoTreeForest:
+    """The forest of `cfg.forest_impl`: our numpy forest (the default), sklearn (packed into
+    arrays, scored by our tree walk) or isotree (scored by itself)."""
     if cfg.forest_impl == "sklearn":
         from sklearn.ensemble import IsolationForest  # heavy import: only when detecting
 
@@ -213,4 +243,6 @@ def fit_forest(x: np.ndarray, cfg: DetectionConfig, seed: int) -> PackedForest:
             random_state=seed,
         ).fit(x)
         return PackedForest.from_sklearn(forest)
+    if cfg.forest_impl == "isotree":
+        return IsoTreeForest(x, cfg.n_estimators, cfg.max_samples, seed)
     return grow_forest(x, cfg.n_estimators, min(cfg.max_samples, len(x)), seed)

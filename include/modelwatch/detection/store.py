@@ -21,7 +21,7 @@ from modelwatch.warehouse import WarehouseSpec
 #: Bumped whenever a fitted detector's contents change shape or its classes move module, so
 #: files pickled by older code are refitted instead of loaded (it is part of every file's key).
 #: 4: `Detector` and `PackedForest` moved out of `detection/detector.py` (now `forest.py`).
-STORE_FORMAT = 4
+STORE_FORMAT = 5
 
 
 #: Characters of the model id kept in a file name, for people listing the folder.

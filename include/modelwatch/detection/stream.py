@@ -1,114 +1,178 @@
-"""The per-row score stream of replayed series: pooled surprise, one detection per period.
+"""Per-row scores of arbitrary series (NAB files, backfills): forest, likelihood, breach.
 
-Why: arbitrary series (NAB, backfills) are judged row by row, not hour by hour. A row's score
-is the tail of the last few rows' pooled surprise against the model's long-run distribution,
-or of the row alone when that is extreme; one detection per refractory period. See
-docs/detection.md for the rules and the data behind them.
+Why a separate scorer: the hourly DAG judges hours of our serving schema; a replayed series of
+any shape is judged row by row, and NAB counts the first row that fires. The pieces that hold
+up on held-out files (docs/detection.md, "tuning protocol") are few: a forest on the value,
+Numenta's anomaly likelihood of its calibrated score (recent scores against the series' own
+long-run mean and spread), a range breach (a value beyond anything in the training window,
+where a forest's path lengths saturate) and a refractory period after each detection.
+
+Causal in hourly batches: the rows of clock hour h are scored by state frozen at a fit before
+h (forest, calibration reference, likelihood mean and spread, training range); the moving
+average and the refractory period use only the row itself and earlier rows.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from modelwatch.config import DetectionConfig
 from modelwatch.detection.detector import empirical_log_tail
+from modelwatch.detection.forest import fit_forest
+
+#: Numenta's floors on the likelihood's long-run distribution (nupic anomaly_likelihood.py
+#: estimateNormal): a file whose scores never moved is not made infinitely sensitive.
+LIKELIHOOD_MIN_MEAN = 0.03
+LIKELIHOOD_MIN_VAR = 3e-4
+#: Numenta's yellow zone: a red-zone tail right after another is replaced by this one, so a run
+#: of red rows fires once (nupic _filterLikelihoods).
+YELLOW_TAIL = 1e-3
+#: Numenta's red zone: a likelihood tail of at most 10^-5 (score 0.5).
+RED_TAIL = 1e-5
+#: Score = log(tail) / log(1e-10), Numenta's log scaling (NAB's numenta detector): 0.5 is a
+#: one-in-10^5 tail, the red zone.
+LOG_TAIL_FLOOR = 1e-10
+#: A calibrated forest score of 1 is a tail of 10^-6: beyond it the forest no longer ranks.
+CALIBRATION_DECADES = 6.0
 
 
-@dataclass
-class StreamState:
-    """What the score stream remembers between batches of one series: the last surprises (for
-    the pooled tail) and how many rows ago it last fired (for the refractory period)."""
+@dataclass(frozen=True)
+class Segment:
+    """Rows [start, stop) of a sorted series, scored by state fitted on rows before start."""
 
-    recent: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    since_fire: int | None = None  # rows since the last detection; None = never fired
-
-
-#: The log10 tail at which the stream score reads 0.5: score = L / (L + SCORE_HALF_LOG10).
-SCORE_HALF_LOG10 = 4.0
+    start: int
+    stop: int
 
 
-def pooled_log_tail(u: np.ndarray, k: int) -> np.ndarray:
-    """Per row: log P(sum of k typical surprises >= the sum of the last k), i.e. how unusual
-    the recent run of scores is against the model's long-run score distribution (surprises
-    -log(1 - p) of typical rows are exponential with mean 1, so their sum is gamma). A
-    sustained moderate shift, which no single row reveals, adds up here."""
-    from scipy.special import (  # lazy: keeps `import modelwatch.detection.stream` light
-        gammaincc,
-        gammaln,
-    )
-
-    total = pd.Series(u).rolling(k, min_periods=1).sum().to_numpy()
-    n = pd.Series(np.ones(len(u))).rolling(k, min_periods=1).sum().to_numpy()
-    with np.errstate(divide="ignore"):
-        exact = np.log(gammaincc(n, total))
-    # far in the tail gammaincc underflows: use its leading term
-    approx = -total + (n - 1.0) * np.log(np.maximum(total, 1e-300)) - gammaln(n)
-    return np.where(np.isfinite(exact), exact, approx)
-
-
-def to_score(log10_tail: np.ndarray) -> np.ndarray:
-    """Map a tail's -log10 (0 = typical, 4 = one in 10,000) to [0, 1) without saturating, so
-    scores stay comparable across models and extremes still rank."""
-    lt = np.maximum(np.asarray(log10_tail, dtype=float), 0.0)
-    with np.errstate(invalid="ignore"):  # inf / inf: an infinitely unlikely row scores 1
-        return np.where(np.isposinf(lt), 1.0, lt / (lt + SCORE_HALF_LOG10))
+def fit_schedule(ts: np.ndarray, cfg: DetectionConfig) -> list[Segment]:
+    """Where to refit, from timestamps alone: at hour boundaries, first once `stream_min_rows`
+    rows exist, then after as many new rows as the last fit had (warm-up doubles) or
+    `stream_refit_rows`, whichever is fewer. Rows, not hours: a series scores the same at any
+    sampling rate (`bench_nab.py --stretch`)."""
+    hours = pd.to_datetime(ts).floor("h")
+    bounds = np.flatnonzero(np.r_[True, hours[1:] != hours[:-1]]) if len(hours) else []
+    fits: list[int] = []
+    for b in bounds:
+        if not fits:
+            if b >= cfg.stream_min_rows:
+                fits.append(int(b))
+        elif b - fits[-1] >= min(cfg.stream_refit_rows, fits[-1]):
+            fits.append(int(b))
+    if not fits:  # never enough rows: every row stays at "no opinion"
+        return []
+    stops = [*fits[1:], len(hours)]
+    return [Segment(a, z) for a, z in zip(fits, stops, strict=True)]
 
 
-def stream_scores(
-    log_tail: np.ndarray,
-    state: StreamState,
-    cfg: DetectionConfig,
-    pooled_ref: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Turn row log tails into the score stream and its detections; returns (score, fired,
-    anomalous) and updates `state`.
+def calibrated(ref: np.ndarray, raw: np.ndarray, cfg: DetectionConfig) -> np.ndarray:
+    """A forest's raw scores as [0, 1]: -log10 of their tail against the training rows'
+    scores (`ref`, sorted; exponential beyond its `tail_quantile`) over `CALIBRATION_DECADES`.
+    The likelihood needs a score whose top is spread out, not the ECDF's pile-up at 1."""
+    lt = empirical_log_tail(ref, raw, tail_quantile=cfg.tail_quantile)
+    return np.clip(-lt / np.log(10.0) / CALIBRATION_DECADES, 0.0, 1.0)
 
-    The score is the tail of the last `stream_rows` rows' pooled surprise against the
-    model's long-run distribution of such sums (`pooled_ref`; a gamma when None), or of the
-    row alone when that is extreme (`single_row_margin`). A lone moderately odd row does not
-    count: on spiky series such rows were most of the false alarms (docs/detection.md).
-    A detection fires when the score reaches `row_threshold` and the last detection is at
-    least `refractory_rows` rows back; during the refractory period scores are damped and kept
-    below the threshold, because an operator (and NAB) counts only the first detection of an
-    incident and every further one is noise. Everything here counts rows, not hours, so a
-    series behaves the same whatever its sampling rate. `anomalous` marks rows at or above
-    the threshold (fired or not): they are kept out of later training.
-    """
-    u = -np.asarray(log_tail, dtype=float)
-    k = cfg.stream_rows
-    pad = state.recent[-(k - 1) :] if k > 1 else np.zeros(0)
-    if pooled_ref is None:
-        pooled = -pooled_log_tail(np.r_[pad, u], k)[len(pad) :]
-    else:
-        sums = pd.Series(np.r_[pad, u]).rolling(k, min_periods=1).sum().to_numpy()[len(pad) :]
-        pooled = -empirical_log_tail(pooled_ref, sums)
-    # A lone row counts only when its own tail is `single_row_margin` decades beyond what
-    # the pooled tail needs: an 80-sigma spike pages, a 1-in-1,000 blip on a spiky series
-    # does not.
-    single = u / np.log(10.0) - cfg.single_row_margin
-    score = to_score(np.maximum(pooled / np.log(10.0), single))
-    anomalous = score >= cfg.row_threshold
-    fired = np.zeros(len(score), dtype=bool)
-    quiet = np.zeros(len(score), dtype=bool)
-    since = state.since_fire
-    last = None if since is None else -since  # row index of the last detection (may be < 0)
-    for i in np.flatnonzero(anomalous):
-        if last is None or i - last >= cfg.refractory_rows:
-            fired[i] = True
-            last = i
-    fires = np.flatnonzero(fired)
-    if since is not None:
-        fires = np.r_[-since, fires]
-    for f in fires:  # rows after a detection, within the refractory period
-        quiet[max(f + 1, 0) : max(f + cfg.refractory_rows, 0)] = True
-    quiet &= ~fired
-    # Damped echoes stay below the threshold, so "score >= row_threshold" is exactly
-    # `is_anomaly` and a threshold sweep over the score can only do better than the decisions.
+
+def moving_average(x: np.ndarray, k: int) -> np.ndarray:
+    """Trailing mean of the last k values (fewer at the start)."""
+    return pd.Series(x).rolling(k, min_periods=1).mean().to_numpy()
+
+
+def likelihood_params(history: np.ndarray, cfg: DetectionConfig) -> tuple[float, float]:
+    """Mean and spread of the short moving average of the score over the last
+    `likelihood_long` rows, with Numenta's floors."""
+    ma = moving_average(history, cfg.likelihood_short)[-cfg.likelihood_long :]
+    mean = max(float(np.mean(ma)), LIKELIHOOD_MIN_MEAN) if len(ma) else LIKELIHOOD_MIN_MEAN
+    var = max(float(np.var(ma)), LIKELIHOOD_MIN_VAR) if len(ma) else LIKELIHOOD_MIN_VAR
+    return mean, float(np.sqrt(var))
+
+
+def likelihood_tail(ma: np.ndarray, mean: float, std: float) -> np.ndarray:
+    """Numenta's tail probability of the moving average (values below the mean mirrored)."""
+    from scipy.special import erfc  # lazy: keeps `import modelwatch.detection.stream` light
+
+    z = np.abs(ma - mean) / std
+    return 0.5 * erfc(z / np.sqrt(2.0))
+
+
+def red_zone_filter(tail: np.ndarray, prev: float) -> np.ndarray:
+    """A red-zone tail right after a red-zone tail (unfiltered) reads as yellow: a sustained
+    anomaly fires once, on its first row."""
+    red = LOG_TAIL_FLOOR**0.5
+    before = np.r_[prev, tail[:-1]]
+    return np.where((tail <= red) & (before <= red), YELLOW_TAIL, tail)
+
+
+def log_score(tail: np.ndarray) -> np.ndarray:
+    """Numenta's log scaling of a tail to [0, 1]."""
+    return np.clip(np.log(tail + LOG_TAIL_FLOOR) / np.log(LOG_TAIL_FLOOR), 0.0, 1.0)
+
+
+def refractory(score: np.ndarray, cfg: DetectionConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Detections and damped scores: a row at or above `row_threshold` fires unless another
+    such row lies within the last `refractory_rows` rows (so each hit, fired or not, extends
+    the dead time); rows in the dead time keep `refractory_damp` of their score, capped below
+    the threshold, so `score >= row_threshold` is exactly `is_anomaly`. NAB and on-call both
+    count only the first detection of an incident and charge every further one."""
+    hit = score >= cfg.row_threshold
+    r = cfg.refractory_rows
+    if r <= 1:
+        return score, hit
+    csum = np.r_[0, np.cumsum(hit)]
+    idx = np.arange(len(score))
+    recent = csum[idx] - csum[np.maximum(idx - r + 1, 0)]  # hits in rows [i-r+1, i-1]
+    fired = hit & (recent == 0)
+    quiet = (recent > 0) & ~fired
     below = np.nextafter(cfg.row_threshold, 0.0)
-    out = np.where(quiet, np.minimum(score * cfg.refractory_damp, below), score)
-    state.recent = np.r_[state.recent, u][-max(k - 1, 1) :]
-    state.since_fire = None if last is None else len(score) - last
-    return out, fired, anomalous
+    damped = np.minimum(score * cfg.refractory_damp, below)
+    return np.where(quiet, damped, score), fired
+
+
+def stream_series(
+    values: np.ndarray, ts: np.ndarray, cfg: DetectionConfig, seed: int
+) -> tuple[np.ndarray, np.ndarray, list[tuple[Segment, np.ndarray]]]:
+    """Score one sorted series (rows x metrics); returns (score, is_anomaly, the training rows
+    of each segment for explanations). Rows before the first fit score 0: no opinion yet."""
+    x = pd.DataFrame(np.asarray(values, dtype=float)).ffill().bfill().fillna(0.0).to_numpy()
+    n = len(x)
+    score = np.zeros(n)
+    cal = np.full(n, np.nan)  # calibrated forest score of every row, as the stream saw it
+    prev_tail = 1.0
+    segments: list[tuple[Segment, np.ndarray]] = []
+    for seg in fit_schedule(ts, cfg):
+        lo = max(0, seg.start - cfg.stream_train_rows)
+        train = x[lo : seg.start]
+        forest = fit_forest(train, cfg, seed)
+        train_raw = forest.raw(train)
+        ref = np.sort(train_raw)
+        # Rows the stream never scored (before the first fit) enter the likelihood's history
+        # with their in-sample scores.
+        past = cal[: seg.start].copy()
+        gap = np.isnan(past[lo:])
+        past[lo:][gap] = calibrated(ref, train_raw, cfg)[gap]
+        past = past[~np.isnan(past)]
+        mean, std = likelihood_params(past, cfg)
+        now = calibrated(ref, forest.raw(x[seg.start : seg.stop]), cfg)
+        cal[seg.start : seg.stop] = now
+        k = cfg.likelihood_short
+        ma = moving_average(np.r_[past[-(k - 1) :] if k > 1 else [], now], k)[-len(now) :]
+        tail = likelihood_tail(ma, mean, std)
+        filtered = red_zone_filter(tail, prev_tail)
+        prev_tail = float(tail[-1])
+        s = log_score(filtered)
+        # Range breach: a value beyond the training range (with a tolerance of its span).
+        import os
+
+        if os.environ.get("MW_BREACH_ALL"):
+            mn, mx = x[: seg.start].min(axis=0), x[: seg.start].max(axis=0)
+        else:
+            mn, mx = train.min(axis=0), train.max(axis=0)
+        pad = cfg.breach_tolerance * (mx - mn)
+        rows = x[seg.start : seg.stop]
+        breach = ((rows > mx + pad) | (rows < mn - pad)).any(axis=1)
+        score[seg.start : seg.stop] = np.where(breach, 1.0, s)
+        segments.append((seg, train))
+    out, fired = refractory(score, cfg)
+    return out, fired, segments

@@ -1,172 +1,221 @@
 """Replay history through the detector, causally, as if it had run hour by hour.
 
 Why: to study and benchmark detection (NAB, simulated incidents, backfills of the warehouse)
-with the very functions the DAG's detect task uses (`detector.fit_detector`, `Detector.row_tail`,
-`Detector.hour_score`), not a second implementation.
+with the very functions the DAG uses, not a second implementation.
 
-Causality: the rows of calendar hour h are scored by a detector fitted only on rows before h.
-A forest is not refitted every hour (too slow for long replays): it is refitted when it is
-`refit_hours` old, or when the usable history has grown by `refit_growth` since the last fit
-(so a young series gets better forests quickly). Rows seen as anomalous are left out of later
-fits unless they have become a large share of the window (a new normal).
+Two paths, chosen by the input:
 
-Input with our serving schema (all of `schema.METRIC_NAMES`) is replayed exactly as the DAG
-decides: one score per calendar hour (the tail of its median minute) given to each of its rows,
-and a detection on the hour's last row when the score reaches `threshold`. Any other input gets
-the per-row score stream (`stream.stream_scores`), which can fire within the hour.
+* **Our serving schema** (all of `schema.METRIC_NAMES`; `--warehouse` or a file): the DAG's
+  path. Each day's detector is `hourly.day_detector` on the `history_days` before the day,
+  minus the hours the replay (and, from the warehouse, the DAG) quarantined or judged
+  anomalous; each hour is `hourly.detect_models` on its rows. From the warehouse the hours are
+  also validated (`ingest.validate.validate_hour`) and the training history is the DAG's own
+  (`ingest.extract.read_training_history`), so the replay's scores are the DAG's verdicts
+  (tests/integration/test_replay_matches_dag.py). Every row of an hour carries the hour's
+  score; the detection is on the hour's last row, when the DAG would know it.
+* **Anything else** (e.g. NAB's single `value`): the per-row stream of `detection.stream`,
+  which shares the forest (`forest.fit_forest`) and the calibration
+  (`detector.empirical_log_tail`) and can fire within the hour.
 
-Rows before the first fit (cold start: under `min_history_hours` of span or `min_train_rows`
-rows) get score 0 and no explanation: the detector has no opinion yet.
+Rows that are not scored (cold start, too little history, quarantined) get score 0 and an
+empty explanation: no opinion.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
+import tempfile
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
 
 from modelwatch import schema
 from modelwatch.config import DetectionConfig
-from modelwatch.detection.detector import (
-    Detector,
-    fit_detector,
-    metric_columns,
-    schema_columns,
-)
+from modelwatch.detection.detector import metric_columns, robust_center_scale, schema_columns
 from modelwatch.detection.explain import MetricExplanation, explanation_json
-from modelwatch.detection.features import clean_training_rows
-from modelwatch.detection.stream import StreamState, stream_scores
+from modelwatch.detection.forest import model_seed
+from modelwatch.detection.hourly import detect_models
+from modelwatch.detection.stream import stream_series
 
 OUTPUT_COLUMNS = ["model_id", "ts", "score", "is_anomaly", "explanation"]
+HOUR = timedelta(hours=1)
 
 
-@dataclass(frozen=True)
-class Segment:
-    """Rows [start, stop) of a sorted series scored by one forest fitted on rows [0, start)."""
-
-    start: int
-    stop: int
-
-
-def fit_schedule(ts: np.ndarray, cfg: DetectionConfig) -> list[Segment]:
-    """Where to refit, from timestamps alone (sorted): at an hour boundary, once enough
-    history exists, then whenever the forest is `refit_hours` old and at least `refit_rows`
-    rows have arrived since (so an hourly series is not refitted every 24 rows, which costs
-    as much as refitting a five-minute one and teaches it almost nothing new), or when the
-    history grew by `refit_growth` (the growth rule stops once the training window is full)."""
-    ts = pd.to_datetime(ts)
-    hours = ts.floor("h")
-    bounds = np.flatnonzero(np.r_[True, hours[1:] != hours[:-1]])
-    fits: list[int] = []
-    last_time, last_n = None, 0
-    first = ts[0] if len(ts) else None
-    for b in bounds:
-        h = hours[b]
-        if last_time is None:
-            span_ok = (h - first) >= pd.Timedelta(hours=cfg.min_history_hours)
-            ok = span_ok and b >= cfg.min_train_rows
-        else:
-            old = (h - last_time) >= pd.Timedelta(hours=cfg.refit_hours)
-            old &= b - last_n >= cfg.refit_rows
-            grew = last_n < cfg.max_train_rows and b >= cfg.refit_growth * last_n
-            ok = old or grew
-        if ok:
-            fits.append(int(b))
-            last_time, last_n = h, int(b)
-    if not fits:  # never enough history: every row stays at "no opinion"
-        return []
-    stops = [*fits[1:], len(ts)]
-    return [Segment(a, z) for a, z in zip(fits, stops, strict=True)]
-
-
-def training_rows(
-    series: pd.DataFrame, start: int, anomalous: np.ndarray, cfg: DetectionConfig
-) -> pd.DataFrame:
-    """The rows a fit at row `start` learns from: the latest `max_train_rows`-ish rows before
-    it, without the anomalous ones unless those dominate (then they are the new normal)."""
-    lo = max(0, start - 2 * cfg.max_train_rows)
-    window = series.iloc[lo:start]
-    bad = anomalous[lo:start]
-    if 0 < bad.mean() <= cfg.max_excluded_share:
-        window = window[~bad]
-    return window
-
-
-def explain_rows(detector: Detector, frame: pd.DataFrame, top_k: int) -> list[str]:
-    """Per row: the top metrics by robust z against the training baseline, as JSON."""
-    x = frame[list(detector.metrics)].to_numpy(dtype=float)
+# ------------------------------------------------------------------------- generic series
+def explain_rows(names: list[str], train: np.ndarray, rows: np.ndarray, top_k: int) -> list[str]:
+    """Per row: the top metrics by robust z against the training rows, as JSON."""
+    center, scale = robust_center_scale(train)
     with np.errstate(over="ignore", invalid="ignore"):  # 1e300 against a tiny scale: inf
-        z = (x - detector.center) / detector.scale
+        z = (rows - center) / scale
     order = np.argsort(-np.abs(np.nan_to_num(z)), axis=1)[:, :top_k]
-    names, center = detector.metrics, detector.center
     return [
         explanation_json(
             MetricExplanation(names[j], float(xs[j]), float(center[j]), float(zs[j])) for j in row
         )
-        for row, zs, xs in zip(order, z, x, strict=True)
+        for row, zs, xs in zip(order, z, rows, strict=True)
     ]
 
 
-def hourly_verdicts(
-    det: Detector, rows: pd.DataFrame, cfg: DetectionConfig
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Our serving schema is replayed as the DAG decides it: per calendar hour, the hour's score
-    (`Detector.hour_score`: the tail of its median minute) for every row of the hour, and a
-    detection (score >= `threshold`) on the hour's last row, when the DAG would know it."""
-    hours = rows[schema.TS].dt.floor("h").to_numpy()
-    tails = det.row_tail(rows)
-    per_hour = pd.Series(tails).groupby(hours).median()
-    score = per_hour.reindex(hours).to_numpy()
-    last = np.r_[hours[1:] != hours[:-1], True]
-    anomalous = score >= cfg.threshold
-    return score, anomalous & last, anomalous
-
-
 def replay_series(
-    series: pd.DataFrame, cfg: DetectionConfig, model_id: str, metrics: list[str] | None = None
+    series: pd.DataFrame, cfg: DetectionConfig, model_id: str, metrics: list[str]
 ) -> pd.DataFrame:
-    """Replay one model's rows (sorted by ts); returns score, is_anomaly, explanation aligned
-    with `series`."""
-    n = len(series)
-    score = np.zeros(n)
-    fired = np.zeros(n, dtype=bool)
-    anomalous = np.zeros(n, dtype=bool)
-    explanation = ["[]"] * n
-    ts = series[schema.TS].to_numpy()
-    state = StreamState()
-    for seg in fit_schedule(ts, cfg):
-        train = training_rows(series, seg.start, anomalous, cfg)
-        if metrics is None:  # the DAG's schema: bad rows never teach the detector
-            train, _ = clean_training_rows(train)
-        det = fit_detector(train, cfg, model_id, metrics, pd.Timestamp(ts[seg.start]))
-        if det.baseline is not None:
-            s, f, a = hourly_verdicts(det, series.iloc[seg.start : seg.stop], cfg)
-        else:
-            ctx = max(0, seg.start - det.context_rows)
-            frame = series.iloc[ctx : seg.stop]
-            lt = det.row_log_tail(frame, seg.start - ctx, cfg.beyond_gain)
-            s, f, a = stream_scores(lt, state, cfg, det.pooled_ref)
-        score[seg.start : seg.stop] = s
-        fired[seg.start : seg.stop] = f
-        anomalous[seg.start : seg.stop] = a
-        rows = series.iloc[seg.start : seg.stop]
-        explanation[seg.start : seg.stop] = explain_rows(det, rows, cfg.top_k)
+    """Replay one model's rows (sorted by ts) through the per-row stream; returns score,
+    is_anomaly, explanation aligned with `series`."""
+    values = series[metrics].to_numpy(dtype=float)
+    score, fired, segments = stream_series(
+        values, series[schema.TS].to_numpy(), cfg, model_seed(model_id, cfg.seed)
+    )
+    explanation = ["[]"] * len(series)
+    for seg, train in segments:
+        rows = values[seg.start : seg.stop]
+        explanation[seg.start : seg.stop] = explain_rows(metrics, train, rows, cfg.top_k)
     return pd.DataFrame(
         {"score": score, "is_anomaly": fired, "explanation": explanation}, index=series.index
     )
 
 
 def _replay_one(
-    model_id: str, series: pd.DataFrame, cfg: DetectionConfig, metrics: list[str] | None
+    model_id: str, series: pd.DataFrame, cfg: DetectionConfig, metrics: list[str]
 ) -> pd.DataFrame:
     """Sort one model's rows by time (stably: repeated timestamps keep input order), replay."""
     ordered = series.sort_values(schema.TS, kind="mergesort")
     return replay_series(ordered, cfg, model_id, metrics)
 
 
+# ------------------------------------------------------------------- the DAG's hourly path
+#: Per hour: (the rows to score, the models to score, {model: status} of those kept out).
+HourInput = tuple[pd.DataFrame, list[str], dict[str, str]]
+
+
+def replay_hours(
+    hours: Iterable[datetime],
+    hour_input: Callable[[datetime], HourInput],
+    history_for: Callable[[datetime], pd.DataFrame],
+    cfg: DetectionConfig,
+) -> pd.DataFrame:
+    """The DAG's verdicts (`mw_scores` rows) for each hour, in order.
+
+    `history_for(day)` gives the training history of the day's detectors, minus the hours the
+    DAG recorded as excluded; the hours this replay quarantined or judged anomalous are
+    dropped on top (as the DAG's later days do), then `detect_models` scores the hour with a
+    per-replay detector store, so each model-day is fitted once, as in the DAG.
+    """
+    from modelwatch.detection.hourly import excluded_verdict
+    from modelwatch.ingest.extract import drop_excluded
+
+    excluded: list[tuple[str, datetime]] = []
+    verdicts: list[pd.DataFrame] = []
+    history, day_of = pd.DataFrame(), None
+    with tempfile.TemporaryDirectory(prefix="mw-replay-") as store_dir:
+        for hour in hours:
+            day = hour.replace(hour=0, minute=0, second=0, microsecond=0)
+            if day != day_of:  # the day's training history, read once as the DAG's first hour
+                own = pd.DataFrame(excluded, columns=["model_id", "hour"])
+                history, _ = drop_excluded(history_for(day), own)
+                day_of = day
+            rows, models, kept_out = hour_input(hour)
+            scores = detect_models(rows, history, models, hour, cfg, store_dir=store_dir)
+            out = [excluded_verdict(m, hour, st, 0) for m, st in sorted(kept_out.items())]
+            if out:
+                scores = pd.concat([scores, pd.DataFrame(out, columns=scores.columns)])
+            excluded += [(m, hour) for m in kept_out]
+            excluded += [(m, hour) for m in scores.loc[scores["is_anomaly"], "model_id"]]
+            verdicts.append(scores)
+    return pd.concat(verdicts, ignore_index=True) if verdicts else pd.DataFrame()
+
+
+def verdicts_to_rows(frame: pd.DataFrame, verdicts: pd.DataFrame) -> pd.DataFrame:
+    """Spread hourly verdicts over their rows: each row gets its hour's score and explanation,
+    the hour's last row its detection; rows of hours not scored get 0 and "[]"."""
+    hour = frame[schema.TS].dt.floor("h")
+    scored = verdicts[verdicts["status"] == "scored"].set_index(["model_id", "hour"])
+    key = pd.MultiIndex.from_arrays([frame[schema.MODEL_ID].astype(str), hour])
+    score = scored["score"].astype(float).reindex(key).to_numpy()
+    flag = scored["is_anomaly"].astype(bool).reindex(key).fillna(False).to_numpy(dtype=bool)
+    why = scored["explanation"].reindex(key).fillna("[]").to_numpy()
+    order = frame.assign(_h=hour).sort_values(schema.TS, kind="mergesort")
+    last = ~order.duplicated([schema.MODEL_ID, "_h"], keep="last")
+    is_last = last.reindex(frame.index).to_numpy(dtype=bool)
+    out = frame[[schema.MODEL_ID, schema.TS]].copy()
+    out["score"] = np.nan_to_num(score, nan=0.0)
+    out["is_anomaly"] = flag & is_last
+    out["explanation"] = why
+    return out[OUTPUT_COLUMNS]
+
+
+def replay_schema_frame(frame: pd.DataFrame, cfg: DetectionConfig) -> pd.DataFrame:
+    """Our serving schema from a file: the DAG's hourly path, with every row scored (a file
+    has no validation verdicts; bad rows are still kept out of training)."""
+    hours = pd.date_range(
+        frame[schema.TS].min().floor("h"), frame[schema.TS].max().floor("h"), freq="h"
+    )
+    by_hour = dict(tuple(frame.groupby(frame[schema.TS].dt.floor("h"))))
+    lookback = timedelta(days=cfg.history_days)
+
+    def hour_input(hour: datetime) -> HourInput:
+        rows = by_hour.get(pd.Timestamp(hour), frame.iloc[0:0])
+        return rows, sorted(rows[schema.MODEL_ID].astype(str).unique()), {}
+
+    def history_for(day: datetime) -> pd.DataFrame:
+        ts = frame[schema.TS]
+        return frame[(ts >= day - lookback) & (ts < day)]
+
+    verdicts = replay_hours((h.to_pydatetime() for h in hours), hour_input, history_for, cfg)
+    return verdicts_to_rows(frame, verdicts)
+
+
+def replay_warehouse(
+    conn: str,
+    start: datetime,
+    end: datetime,
+    models: list[str] | None = None,
+    settings=None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Replay the hours [start, end) of the warehouse as the hourly DAG scores them: the same
+    validation, training history (with the DAG's recorded exclusions), day detectors and hour
+    scores. Returns (one row per metric row, the `mw_scores` rows)."""
+    from modelwatch.config import Settings
+    from modelwatch.ingest.extract import known_models, read_metrics, read_training_history
+    from modelwatch.ingest.validate import validate_hour
+    from modelwatch.warehouse import open_warehouse, spec_from_uri, warehouse_spec
+
+    settings = settings or Settings()
+    spec = spec_from_uri(conn) if "://" in conn else warehouse_spec(conn)
+    lookback = timedelta(days=settings.detection.history_days)
+    hours = pd.date_range(start, end, freq="h", inclusive="left")
+    parts: list[pd.DataFrame] = []
+    with open_warehouse(spec) as wh:
+
+        def hour_input(hour: datetime) -> HourInput:
+            expected = (
+                sorted(set(models)) if models else known_models(wh, settings.source, hour, lookback)
+            )
+            rows = read_metrics(wh, settings.source, hour, hour + HOUR, models)
+            parts.append(rows)
+            report = validate_hour(rows, hour, expected, settings.validation)
+            v = report.verdicts[report.verdicts["model_id"] != schema.FLEET]
+            kept_out = dict(zip(v["model_id"], v["status"], strict=True))
+            passed = sorted(m for m, st in kept_out.items() if st == "passed")
+            kept_out = {m: st for m, st in kept_out.items() if st != "passed"}
+            return report.clean, passed, kept_out
+
+        def history_for(day: datetime) -> pd.DataFrame:
+            ids = models or known_models(wh, settings.source, day, lookback)
+            return read_training_history(wh, settings, ids, day)[0]
+
+        hourly = [h.to_pydatetime() for h in hours]
+        verdicts = replay_hours(hourly, hour_input, history_for, settings.detection)
+    frame = (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame(columns=[schema.MODEL_ID, schema.TS])
+    )
+    frame = frame.assign(**{schema.TS: pd.to_datetime(frame[schema.TS])})
+    return verdicts_to_rows(frame, verdicts), verdicts
+
+
+# ----------------------------------------------------------------------------------- entry
 def normalise_input(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str] | None]:
     """Check the replay input and pick its metrics: our schema's if present (the DAG's
     features), else every numeric column. Aware timestamps are converted to naive UTC."""
@@ -192,9 +241,12 @@ def replay(
     """Score every row of `frame` (model_id, ts, metrics...) causally; one output row per
     input row, in input order: model_id, ts, score, is_anomaly, explanation.
 
-    Models are independent, so with `n_jobs` > 1 they are replayed in parallel processes.
+    Generic series are independent, so with `n_jobs` > 1 they are replayed in parallel
+    processes; our schema goes through the DAG's hourly path (one process).
     """
     frame, metrics = normalise_input(frame)
+    if metrics is None:
+        return replay_schema_frame(frame, cfg)
     groups = list(frame.groupby(schema.MODEL_ID, sort=False))
     jobs = _progress(groups, progress, len(groups))
     if n_jobs == 1:
@@ -202,8 +254,10 @@ def replay(
     else:
         from joblib import Parallel, delayed
 
+        # the longest series first, so the last process does not finish alone
+        ordered = sorted(groups, key=lambda g: -len(g[1]))
         parts = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(_replay_one)(str(m), g, cfg, metrics) for m, g in groups
+            delayed(_replay_one)(str(m), g, cfg, metrics) for m, g in ordered
         )
         parts = list(_progress(parts, progress, len(groups)))
     scored = pd.concat(parts).reindex(frame.index) if parts else None
@@ -243,18 +297,3 @@ def write_table(frame: pd.DataFrame, path: str) -> None:
         frame.to_csv(path, index=False)
     else:
         raise ValueError(f"{path}: expected a .parquet or .csv file")
-
-
-def read_warehouse(
-    conn: str, start: datetime, end: datetime, models: list[str] | None = None, settings=None
-) -> pd.DataFrame:
-    """Metrics with start <= ts < end from the warehouse (a connection id or URI), with the
-    source table and column mapping of the settings, for backfill studies."""
-    from modelwatch.config import Settings
-    from modelwatch.ingest.extract import read_metrics
-    from modelwatch.warehouse import open_warehouse, spec_from_uri, warehouse_spec
-
-    settings = settings or Settings()
-    spec = spec_from_uri(conn) if "://" in conn else warehouse_spec(conn)
-    with open_warehouse(spec) as wh:
-        return read_metrics(wh, settings.source, start, end, models)

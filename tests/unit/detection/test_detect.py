@@ -14,7 +14,7 @@ import pytest
 from modelwatch import schema
 from modelwatch.config import DetectionConfig
 from modelwatch.detection.detector import empirical_log_tail, fit_detector
-from modelwatch.detection.forest import PackedForest, grow_forest
+from modelwatch.detection.forest import PackedForest, fit_forest, grow_forest
 from modelwatch.detection.hourly import (
     SCORE_COLUMNS,
     STATUS_INSUFFICIENT,
@@ -26,7 +26,7 @@ from modelwatch.detection.hourly import (
     excluded_verdict,
 )
 from modelwatch.detection.store import DetectorStore
-from modelwatch.detection.stream import StreamState, stream_scores
+from modelwatch.detection.stream import log_score, red_zone_filter, refractory, stream_series
 from modelwatch.sim.fleet import DEMO_DAY
 
 
@@ -81,13 +81,20 @@ def test_forest_scores_in_chunks_exactly_as_in_one_pass() -> None:
     np.testing.assert_array_equal(chunked, forest.raw(x))
 
 
-def test_generic_detector_calibrates_on_its_latest_rows_only() -> None:
-    ts = pd.date_range("2026-01-01", periods=3000, freq="5min")
-    value = np.random.default_rng(0).normal(size=len(ts))
-    hist = pd.DataFrame({"model_id": "m", "ts": ts, "value": value})
-    det = fit_detector(hist, DetectionConfig(calibration_rows=512), "m", ["value"])
-    assert len(det.train_raw) == 512 and len(det.pooled_ref) == 512
-    assert det.n_train_rows == 3000
+def test_isotree_forest_ranks_like_sklearn() -> None:
+    """The maintained C++ forest, configured as the classic algorithm, on sklearn's scale."""
+    from scipy.stats import spearmanr
+    from sklearn.ensemble import IsolationForest
+
+    x = _blob()
+    cfg = DetectionConfig(forest_impl="isotree", n_estimators=100, max_samples=256)
+    ours = fit_forest(x, cfg, seed=1).raw(x)
+    ref = (
+        -IsolationForest(n_estimators=100, max_samples=256, random_state=1).fit(x).score_samples(x)
+    )
+    assert spearmanr(ours, ref)[0] > 0.9
+    assert ours[:10].min() > np.quantile(ours[10:], 0.99)
+    assert abs(ours[10:].mean() - ref[10:].mean()) < 0.02
 
 
 def test_empirical_log_tail_is_monotone_and_extends_beyond_the_reference() -> None:
@@ -100,55 +107,74 @@ def test_empirical_log_tail_is_monotone_and_extends_beyond_the_reference() -> No
     assert np.all(lt[beyond] < np.log(0.5 / 1000))  # keeps falling past the largest value
 
 
-def _stream(log_tails: list[float], cfg: DetectionConfig):
-    return stream_scores(np.array(log_tails), StreamState(), cfg)
+def test_empirical_log_tail_with_a_tail_quantile_is_exponential_above_it() -> None:
+    ref = np.sort(np.random.default_rng(1).exponential(size=1000))
+    x = np.linspace(0, ref[-1] * 2, 300)
+    lt = empirical_log_tail(ref, x, tail_quantile=0.9)
+    assert np.all(np.diff(lt) <= 1e-12)
+    q = ref[int(0.9 * 999)]
+    above = x > q
+    assert np.all(lt[above] <= np.log(0.1) + 1e-12)
+    slope = np.diff(lt[above]) / np.diff(x[above])
+    np.testing.assert_allclose(slope, slope[0])  # a straight line in log space
 
 
-def test_stream_fires_once_per_refractory_period_and_damps_echoes() -> None:
-    cfg = DetectionConfig(stream_rows=1, refractory_rows=3, row_threshold=0.5)
-    big = np.log(1e-8)  # -log10 tail = 8 -> score 2/3
-    score, fired, anomalous = _stream([0.0, big, big, 0.0, big, 0.0], cfg)
-    assert fired.tolist() == [False, True, False, False, True, False]
-    assert anomalous.tolist() == [False, True, True, False, True, False]
-    assert score[2] == pytest.approx(score[1] * cfg.refractory_damp)
-    assert score[0] == 0.0 and 0.6 < score[1] < 0.7
+def test_refractory_fires_once_and_each_hit_extends_the_dead_time() -> None:
+    cfg = DetectionConfig(refractory_rows=3, row_threshold=0.5)
+    score = np.array([0.0, 0.9, 0.0, 0.8, 0.0, 0.0, 0.7, 0.0, 0.0, 0.6])
+    out, fired = refractory(score, cfg)
+    # 1 fires; 3 is a hit within 3 rows of it (suppressed, extends); 6 is 3 rows after 3
+    # and 9 three after 6: both fire
+    assert np.flatnonzero(fired).tolist() == [1, 6, 9]
+    assert out[3] == pytest.approx(0.8 * cfg.refractory_damp) and out[3] < cfg.row_threshold
+    assert (out >= cfg.row_threshold).tolist() == fired.tolist()  # the sweep sees the decisions
+    assert out[0] == 0.0 and out[1] == 0.9
 
 
-def test_stream_refractory_carries_across_batches() -> None:
-    """Replay scores a series segment by segment: splitting it anywhere changes nothing."""
-    cfg = DetectionConfig(stream_rows=4, refractory_rows=5, row_threshold=0.5)
-    rng = np.random.default_rng(3)
-    lt = -rng.exponential(1.0, 60)
-    lt[[10, 12, 16, 30, 33]] = np.log(1e-12)
-    whole = stream_scores(lt, StreamState(), cfg)
-    for cut in (1, 11, 13, 15, 31, 59):
-        state = StreamState()
-        a = stream_scores(lt[:cut], state, cfg)
-        b = stream_scores(lt[cut:], state, cfg)
-        np.testing.assert_allclose(whole[0], np.r_[a[0], b[0]], rtol=1e-12)  # rolling sums
-        np.testing.assert_array_equal(whole[1], np.r_[a[1], b[1]])
-        np.testing.assert_array_equal(whole[2], np.r_[a[2], b[2]])
-    fired = np.flatnonzero(whole[1])
-    assert fired[0] == 10 and np.diff(fired).min() >= cfg.refractory_rows
+def test_a_run_of_red_zone_tails_scores_red_once() -> None:
+    tail = np.array([0.5, 1e-7, 1e-8, 1e-9, 0.5, 1e-6])
+    score = log_score(red_zone_filter(tail, prev=1.0))
+    red = score >= 0.5
+    assert red.tolist() == [False, True, False, False, False, True]
 
 
-def test_stream_pools_a_sustained_moderate_shift() -> None:
-    cfg = DetectionConfig(stream_rows=6, refractory_rows=0, row_threshold=0.5)
-    moderate = np.log(0.02)  # each row alone: a 1-in-50 tail, far from a detection
-    score, fired, _ = _stream([0.0] * 6 + [moderate] * 6, cfg)
-    assert not fired[:6].any()
-    assert score[-1] > score[6] and fired[-1]
+def _noisy(n: int = 3000, seed: int = 0) -> tuple[np.ndarray, pd.DatetimeIndex]:
+    ts = pd.date_range("2026-01-01", periods=n, freq="5min")
+    rng = np.random.default_rng(seed)
+    day = np.sin(2 * np.pi * np.arange(n) / 288)
+    return (10 + day + rng.normal(0, 0.2, n))[:, None], ts
 
 
-def test_a_lone_moderately_odd_row_does_not_fire_but_an_extreme_one_does() -> None:
-    """The pooled tail: one 1-in-1,000 row among typical ones is not a detection (on spiky
-    series those were most false alarms), one 1-in-10^12 row is."""
+def test_stream_fires_on_a_spike_and_on_a_breach_and_stays_quiet_otherwise() -> None:
     cfg = DetectionConfig()
-    typical = [-1.0] * 40  # surprise 1: the mean of a typical row
-    _, fired, _ = _stream([*typical, np.log(1e-3), *typical], cfg)
-    assert not fired.any()
-    _, fired, _ = _stream([*typical, np.log(1e-12), *typical], cfg)
-    assert fired.tolist().index(True) == 40
+    values, ts = _noisy()
+    values[2000] += 8.0  # far beyond the range: a breach
+    score, fired, _ = stream_series(values, ts.to_numpy(), cfg, seed=0)
+    assert fired[2000] and score[2000] == 1.0
+    assert fired.sum() <= 3  # the rest of a clean daily cycle raises (almost) nothing
+    assert (score[: cfg.stream_min_rows] == 0).all()  # no opinion before the first fit
+
+
+def test_stream_likelihood_sees_a_within_range_change_of_behaviour() -> None:
+    """A series that sits at a rare level inside its usual range: no breach, but the
+    forest's calibrated scores stay up and the likelihood's moving average leaves its norm."""
+    cfg = DetectionConfig(breach_tolerance=10.0)  # no breach possible: the likelihood alone
+    values, ts = _noisy()
+    rng = np.random.default_rng(5)
+    values[2200:2400, 0] = 11.3 + rng.normal(0, 0.05, 200)  # the top is 11.5
+    _, fired, _ = stream_series(values, ts.to_numpy(), cfg, seed=0)
+    assert fired[2200:2300].any() and values[:2200].max() > 11.3
+
+
+def test_stream_is_causal_scores_of_a_prefix_do_not_change() -> None:
+    cfg = DetectionConfig()
+    values, ts = _noisy(2000)
+    values[1500:] += 3.0
+    whole = stream_series(values, ts.to_numpy(), cfg, seed=0)
+    for cut in (700, 1234, 1600):
+        part = stream_series(values[:cut], ts[:cut].to_numpy(), cfg, seed=0)
+        np.testing.assert_array_equal(part[0], whole[0][:cut])
+        np.testing.assert_array_equal(part[1], whole[1][:cut])
 
 
 def _model_frames(fleet, model_id: str, hour):

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from modelwatch.config import DetectionConfig
+from modelwatch.detection.stream import fit_schedule
 from modelwatch.evaluation import replay as rp
 from modelwatch.sim.fleet import DEMO_DAY
 
@@ -55,7 +56,7 @@ def test_scores_are_causal() -> None:
 def test_cold_start_rows_have_no_opinion_and_a_spike_is_detected() -> None:
     spike = 4 * 288 + 100
     out = rp.replay(_series("a", spike_at=spike), CFG)
-    assert (out["score"].iloc[: CFG.min_train_rows] == 0).all()
+    assert (out["score"].iloc[: CFG.stream_min_rows] == 0).all()
     assert out["explanation"].iloc[0] == "[]"
     assert out["is_anomaly"].iloc[spike]
     # the highest score of its day: the spike stands out against the same series' normal
@@ -65,7 +66,7 @@ def test_cold_start_rows_have_no_opinion_and_a_spike_is_detected() -> None:
 
 
 def test_a_series_too_short_to_fit_gets_no_opinion_not_an_error() -> None:
-    """A model with under `min_train_rows` rows never gets a forest: all its rows read 0."""
+    """A model with under `stream_min_rows` rows never gets a forest: all its rows read 0."""
     short = _series("short", days=2).iloc[::24]  # two days of two-hourly rows: 24 rows
     long = _series("long")
     out = rp.replay(pd.concat([short, long]), CFG)
@@ -76,27 +77,26 @@ def test_a_series_too_short_to_fit_gets_no_opinion_not_an_error() -> None:
     assert out.loc[out["model_id"] == "long", "score"].max() > 0
 
 
-def test_fit_schedule_is_hourly_aligned_waits_for_history_and_refits() -> None:
+def test_fit_schedule_is_hourly_aligned_warms_up_by_doubling_then_refits_by_rows() -> None:
     ts = _series("a", days=6)["ts"].to_numpy()
-    segs = rp.fit_schedule(ts, CFG)
-    starts = pd.to_datetime(ts[[s.start for s in segs]])
-    assert (starts == starts.floor("h")).all()
-    assert starts[0] - pd.Timestamp(ts[0]) >= pd.Timedelta(hours=CFG.min_history_hours)
+    segs = fit_schedule(ts, CFG)
+    starts = np.array([s.start for s in segs])
+    stamps = pd.to_datetime(ts[starts])
+    assert (stamps == stamps.floor("h")).all()
+    assert starts[0] == CFG.stream_min_rows  # 96 five-minute rows: 8 whole hours
+    assert starts[:3].tolist() == [96, 192, 384]  # the warm-up doubles
+    assert (np.diff(starts)[2:] == CFG.stream_refit_rows).all()
     assert segs[-1].stop == len(ts)
-    gaps = np.diff(starts.to_numpy()) / np.timedelta64(1, "h")
-    assert gaps.max() <= CFG.refit_hours
     assert all(a.stop == b.start for a, b in itertools.pairwise(segs))
 
 
-def test_an_hourly_series_is_refitted_after_refit_rows_not_every_day() -> None:
-    ts = pd.date_range("2026-01-01", periods=60 * 24, freq="h").to_numpy()
-    cfg = DetectionConfig(refit_rows=288, max_train_rows=256)  # growth stops at 256 rows
-    starts = np.array([s.start for s in rp.fit_schedule(ts, cfg)])
-    late = np.diff(starts)[starts[1:] > 2 * cfg.max_train_rows]
-    assert len(late) and (late >= cfg.refit_rows).all() and (late <= cfg.refit_rows + 1).all()
-    five_min = pd.date_range("2026-01-01", periods=20 * 288, freq="5min").to_numpy()
-    gaps = np.diff([s.start for s in rp.fit_schedule(five_min, cfg)])
-    assert (gaps[-5:] == 288).all()  # a day of five-minute rows: refitted daily as before
+def test_an_hourly_series_is_refitted_by_rows_not_by_days() -> None:
+    """Rows, not hours: the same rows at any cadence get the same fits (`--stretch`)."""
+    hourly = pd.date_range("2026-01-01", periods=60 * 24, freq="h").to_numpy()
+    five_min = pd.date_range("2026-01-01", periods=60 * 24, freq="5min").to_numpy()
+    a = [s.start for s in fit_schedule(hourly, CFG)]
+    b = [s.start for s in fit_schedule(five_min, CFG)]
+    assert a == b and np.diff(a)[-1] == CFG.stream_refit_rows
 
 
 def test_schema_input_is_replayed_as_the_dag_decides(fleet) -> None:
