@@ -37,6 +37,20 @@ SCHEDULED = RunMode("scheduled", notify=True, dry_run=True)
 OK, FAIL, REDIRECT, HANG = "ok", "fail", "redirect", "hang"
 
 
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler], port: int, release: threading.Event):
+    """Serve `handler` on 127.0.0.1:`port` in a thread; on exit, free hung handlers first."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server
+    finally:
+        release.set()
+        server.shutdown()
+        server.server_close()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -201,13 +215,5 @@ def receiver() -> Iterator[Receiver]:
 
         do_GET = do_POST
 
-    server = ThreadingHTTPServer(("127.0.0.1", state.port), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler, state.port, state.release):
         yield state
-    finally:
-        state.release.set()
-        server.shutdown()
-        server.server_close()

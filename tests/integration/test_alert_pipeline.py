@@ -5,7 +5,6 @@ real servers in test_alert_incident.py."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 
 import pandas as pd
@@ -17,52 +16,7 @@ from modelwatch.pipeline import hourly
 from modelwatch.run import RunMode, make_context
 from modelwatch.warehouse import open_warehouse
 from tests.conftest import make_warehouse
-
-H = datetime(2026, 11, 1, 9)
-MODELS = [f"m{i:02d}" for i in range(10)]
-LATENCY = json.dumps(
-    [{"metric": "latency_p99_ms", "observed": 900.0, "baseline": 100.0, "robust_z": 9.0}]
-)
-
-
-def write_hour(spec, hour: datetime, anomalous: set[str], no_data: set[str] = frozenset()) -> None:
-    scores, verdicts = [], []
-    for m in MODELS:
-        status = "no_data" if m in no_data else "passed"
-        verdicts.append(
-            {
-                "hour": hour,
-                "model_id": m,
-                "status": status,
-                "n_rows": 0 if m in no_data else 60,
-                "completeness": 1.0,
-                "staleness_minutes": 0.0,
-                "failed_checks": "[]",
-            }
-        )
-        scores.append(
-            {
-                "hour": hour,
-                "model_id": m,
-                "status": "no_data" if m in no_data else "scored",
-                "score": 0.9995 if m in anomalous else 0.2,
-                "threshold": 0.95,
-                "is_anomaly": m in anomalous,
-                "n_rows": 60,
-                "n_train_rows": 1000,
-                "top_metrics": "latency_p99_ms",
-                "explanation": LATENCY if m in anomalous else "[]",
-            }
-        )
-    with open_warehouse(spec) as wh:
-        for table, rows in (("mw_validation", verdicts), ("mw_scores", scores)):
-            frame = pd.DataFrame(rows)
-            frame["hour"] = frame["hour"].astype("datetime64[us]")
-            cols = wh.query(f"SELECT * FROM {table} LIMIT 0").columns
-            for c in cols:
-                if c not in frame:
-                    frame[c] = None
-            wh.replace(table, frame[list(cols)], "hour = :h", {"h": hour})
+from tests.integration.alert_world import MODELS, H, write_hour
 
 
 def run(spec, hour: datetime, models=None):

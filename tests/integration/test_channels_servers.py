@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ import pytest
 from modelwatch.alerting.channels import build
 from modelwatch.alerting.lifecycle import FIRING, RESOLVED, AlertEvent
 from modelwatch.config import ChannelConfig
+from tests.integration.alert_world import serving
 
 AM_CONN = "AIRFLOW_CONN_MODELWATCH_ALERTMANAGER"
 HOUR = datetime(2026, 11, 1, 9)
@@ -256,16 +257,8 @@ def receiver() -> Iterator[Receiver]:
             self.end_headers()
             self.wfile.write(data)
 
-    server = ThreadingHTTPServer(("127.0.0.1", state.port), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler, state.port, state.release):
         yield state
-    finally:
-        state.release.set()
-        server.shutdown()
-        server.server_close()
 
 
 def slack_conn(receiver: Receiver) -> str:

@@ -11,13 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from modelwatch import schema
 from modelwatch.config import ValidationConfig
 from modelwatch.ingest.validate import StructuralValidationError, ValidationReport, validate_hour
+from tests.unit.ingest.test_validate import make_hour
 
 HOUR = datetime(2026, 11, 1, 9)
 CFG = ValidationConfig()
@@ -25,27 +25,10 @@ MODELS = ["bad", "ok1", "ok2"]
 
 
 def clean_hour(models: list[str], seed: int = 0) -> pd.DataFrame:
-    """60 clean one-minute rows per model, plausible values for every metric."""
-    rng = np.random.default_rng(seed)
-    n = len(models) * schema.ROWS_PER_HOUR
-    p50 = rng.uniform(20, 40, n)
-    minutes = pd.date_range(HOUR, periods=schema.ROWS_PER_HOUR, freq="min")
-    return pd.DataFrame(
-        {
-            "model_id": np.repeat(models, schema.ROWS_PER_HOUR),
-            "ts": np.tile(minutes.to_numpy(), len(models)),
-            "request_rate": rng.uniform(50, 100, n),
-            "latency_p50_ms": p50,
-            "latency_p95_ms": p50 * 2,
-            "latency_p99_ms": p50 * 3,
-            "error_rate": rng.uniform(0, 0.02, n),
-            "cpu_util": rng.uniform(0.3, 0.7, n),
-            "memory_util": rng.uniform(0.3, 0.7, n),
-            "replicas": 3.0,
-            "prediction_mean": rng.normal(0.5, 0.1, n),
-            "model_version": "v1",
-        }
-    )
+    """60 clean one-minute rows per model (the gate tests' hour), replicas as floats."""
+    frame = make_hour(models, HOUR, seed)
+    frame["replicas"] = frame["replicas"].astype(float)
+    return frame
 
 
 def bad_rows(df: pd.DataFrame) -> pd.Index:
