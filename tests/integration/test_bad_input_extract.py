@@ -185,12 +185,6 @@ def test_a_ten_thousand_character_id_is_extracted_and_judged(seeded, fleet: Flee
     assert sorted(report.passed) == sorted([*(f"model-{i:03d}" for i in range(10)), LONG])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OSError,
-    reason="detection/detector.py DetectorStore.path makes the model id a file name: a "
-    "10,000-character id is 'File name too long' and fails the hour for every model",
-)
 def test_a_ten_thousand_character_id_is_scored_end_to_end(seeded, fleet: Fleet) -> None:
     add_models(seeded, fleet, [LONG])
     summary = run_hour(HOUR, seeded, S)

@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-import pytest
-
 from modelwatch import schema
 from modelwatch.config import Settings
 from modelwatch.pipeline.local import run_hour
@@ -50,11 +48,6 @@ def test_a_fleet_wide_empty_hour_is_recorded_with_a_fleet_no_data_row(seeded) ->
     assert (scores["status"] == "no_data").all() and len(scores) == 10
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="alert step (alerting/step.py) does not read the FLEET no_data row yet: it opens "
-    "one outage per model; see the ingest report for what it must do",
-)
 def test_a_fleet_wide_empty_hour_opens_one_fleet_outage_not_one_per_model(seeded) -> None:
     empty_hour(seeded, at(10))
     run_hour(at(10), seeded, Settings())

@@ -97,8 +97,11 @@ def test_bad_data_hour_is_quarantined_and_reported(seeded, settings):
     s = query(seeded, "SELECT * FROM mw_scores WHERE hour = :h", h=at(15)).set_index("model_id")
     assert s.loc["model-006", "status"] == "quarantined" and pd.isna(s.loc["model-006", "score"])
     assert summary["models_quarantined"] == 1
-    dq = query(seeded, "SELECT * FROM mw_alerts WHERE kind = 'data_quality'")
-    assert dq["model_id"].tolist() == ["model-006"]
+    dq = query(seeded, "SELECT * FROM mw_alerts WHERE kind = 'data_quality' ORDER BY model_id")
+    # model-006's bad rows, and (issue 14) the rows with a null model id, which no model can
+    # own: they used to be counted and dropped without an alert
+    assert dq["model_id"].tolist() == ["__fleet__", "model-006"]
+    assert "model_id not null (3)" in dq.set_index("model_id").loc["__fleet__", "summary"]
 
 
 def test_quarantined_hour_never_trains_a_detector(seeded, settings):

@@ -28,6 +28,8 @@ FLEET = "fleet"
 KINDS = (ANOMALY, OUTAGE, DATA_QUALITY, FLEET)
 #: The model id of fleet incidents (the validation table's hour-wide row uses the same).
 FLEET_ID = "__fleet__"
+#: The gate's check on the fleet row when no model reported at all (ingest/validate.py).
+FLEET_ROWS_CHECK = "rows present for any model"
 
 FIRING, REPEATED, RESOLVED = "firing", "repeated", "resolved"
 
@@ -186,8 +188,17 @@ def fleet_signals(counts: pd.DataFrame, cfg: AlertsConfig) -> list[Signal]:
     return out
 
 
+def _num(value: float | None, spec: str = ".4g") -> str:
+    """A number for a message; explanations hold null where a metric had no finite value."""
+    return "n/a" if value is None else format(value, spec)
+
+
 def summarise(ep: Episode, top_k: int = 3) -> str:
     """One line a human can act on: what is wrong and by how much."""
+    if ep.kind == OUTAGE and ep.model_id == FLEET_ID:
+        checks = json.loads(ep.detail or "[]")
+        n = next((c.get("unexpected") for c in checks if c.get("check") == FLEET_ROWS_CHECK), "?")
+        return f"fleet: metrics missing for all {n} expected models (ingestion outage?)"
     if ep.kind == OUTAGE:
         return f"{ep.model_id}: no metrics arrived (silent outage?)"
     if ep.kind == FLEET:
@@ -201,9 +212,12 @@ def summarise(ep: Episode, top_k: int = 3) -> str:
     detail = json.loads(ep.detail or "[]")
     if ep.kind == DATA_QUALITY:
         checks = ", ".join(f"{c['check']} ({c.get('unexpected', '?')})" for c in detail[:top_k])
+        if ep.model_id == FLEET_ID:
+            return f"fleet: rows no model can own: {checks}"
         return f"{ep.model_id}: data quarantined: {checks}"
     parts = [
-        f"{e['metric']} {e['observed']:.4g} vs {e['baseline']:.4g} (z {e['robust_z']:+.1f})"
+        f"{e['metric']} {_num(e.get('observed'))} vs {_num(e.get('baseline'))} "
+        f"(z {_num(e.get('robust_z'), '+.1f')})"
         for e in detail[:top_k]
     ]
     return f"{ep.model_id}: anomaly score {ep.peak_score:.3f}: " + "; ".join(parts)

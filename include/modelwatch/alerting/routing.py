@@ -21,6 +21,7 @@ from modelwatch.alerting.lifecycle import (
     ANOMALY,
     FLEET,
     FLEET_ID,
+    OUTAGE,
     AlertEvent,
     Episode,
     top_metrics,
@@ -99,6 +100,16 @@ def suppression(
     for w in cfg.maintenance:
         if window_covers(w, h) and matches(w.match, labels):
             return f"maintenance window {w.name}"
+    if e.kind == OUTAGE and e.model_id != FLEET_ID:
+        outage = [
+            ep
+            for ep in episodes
+            if ep.model_id == FLEET_ID
+            and ep.kind == OUTAGE
+            and (ep.active_at(h) or ep.opened_hour == h)
+        ]
+        if outage:
+            return f"grouped into fleet outage {outage[0].alert_id}"
     if e.kind == ANOMALY:
         fleet = [
             ep

@@ -78,10 +78,36 @@ def load_signals(
     return signals, None if pd.isna(latest) else pd.Timestamp(latest).to_pydatetime()
 
 
+def without_fleet_outage_hours(
+    signals: list[lifecycle.Signal], fleet: list[lifecycle.Signal]
+) -> list[lifecycle.Signal]:
+    """A model's "no data" in an hour when no model reported at all is the fleet's outage, not
+    its own: one alert for the ingestion problem, not one per model."""
+    gone = {s.hour for s in fleet if s.kind == lifecycle.OUTAGE}
+    return [s for s in signals if not (s.kind == lifecycle.OUTAGE and s.hour in gone)]
+
+
 def load_fleet_signals(
     wh: Warehouse, start: datetime, end: datetime, settings: Settings
 ) -> list[lifecycle.Signal]:
-    """Hours in [start, end] where a large share of the scored fleet was anomalous."""
+    """The fleet's own trouble in [start, end]: hours where a large share of the scored fleet
+    was anomalous (one fleet incident, not a page per model), hours where no model reported
+    at all (one fleet outage: an ingestion problem), and rows no model owns (null ids)."""
+    own = wh.query(
+        "SELECT hour, status, failed_checks FROM mw_validation WHERE model_id = :fleet "
+        "AND status IN ('no_data', 'warning') AND hour >= :start AND hour <= :end",
+        {"fleet": lifecycle.FLEET_ID, "start": start, "end": end},
+    )
+    found = [
+        lifecycle.Signal(
+            lifecycle.FLEET_ID,
+            pd.Timestamp(r.hour).to_pydatetime(),
+            lifecycle.OUTAGE if r.status == "no_data" else lifecycle.DATA_QUALITY,
+            None,
+            r.failed_checks,
+        )
+        for r in own.itertuples(index=False)
+    ]
     counts = wh.query(
         "SELECT hour, SUM(CASE WHEN status = 'scored' THEN 1 ELSE 0 END) AS scored, "
         "SUM(CASE WHEN is_anomaly THEN 1 ELSE 0 END) AS anomalous, "
@@ -89,7 +115,7 @@ def load_fleet_signals(
         "FROM mw_scores WHERE hour >= :start AND hour <= :end GROUP BY hour",
         {"start": start, "end": end},
     )
-    return lifecycle.fleet_signals(counts, settings.alerts)
+    return found + lifecycle.fleet_signals(counts, settings.alerts)
 
 
 def _retry_events(
@@ -195,9 +221,9 @@ def alert_hour(
         if unknown:
             log.warning("unknown model ids, not alerted on: %s", ", ".join(unknown))
         end = max(ctx.hour, latest or ctx.hour)
-        fleet_eps = lifecycle.build_episodes(
-            load_fleet_signals(wh, start, end, settings), start, end, cfg
-        )
+        fleet_signals = load_fleet_signals(wh, start, end, settings)
+        signals = without_fleet_outage_hours(signals, fleet_signals)
+        fleet_eps = lifecycle.build_episodes(fleet_signals, start, end, cfg)
         episodes = lifecycle.build_episodes(signals, start, end, cfg)
         mine = episodes + (fleet_eps if full else [])
         model_labels = routing.load_labels(wh, cfg, models)

@@ -69,7 +69,14 @@ class Recent:
 
 def explained(score_row: Any) -> dict[str, dict[str, float]]:
     """The explanation of a score row, by metric."""
-    return {e["metric"]: e for e in json.loads(getattr(score_row, "explanation", None) or "[]")}
+    entries = json.loads(getattr(score_row, "explanation", None) or "[]")
+    # a metric without a finite value this hour (null observed, baseline or z) says nothing a
+    # policy can act on: leave it out rather than compare None
+    return {
+        e["metric"]: e
+        for e in entries
+        if all(e.get(k) is not None for k in ("observed", "baseline", "robust_z"))
+    }
 
 
 def clamp_step(replicas: int, want: int, cfg: RemediationConfig) -> int:

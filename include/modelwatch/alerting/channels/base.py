@@ -44,7 +44,7 @@ def metric_lines(e: AlertEvent, k: int = 3) -> list[str]:
                 f"{m['metric']}: {float(m['observed']):.4g} vs baseline "
                 f"{float(m['baseline']):.4g} (z {float(m['robust_z']):+.1f})"
             )
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError):  # a null value: no finite metric this hour
             continue
     return out
 
