@@ -98,7 +98,13 @@ def test_bad_data_model_is_quarantined_and_outage_alerted(incident_day):
         ["model-005", at(20), "no_data"],
     ]
     kinds = q(dag, "SELECT model_id, kind FROM mw_alerts WHERE kind <> 'anomaly' ORDER BY 1")
-    assert kinds.values.tolist() == [["model-005", "outage"], ["model-006", "data_quality"]]
+    # and the 15:00 rows with a null model id, which no model owns (issue 14: they used to be
+    # dropped without an alert)
+    assert kinds.values.tolist() == [
+        ["__fleet__", "data_quality"],
+        ["model-005", "outage"],
+        ["model-006", "data_quality"],
+    ]
 
 
 def test_summary_rows_match_the_tables(incident_day):
