@@ -1,23 +1,16 @@
 """
 ### model_health: the hourly health check of every deployed model
 
-Every hour, for the hour that just ended:
+For the hour that just ended: **resolve** the hour, models and side effects; **landed** waits
+(scheduled runs only) for the hour's rows until a deadline; **extract** the rows (and history
+for detectors not yet fitted); **validate** (Great Expectations: bad data quarantines its
+model only); **detect** per model in shards (Isolation Forest on its own history); **persist**
+the scores; **route** to alert, remediate or all clear; **alert** (firing, repeated, resolved)
+and **remediate** (guarded scale, rollback, restart requests; large ones wait in **approve**
+for an operator, then **dispatch**); **summary** into `mw_runs` and the hour's report.
 
-1. **resolve** which hour and models to process, and whether this run may notify or act;
-   **landed** waits (scheduled runs only) for the hour's rows, at most until the deadline;
-2. **extract** the hour's serving metrics and each model's trailing history from the warehouse;
-3. **validate** them (Great Expectations): a model with bad data is quarantined, the rest go on;
-4. **detect** anomalies per model with an Isolation Forest on its own history, in shards;
-5. **persist** the scores and their explanations;
-6. **route** to alerting, remediation, or all clear;
-7. **alert** (lifecycle: firing, repeated, resolved) and **remediate** (guarded requests: scale,
-   roll back, restart); large ones wait in **approve** for an operator (Required Actions; no
-   answer before the timeout means no), then **dispatch** sends what may go;
-8. **summary** of the hour, in `mw_runs`.
-
-Backfills replay history through the same tasks and never notify or act. Manual runs take the
-params below (leave `hour` empty for the last full hour). All logic lives in
-`include/modelwatch/`; this file only wires tasks.
+Backfills run the same tasks and never notify or act. Manual runs take the params below.
+All logic lives in `include/modelwatch/`; this file only wires tasks.
 """
 
 from __future__ import annotations
@@ -35,8 +28,24 @@ POOL = os.environ.get("MODELWATCH_WAREHOUSE_POOL", "modelwatch_warehouse")
 #: How long large remediation requests wait for an operator before they count as rejected.
 APPROVAL_TIMEOUT = timedelta(minutes=int(os.environ.get("MODELWATCH_APPROVAL_MINUTES", "60")))
 _ASK = "{{ ti.xcom_pull(task_ids='remediate')['approval']['%s'] }}"
-#: A backstop: the poke itself ends the wait at `source.landing_deadline_minutes`.
+#: A backstop: the sensor's poke itself ends the wait at `source.landing_deadline_minutes`.
 LANDING_TIMEOUT = timedelta(hours=3)
+#: The manual-trigger form's help for the params: hour, models, dry_run, notify.
+HELP = (
+    "Start of the hour, ISO 8601 UTC (e.g. 2026-11-01T09:00:00Z). Empty: the run's data "
+    "interval, or the last full hour for a manual run.",
+    "Model ids to reprocess. Empty: every model.",
+    "Manual runs: record remediation requests without dispatching them. Backfills are always "
+    "dry; scheduled runs follow the config.",
+    "Manual runs: send alert notifications. Backfills never notify; scheduled runs always do.",
+)
+
+
+def mw():
+    """The library's Airflow edge, imported only when a task runs: parsing stays light."""
+    from modelwatch.pipeline import tasks
+
+    return tasks
 
 
 @dag(
@@ -49,96 +58,52 @@ LANDING_TIMEOUT = timedelta(hours=3)
     tags=["modelwatch", "ml-monitoring"],
     doc_md=__doc__,
     params={
-        "hour": Param(
-            None,
-            type=["null", "string"],
-            title="Hour to process",
-            description="Start of the hour, ISO 8601 UTC (e.g. 2026-11-01T09:00:00Z). "
-            "Empty: the run's data interval, or the last full hour for a manual run.",
-        ),
-        "models": Param(
-            [],
-            type="array",
-            items={"type": "string"},
-            title="Models",
-            description="Model ids to reprocess. Empty: every model.",
-        ),
-        "dry_run": Param(
-            True,
-            type="boolean",
-            title="Dry run",
-            description="Manual runs: record remediation requests without dispatching them. "
-            "Backfills are always dry; scheduled runs follow the config.",
-        ),
-        "notify": Param(
-            False,
-            type="boolean",
-            title="Notify",
-            description="Manual runs: send alert notifications. Backfills never notify; "
-            "scheduled runs always do.",
-        ),
+        "hour": Param(None, HELP[0], type=["null", "string"], title="Hour to process"),
+        "models": Param([], HELP[1], type="array", items={"type": "string"}, title="Models"),
+        "dry_run": Param(True, HELP[2], type="boolean", title="Dry run"),
+        "notify": Param(False, HELP[3], type="boolean", title="Notify"),
     },
 )
 def model_health():
     @task(pool="default_pool")
     def resolve(**context) -> dict:
-        from modelwatch.pipeline import tasks as mw
-
-        return mw.resolve(context)
+        return mw().resolve(context)
 
     @task.sensor(poke_interval=120, timeout=LANDING_TIMEOUT, mode="reschedule")
     def landed(ctx: dict) -> bool:
-        from modelwatch.pipeline import tasks as mw
-
-        return mw.landed(ctx)
+        return mw().landed(ctx)
 
     @task
     def extract(ctx: dict) -> dict:
-        from modelwatch.pipeline import tasks as mw
-
-        return mw.extract(ctx)
+        return mw().extract(ctx)
 
     @task
     def validate(ctx: dict, extracted: dict) -> list[list[str]]:
-        from modelwatch.pipeline import tasks as mw
-
-        return mw.validate(ctx, extracted)
+        return mw().validate(ctx, extracted)
 
     @task(pool="default_pool", map_index_template="{{ shard_label }}")
     def detect(ctx: dict, shard: list[str]) -> dict:
-        from modelwatch.pipeline import tasks as mw
-
-        return mw.detect(ctx, shard)
+        return mw().detect(ctx, shard)
 
     @task(trigger_rule=TriggerRule.NONE_FAILED)
     def persist(ctx: dict, shard_results: list[dict]) -> dict:
-        from modelwatch.pipeline import tasks as mw
-
-        return mw.persist(ctx, shard_results)
+        return mw().persist(ctx, shard_results)
 
     @task.branch
     def route(ctx: dict, persisted: dict) -> list[str]:
-        from modelwatch.pipeline import tasks as mw
-
-        return mw.route(ctx, persisted)
+        return mw().route(ctx, persisted)
 
     @task
     def alert(ctx: dict) -> dict:
-        from modelwatch.pipeline import tasks as mw
-
-        return mw.alert(ctx)
+        return mw().alert(ctx)
 
     @task
     def remediate(ctx: dict) -> dict:
-        from modelwatch.pipeline import tasks as mw
-
-        return mw.remediate(ctx)
+        return mw().remediate(ctx)
 
     @task.branch(pool="default_pool")
     def needs_approval(remediated: dict) -> list[str]:
-        from modelwatch.pipeline import tasks as mw
-
-        return mw.needs_approval(remediated)
+        return mw().needs_approval(remediated)
 
     approve = HITLOperator(
         task_id="approve",
@@ -152,15 +117,11 @@ def model_health():
 
     @task(trigger_rule=TriggerRule.NONE_SKIPPED)  # a failed approval is recorded as a no
     def record_approval(ctx: dict, remediated: dict) -> dict:
-        from modelwatch.pipeline import tasks as mw
-
-        return mw.record_approval(ctx, remediated)
+        return mw().record_approval(ctx, remediated)
 
     @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
     def dispatch() -> dict:  # reads resolve's XCom: only the approval branch is upstream
-        from modelwatch.pipeline import tasks as mw
-
-        return mw.dispatch()
+        return mw().dispatch()
 
     @task(pool="default_pool")
     def all_clear() -> None:
@@ -168,9 +129,7 @@ def model_health():
 
     @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
     def summary(ctx: dict) -> dict:
-        from modelwatch.pipeline import tasks as mw
-
-        return mw.summary(ctx)
+        return mw().summary(ctx)
 
     ctx = resolve()
     extracted = extract(ctx)

@@ -23,6 +23,13 @@ from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
 POOL = os.environ.get("MODELWATCH_WAREHOUSE_POOL", "modelwatch_warehouse")
 
 
+def mw():
+    """The library's Airflow edge, imported only when a task runs: parsing stays light."""
+    from modelwatch.pipeline import tasks
+
+    return tasks
+
+
 @dag(
     dag_id="model_training",
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
@@ -50,27 +57,19 @@ POOL = os.environ.get("MODELWATCH_WAREHOUSE_POOL", "modelwatch_warehouse")
 def model_training():
     @task
     def resolve(**context) -> str:
-        from modelwatch.pipeline import tasks as mw
-
-        return mw.training_day(context)
+        return mw().training_day(context)
 
     @task.sensor(poke_interval=60, timeout=3 * 3600, mode="reschedule", pool=POOL)
     def wait(day: str, params: dict | None = None) -> bool:
-        from modelwatch.pipeline import tasks as mw
-
-        return mw.training_ready(day, bool((params or {}).get("wait", True)))
+        return mw().training_ready(day, bool((params or {}).get("wait", True)))
 
     @task(pool=POOL)
     def stage(day: str) -> list[list[str]]:
-        from modelwatch.pipeline import tasks as mw
-
-        return mw.stage_training(day)
+        return mw().stage_training(day)
 
     @task(map_index_template="{{ shard_label }}")
     def train(day: str, shard: list[str]) -> dict:
-        from modelwatch.pipeline import tasks as mw
-
-        return mw.train(day, shard)
+        return mw().train(day, shard)
 
     day = resolve()
     shards = stage(day)
