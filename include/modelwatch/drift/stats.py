@@ -67,6 +67,14 @@ def psi(current: NDArray[np.float64], reference: NDArray[np.float64]) -> float:
     return float(np.sum((c - r) * np.log(c / r)))
 
 
+def _bin_counts(edges: NDArray[np.float64], x: NDArray[np.float64]) -> NDArray[np.int64]:
+    """Counts per open interval between edges and per edge value itself: an output that
+    piles up on one value (a floor, a default score) is a bin of its own."""
+    i = np.searchsorted(edges, x, side="left")
+    on_edge = edges[np.minimum(i, edges.size - 1)] == x
+    return np.bincount(2 * i + on_edge, minlength=2 * edges.size + 1)
+
+
 def continuous_tests(
     current: NDArray[np.float64], sketch: dict[str, object], cfg: DriftConfig, sampled: bool = True
 ) -> list[TestResult]:
@@ -77,8 +85,7 @@ def continuous_tests(
     n, m = x.size, int(sketch["n"])  # type: ignore[call-overload]
     # PSI bins: the reference's equal-mass edges (ties collapse, so discrete outputs work too)
     edges = np.unique(np.quantile(ref, np.arange(1, cfg.psi_bins) / cfg.psi_bins))
-    r_counts = np.bincount(np.searchsorted(edges, ref, side="right"), minlength=edges.size + 1)
-    c_counts = np.bincount(np.searchsorted(edges, x, side="right"), minlength=edges.size + 1)
+    r_counts, c_counts = _bin_counts(edges, ref), _bin_counts(edges, x)
     psi_value = psi(c_counts.astype(float), r_counts * (m / ref.size))
     d = float(stats.ks_2samp(x, ref, method="asymp").statistic)
     p = float(special.kolmogorov(math.sqrt(n * m / (n + m)) * d)) if sampled else None
