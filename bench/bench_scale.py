@@ -37,10 +37,11 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.airflow_harness import AirflowServer
+
 from modelwatch.sim.fleet import DEMO_DAY, FleetSpec, simulate_fleet
 from modelwatch.sim.seed import seed
 from modelwatch.warehouse import open_warehouse, spec_from_uri
-from tests.airflow_harness import AirflowServer
 
 DAG = "model_health"
 STAGES = ("extract", "validate", "detect", "persist", "route")

@@ -2,15 +2,14 @@
 ### model_health: the hourly health check of every deployed model
 
 For the hour that just ended: **resolve** the hour, models and side effects; **landed** waits
-(scheduled runs only) for the hour's rows until a deadline; **extract** the rows (and history
-for detectors not yet fitted); **validate** (Great Expectations: bad data quarantines its
-model only); **detect** per model in shards (Isolation Forest on its own history); **persist**
-the scores; **route** to alert, remediate or all clear; **alert** (firing, repeated, resolved)
-and **remediate** (guarded scale, rollback, restart requests; large ones wait in **approve**
-for an operator, then **dispatch**); **summary** into `mw_runs` and the hour's report.
-
-Backfills run the same tasks and never notify or act. Manual runs take the params below.
-All logic lives in `include/modelwatch/`; this file only wires tasks.
+(scheduled runs only) for the hour's rows until a deadline; **extract** them (and history for
+detectors not yet fitted); **validate** (Great Expectations: bad data quarantines its model
+only); **detect** per model in shards (Isolation Forest) and, beside it, **drift** (predictions
+against their reference); **persist** the scores; **route** to alert, remediate or all clear;
+**alert** (firing, repeated, resolved) and **remediate** (guarded scale, rollback, restart
+requests; large ones wait in **approve** for an operator, then **dispatch**); **summary** into
+`mw_runs` and the hour's report. Backfills run the same tasks and never notify or act; manual
+runs take the params below. All logic lives in `include/modelwatch/`; this file wires tasks.
 """
 
 from __future__ import annotations
@@ -22,14 +21,12 @@ import pendulum
 from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk import CronDataIntervalTimetable, Label, Param, TriggerRule, dag, task
 
-#: Every task that opens the warehouse runs in this pool. With an embedded DuckDB file (one
-#: writer at a time) it has one slot; a PostgreSQL warehouse can have more.
+#: Tasks that open the warehouse: one slot for an embedded DuckDB file, more for PostgreSQL.
 POOL = os.environ.get("MODELWATCH_WAREHOUSE_POOL", "modelwatch_warehouse")
 #: How long large remediation requests wait for an operator before they count as rejected.
 APPROVAL_TIMEOUT = timedelta(minutes=int(os.environ.get("MODELWATCH_APPROVAL_MINUTES", "60")))
 _ASK = "{{ ti.xcom_pull(task_ids='remediate')['approval']['%s'] }}"
-#: A backstop: the sensor's poke itself ends the wait at `source.landing_deadline_minutes`.
-LANDING_TIMEOUT = timedelta(hours=3)
+LANDING_TIMEOUT = timedelta(hours=3)  # a backstop: the sensor's poke ends the wait itself
 #: The manual-trigger form's help for the params: hour, models, dry_run, notify.
 HELP = (
     "Start of the hour, ISO 8601 UTC (e.g. 2026-11-01T09:00:00Z). Empty: the run's data "
@@ -85,13 +82,17 @@ def model_health():
     def detect(ctx: dict, shard: list[str]) -> dict:
         return mw().detect(ctx, shard)
 
+    @task
+    def drift(ctx: dict, shards: list[list[str]]) -> dict:
+        return mw().drift(ctx, shards)
+
     @task(trigger_rule=TriggerRule.NONE_FAILED)
     def persist(ctx: dict, shard_results: list[dict]) -> dict:
         return mw().persist(ctx, shard_results)
 
     @task.branch
-    def route(ctx: dict, persisted: dict) -> list[str]:
-        return mw().route(ctx, persisted)
+    def route(ctx: dict, persisted: dict, drifted: dict) -> list[str]:
+        return mw().route(ctx, persisted, drifted)
 
     @task
     def alert(ctx: dict) -> dict:
@@ -136,10 +137,9 @@ def model_health():
     landed(ctx) >> extracted
     shards = validate(ctx, extracted)
     scores = detect.partial(ctx=ctx).expand(shard=shards)
-    branch = route(ctx, persist(ctx, scores))
-    done = summary(ctx)
+    branch = route(ctx, persist(ctx, scores), drift(ctx, shards))
+    remediated, sent, done = remediate(ctx), dispatch(), summary(ctx)
     branch >> Label("trouble or open alerts") >> alert(ctx) >> done
-    remediated, sent = remediate(ctx), dispatch()
     gate = needs_approval(remediated)
     branch >> Label("anomalies to act on") >> remediated
     gate >> Label("large actions") >> approve >> record_approval(ctx, remediated) >> sent

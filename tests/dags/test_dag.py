@@ -74,6 +74,7 @@ def test_tasks_are_wired_in_pipeline_order(dag):
         "extract",
         "validate",
         "detect",
+        "drift",
         "persist",
         "route",
         "alert",
@@ -90,6 +91,8 @@ def test_tasks_are_wired_in_pipeline_order(dag):
     assert down["extract"] == {"validate"}
     assert down["validate"] >= {"detect"}
     assert down["detect"] == {"persist"}
+    # drift runs beside detect, after validate, and route decides with its findings
+    assert down["validate"] >= {"drift"} and down["drift"] == {"route"}
     assert down["route"] == {"alert", "remediate", "all_clear"}
     for branch in ("alert", "all_clear"):
         assert down[branch] == {"summary"}
@@ -125,6 +128,7 @@ def test_every_task_retries_and_warehouse_tasks_share_the_pool(dag):
         "landed",
         "extract",
         "validate",
+        "drift",
         "persist",
         "route",
         "alert",

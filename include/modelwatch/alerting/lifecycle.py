@@ -25,7 +25,9 @@ from modelwatch.run import HOUR
 ANOMALY, OUTAGE, DATA_QUALITY = "anomaly", "outage", "data_quality"
 #: A fleet-wide event: many models anomalous in the same hour, alerted once for the fleet.
 FLEET = "fleet"
-KINDS = (ANOMALY, OUTAGE, DATA_QUALITY, FLEET)
+#: The model's predictions moved away from their reference (mw_drift), a slower signal.
+DRIFT = "drift"
+KINDS = (ANOMALY, OUTAGE, DATA_QUALITY, FLEET, DRIFT)
 #: The model id of fleet incidents (the validation table's hour-wide row uses the same).
 FLEET_ID = "__fleet__"
 #: The gate's check on the fleet row when no model reported at all (ingest/validate.py).
@@ -87,7 +89,8 @@ class Episode:
 def _rule(cfg: AlertsConfig, kind: str) -> AlertRule:
     if kind == FLEET:  # the fleet signal already needs many models at once: open on one hour
         return AlertRule(n=1, m=1, recovery_hours=cfg.anomaly.recovery_hours)
-    return {ANOMALY: cfg.anomaly, OUTAGE: cfg.outage, DATA_QUALITY: cfg.data_quality}[kind]
+    rules = {ANOMALY: cfg.anomaly, OUTAGE: cfg.outage, DATA_QUALITY: cfg.data_quality}
+    return cfg.drift if kind == DRIFT else rules[kind]
 
 
 def build_episodes(
@@ -210,6 +213,13 @@ def summarise(ep: Episode, top_k: int = 3) -> str:
             f"anomalous in one hour ({names}{f', +{more} more' if more > 0 else ''})"
         )
     detail = json.loads(ep.detail or "[]")
+    if ep.kind == DRIFT:
+        tests = ", ".join(
+            f"{d.get('test')} {_num(d.get('statistic'), '.3g')} (threshold {d.get('threshold')})"
+            for d in detail[:top_k]
+        )
+        ref = detail[0].get("reference", "its reference") if detail else "its reference"
+        return f"{ep.model_id}: predictions drifted from {ref}: {tests}"
     if ep.kind == DATA_QUALITY:
         checks = ", ".join(f"{c['check']} ({c.get('unexpected', '?')})" for c in detail[:top_k])
         if ep.model_id == FLEET_ID:

@@ -14,8 +14,9 @@ from pathlib import Path
 import pandas as pd
 
 from modelwatch import schema
-from modelwatch.alerting.lifecycle import AlertEvent, top_metrics
+from modelwatch.alerting.lifecycle import DRIFT, AlertEvent, top_metrics
 from modelwatch.config import Settings
+from modelwatch.drift.plots import plot_drift
 from modelwatch.ingest.extract import read_metrics
 from modelwatch.run import HOUR
 from modelwatch.warehouse import Warehouse
@@ -37,6 +38,9 @@ def plot_alert(
     wh: Warehouse, settings: Settings, e: AlertEvent, out: Path, hours: int | None = None
 ) -> Path | None:
     """Write the alert's PNG to `out` and return it (None when there is nothing to draw)."""
+    if e.kind == DRIFT:  # reference vs current distributions, not the serving metrics
+        hours = hours or settings.alerts.plot_hours
+        return plot_drift(wh, settings.drift, e.model_id, e.hour, out, hours)
     import matplotlib
 
     matplotlib.use("Agg")

@@ -41,6 +41,7 @@ from modelwatch.alerting.plots import plot_alert
 from modelwatch.alerting.scope import alert_models, drop_unknown
 from modelwatch.alerting.silences import load_silences
 from modelwatch.config import Settings
+from modelwatch.drift.findings import drift_signal_rows
 from modelwatch.links import ALERT_NOTES, REPORT_HTML, plot_name, report_folder, view_report_url
 from modelwatch.run import RunContext, hour_key
 from modelwatch.warehouse import Warehouse, WarehouseSpec, open_warehouse
@@ -61,6 +62,9 @@ def load_signals(
         "WHERE status IN ('no_data', 'quarantined') AND hour >= :start AND model_id IN :models",
         {"start": start, "models": models},
     )
+    drift = drift_signal_rows(wh, models, start).assign(kind=lifecycle.DRIFT, score=None)
+    if len(drift):  # predictions that left their reference (see modelwatch.drift)
+        frame = pd.concat([frame, drift[frame.columns]], ignore_index=True)
     latest = wh.query(
         "SELECT MAX(hour) AS h FROM mw_validation WHERE hour >= :start AND model_id IN :models",
         {"start": start, "models": models},

@@ -1,7 +1,7 @@
 """Settings, read from one YAML file and validated, so a typo fails loudly at load time.
 
 Every field has a default that suits the demo fleet; a file only says what differs. One module
-per section of config/modelwatch.yaml (source, detection, alerts, remediation) and `settings`
+per section of config/modelwatch.yaml (source, detection, drift, alerts, remediation) and `settings`
 for the whole and its loading; this package re-exports the public names, its API.
 """
 
@@ -19,6 +19,7 @@ from modelwatch.config.alerts import (
     RouteConfig,
 )
 from modelwatch.config.detection import DetectionConfig
+from modelwatch.config.drift import DriftConfig, PinnedReference
 from modelwatch.config.remediation import (
     REMEDIATION_ACTIONS,
     REMEDIATION_TARGETS,
@@ -54,11 +55,13 @@ __all__ = [
     "ConfigError",
     "DeliveryConfig",
     "DetectionConfig",
+    "DriftConfig",
     "FleetIncidentConfig",
     "InhibitRule",
     "KubernetesTargetConfig",
     "LabelsConfig",
     "MaintenanceWindow",
+    "PinnedReference",
     "RemediationConfig",
     "RestartPolicy",
     "RollbackPolicy",

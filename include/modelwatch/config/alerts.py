@@ -163,6 +163,8 @@ class AlertsConfig(StrictModel):
     anomaly: AlertRule = AlertRule(n=2, m=3, recovery_hours=2)
     outage: AlertRule = AlertRule(n=1, m=1, recovery_hours=1)
     data_quality: AlertRule = AlertRule(n=1, m=1, recovery_hours=1)
+    #: Drift builds up over hours (and one odd hour of a small sample is no trend).
+    drift: AlertRule = AlertRule(n=3, m=6, recovery_hours=3)
     #: A score at or above this opens an anomaly alert at once, without waiting for n of m.
     critical_score: float = Field(0.999, gt=0.0, le=1.0)
     #: An open alert is notified again after this many hours ("repeated").

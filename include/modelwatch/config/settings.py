@@ -16,6 +16,7 @@ from pydantic import Field
 from modelwatch.config.alerts import AlertsConfig
 from modelwatch.config.base import StrictModel
 from modelwatch.config.detection import DetectionConfig
+from modelwatch.config.drift import DriftConfig
 from modelwatch.config.remediation import RemediationConfig
 from modelwatch.config.source import SourceConfig, ValidationConfig
 
@@ -29,6 +30,7 @@ class Settings(StrictModel):
     source: SourceConfig = SourceConfig()
     validation: ValidationConfig = ValidationConfig()
     detection: DetectionConfig = DetectionConfig()
+    drift: DriftConfig = DriftConfig()
     alerts: AlertsConfig = AlertsConfig()
     remediation: RemediationConfig = RemediationConfig()
     #: Models per detect task (a mapped task instance each). Empty: chosen from the fleet's

@@ -17,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 POOL = "modelwatch_warehouse"
+#: Prediction samples per model and hour the demo fleet emits (with labels), for drift.
+DEMO_PREDICTIONS = 240
 
 
 def demo_env(root: Path) -> dict[str, str]:
@@ -93,7 +95,9 @@ def run_demo(day: datetime | None = None, n_models: int = 24, hours: int = 24) -
                 " already seeded: reusing it"
             )
         else:
-            fleet = simulate_fleet(FleetSpec(n_models=n_models))
+            fleet = simulate_fleet(
+                FleetSpec(n_models=n_models, predictions=DEMO_PREDICTIONS, labels=True)
+            )
             seed(wh, fleet)
             print(
                 f"seeded {len(fleet.metrics):,} rows for {n_models} models "

@@ -29,6 +29,7 @@ from modelwatch.detection.hourly import (
     excluded_verdict,
 )
 from modelwatch.detection.store import DetectorStore, detector_store
+from modelwatch.drift.hourly import drift_hour
 from modelwatch.ingest.extract import (
     HISTORY_ROW_GROUP,
     extract_hour,
@@ -160,6 +161,36 @@ def step_detect(
     return {"path": str(out), "models": len(shard), "anomalous": int(scores["is_anomaly"].sum())}
 
 
+# ----------------------------------------------------------------------------------------- drift
+def step_drift(
+    ctx: RunContext,
+    spec: WarehouseSpec,
+    settings: Settings,
+    shards: list[list[str]] | None = None,
+) -> dict[str, Any]:
+    """Test the hour's predictions against their reference (parallel to detect) and replace
+    the hour's findings; a no-op when there is no predictions table. `shards`: the models
+    validation let through (a model whose hour was quarantined is not tested either)."""
+    models = ctx.models if shards is None else sorted(m for shard in shards for m in shard)
+    with open_warehouse(spec) as wh:
+        found = drift_hour(wh, settings.drift, ctx.hour, models)
+        if found.skipped:
+            log.info("drift off for %s: %s", ctx.hour, found.skipped)
+            return {"skipped": found.skipped, "tested": 0, "drifted": []}
+        owned = list(models) if models is not None else found.models
+        with wh.transaction():  # a full run owns the whole hour, a partial one its models
+            where, params = _models_clause(ctx, owned)
+            if ctx.models is None:
+                where, params = "hour = :hour", {"hour": ctx.hour}
+            wh.replace("mw_drift", found.frame, where, params)
+            if found.late is not None:  # late labels: that hour's error rows only
+                where = "hour = :hour AND model_id IN :models AND feature = 'label'"
+                late_params = {"hour": found.late_hour, "models": owned}
+                wh.replace("mw_drift", found.late, where, late_params)
+    log.info("drift for %s: %d models tested, drifted: %s", ctx.hour, len(owned), found.drifted)
+    return {"skipped": None, "tested": len(found.models), "drifted": found.drifted}
+
+
 # --------------------------------------------------------------------------------------- persist
 def step_persist(
     ctx: RunContext, shard_results: list[dict[str, Any]], spec: WarehouseSpec
@@ -190,8 +221,10 @@ def step_route(
     persisted: dict[str, Any],
     spec: WarehouseSpec,
     settings: Settings | None = None,
+    drifted: dict[str, Any] | None = None,
 ) -> list[str]:
-    """Which branches have work: alerting (new trouble, or open alerts that may resolve),
+    """Which branches have work: alerting (new trouble incl. drifted predictions, or open
+    alerts that may resolve),
     remediation (anomalies to act on, requests to send or retry, a scaled-up model that may
     scale back down), or nothing at all."""
     with open_warehouse(spec) as wh:
@@ -221,7 +254,8 @@ def step_route(
         # requests to send or retry, or a scaled-up model that may scale back down
         pending = outbox.pending_work(wh, ctx, settings or Settings(), models)
     branches = []
-    if persisted["anomalous"] or persisted["excluded"] or int(open_alerts) or int(owed):
+    drift = bool((drifted or {}).get("drifted"))
+    if persisted["anomalous"] or persisted["excluded"] or drift or int(open_alerts) or int(owed):
         branches.append(ALERT)
     if persisted["anomalous"] or pending:
         branches.append(REMEDIATE)

@@ -34,8 +34,9 @@ def run_hour(
     extracted = hourly.step_extract(ctx, spec, settings)
     shards = hourly.step_validate(ctx, extracted["expected"], spec, settings)
     results = [hourly.step_detect(ctx, shard, i, settings, spec) for i, shard in enumerate(shards)]
+    drifted = hourly.step_drift(ctx, spec, settings, shards)
     persisted = hourly.step_persist(ctx, results, spec)
-    branches = hourly.step_route(ctx, persisted, spec, settings)
+    branches = hourly.step_route(ctx, persisted, spec, settings, drifted)
     if hourly.ALERT in branches:
         hourly.step_alert(ctx, spec, settings)
     if hourly.REMEDIATE in branches:

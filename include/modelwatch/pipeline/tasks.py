@@ -93,15 +93,22 @@ def detect(ctx: dict[str, Any], shard: list[str]) -> dict[str, Any]:
     return hourly.step_detect(RunContext.from_dict(ctx), shard, index, cfg, _spec(cfg))
 
 
+def drift(ctx: dict[str, Any], shards: list[list[str]]) -> dict[str, Any]:
+    cfg = settings()
+    return hourly.step_drift(RunContext.from_dict(ctx), _spec(cfg), cfg, list(shards or []))
+
+
 def persist(ctx: dict[str, Any], shard_results: list[dict[str, Any]]) -> dict[str, Any]:
     cfg = settings()
     run = RunContext.from_dict(ctx)
     return hourly.step_persist(run, list(shard_results or []), _spec(cfg))
 
 
-def route(ctx: dict[str, Any], persisted: dict[str, Any]) -> list[str]:
+def route(
+    ctx: dict[str, Any], persisted: dict[str, Any], drifted: dict[str, Any] | None = None
+) -> list[str]:
     cfg = settings()
-    return hourly.step_route(RunContext.from_dict(ctx), persisted, _spec(cfg), cfg)
+    return hourly.step_route(RunContext.from_dict(ctx), persisted, _spec(cfg), cfg, drifted)
 
 
 def alert(ctx: dict[str, Any]) -> dict[str, Any]:

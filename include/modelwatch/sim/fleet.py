@@ -32,6 +32,7 @@ from modelwatch.sim.incidents import (
     apply_incident,
     apply_surge,
     incident_detail,
+    incidents_frame,
     plan_incidents,
 )
 from modelwatch.sim.params import (
@@ -55,6 +56,7 @@ from modelwatch.sim.params import (
     fleet_rng,
     model_rng,
 )
+from modelwatch.sim.predictions import add_predictions
 
 #: End of the simulated period (exclusive), naive UTC.
 DEMO_END: datetime = datetime(2026, 11, 2, 0, 0)
@@ -93,6 +95,8 @@ class FleetSpec:
     end: datetime = DEMO_END
     seed: int = 7
     extra_incident_share: float = 0.05  # of the models beyond the canonical 7; floor()ed
+    predictions: int = 0  # opt-in: prediction samples per model-hour (see sim.predictions)
+    labels: bool = False  # ... with their labels
 
 
 @dataclass
@@ -102,6 +106,7 @@ class Fleet:
     metrics: pd.DataFrame
     incidents: pd.DataFrame
     models: pd.DataFrame
+    predictions: pd.DataFrame | None = None  # FleetSpec.predictions > 0 only
 
 
 def model_ids(n: int) -> list[str]:
@@ -370,16 +375,7 @@ def simulate_fleet(spec: FleetSpec = FleetSpec()) -> Fleet:
     }
     metrics = pd.DataFrame({c: data[c] for c in ALL_COLUMNS}, copy=False)
 
-    incidents_df = pd.DataFrame(
-        {
-            MODEL_ID: pd.array([ids[inc.model] for inc in incidents], dtype="str"),
-            "kind": pd.array([inc.kind for inc in incidents], dtype="str"),
-            "start": grid.ts[[inc.start for inc in incidents]],
-            "end": np.array([grid.ts[inc.end - 1] for inc in incidents], dtype="datetime64[us]")
-            + np.timedelta64(1, "m"),
-            "detail": pd.array([inc.detail for inc in incidents], dtype="str"),
-        }
-    )
+    incidents_df = incidents_frame(incidents, ids, grid.ts)
     models_df = pd.DataFrame(
         {
             MODEL_ID: pd.array(ids, dtype="str"),
@@ -388,4 +384,13 @@ def simulate_fleet(spec: FleetSpec = FleetSpec()) -> Fleet:
             "base_replicas": params.replicas.copy(),
         }
     )
-    return Fleet(metrics=metrics, incidents=incidents_df, models=models_df)
+    predictions = None
+    if spec.predictions:
+        options, hourly = (
+            (spec.seed, spec.predictions, spec.labels),
+            (grid.ts[::60], grid.weekend[::60], grid.day0),
+        )
+        predictions, incidents_df = add_predictions(
+            incidents_df, ids, options, params, incidents, hourly
+        )
+    return Fleet(metrics=metrics, incidents=incidents_df, models=models_df, predictions=predictions)

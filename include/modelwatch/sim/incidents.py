@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
 
 from modelwatch.sim.params import (
     PEAK_HOUR_UTC,
@@ -196,4 +198,20 @@ def incident_detail(inc: Incident, p: ModelParams) -> str:
     return (
         f"{len(inc.negative)} negative latency_p50_ms, {len(inc.null_id)} null model_id, "
         f"{len(inc.duplicate)} duplicated rows"
+    )
+
+
+def incidents_frame(
+    incidents: list[Incident], ids: list[str], ts: NDArray[np.datetime64]
+) -> pd.DataFrame:
+    """The incidents table (ground truth): model, kind, [start, end) and detail."""
+    return pd.DataFrame(
+        {
+            "model_id": pd.array([ids[inc.model] for inc in incidents], dtype="str"),
+            "kind": pd.array([inc.kind for inc in incidents], dtype="str"),
+            "start": ts[[inc.start for inc in incidents]],
+            "end": np.array([ts[inc.end - 1] for inc in incidents], dtype="datetime64[us]")
+            + np.timedelta64(1, "m"),
+            "detail": pd.array([inc.detail for inc in incidents], dtype="str"),
+        }
     )

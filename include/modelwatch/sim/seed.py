@@ -42,6 +42,13 @@ INPUT_DDL = (
         base_replicas BIGINT NOT NULL
     )""",
 )
+#: The optional predictions table (drift); created only for a fleet simulated with predictions.
+PREDICTIONS_DDL = """CREATE TABLE IF NOT EXISTS model_predictions (
+    ts TIMESTAMP NOT NULL,
+    model_id VARCHAR NOT NULL,
+    prediction DOUBLE PRECISION,
+    label DOUBLE PRECISION
+)"""
 
 
 def is_seeded(wh: Warehouse) -> bool:
@@ -60,6 +67,10 @@ def seed(wh: Warehouse, fleet: Fleet) -> int:
         wh.insert("model_metrics", fleet.metrics)
         wh.insert("incidents", fleet.incidents)
         wh.insert("models", fleet.models)
+        if fleet.predictions is not None:
+            wh.execute(PREDICTIONS_DDL)
+            wh.insert("model_predictions", fleet.predictions)
+            wh.execute("CREATE INDEX IF NOT EXISTS model_predictions_ts ON model_predictions (ts)")
         # every hourly read is a time window (and a model list): index after the bulk load
         wh.execute("CREATE INDEX IF NOT EXISTS model_metrics_ts ON model_metrics (ts, model_id)")
     log.info("seeded %d metric rows, %d incidents", len(fleet.metrics), len(fleet.incidents))

@@ -250,6 +250,31 @@ REPORT = """<!doctype html>
   (threshold {{ s.threshold|num(3) }})</span></h3>{{ metrics_table(s.metrics) }}</div>
 {% else %}<p class="muted">None.</p>{% endfor %}
 
+<h2>Prediction drift</h2>
+{% set drifted = drift|selectattr('drifted')|rejectattr('feature', 'equalto', 'label')|list %}
+{% set labelled = drift|selectattr('feature', 'equalto', 'label')|list %}
+{% if drifted %}
+<table class="list drift"><tr><th>model</th><th>feature</th><th>test</th>
+  <th class="num">statistic</th><th class="num">threshold</th><th class="num">p-value</th>
+  <th>reference</th><th class="num">samples</th></tr>
+{% for d in drifted %}<tr><td>{{ d.model_id }}</td><td>{{ d.feature }}</td><td>{{ d.test }}</td>
+  <td class="num">{{ d.statistic|num(3) }}</td><td class="num">{{ d.threshold|num(3) }}</td>
+  <td class="num">{{ d.p_value|num(3) }}</td><td class="small">{{ d.reference }}</td>
+  <td class="num">{{ d.n_current }}</td></tr>{% endfor %}
+</table>{% else %}<p class="muted">No model's predictions drifted from their reference.</p>
+{% endif %}
+{% if labelled %}
+<h3>Labelled hours: error next to the reference's</h3>
+<table class="list performance"><tr><th>model</th><th>metric</th><th class="num">this hour</th>
+  <th class="num">reference</th><th class="num">limit</th><th>worse</th>
+  <th class="num">labels</th></tr>
+{% for d in labelled %}<tr><td>{{ d.model_id }}</td><td>{{ d.test }}</td>
+  <td class="num">{{ d.statistic|num(3) }}</td><td class="num">{{ d.baseline|num(3) }}</td>
+  <td class="num">{{ d.threshold|num(3) }}</td><td>{{ 'yes' if d.drifted else 'no' }}</td>
+  <td class="num">{{ d.n_current }}</td></tr>{% endfor %}
+</table>
+{% endif %}
+
 <h2>Kept out of detection</h2>
 {% if kept_out %}
 <table class="list"><tr><th>model</th><th>status</th><th class="num">rows</th>

@@ -20,6 +20,7 @@ from typing import Any
 from modelwatch.alerting import lifecycle
 from modelwatch.alerting.plots import plot_alert
 from modelwatch.config import Settings
+from modelwatch.drift.findings import hour_drift
 from modelwatch.links import REPORT_HTML, hour_folder, plot_name, report_folder, run_url
 from modelwatch.run import HOUR, hour_key
 from modelwatch.ui import queries
@@ -94,6 +95,7 @@ def collect(wh: Warehouse, hour: datetime) -> dict[str, Any]:
         "kept_out": queries.hour_validation(wh, hour),
         "requests": queries.requests(wh, hour, hour + HOUR, include_waiting=False),
         "notifications": queries.hour_notifications(wh, hour),
+        "drift": hour_drift(wh, hour),
     }
 
 

@@ -1,0 +1,176 @@
+"""One hour's drift findings for a set of models: the rows of `mw_drift`.
+
+Reads the hour's predictions once (one query), the hour of day's reference sketches (cached,
+see reference.py), and runs the tests of `stats` per model and feature. Models with too few
+samples in the hour, or too little reference, get no row rather than a noisy verdict. Keyed
+on the hour alone, so a replay, a backfill and the scheduled run find the same.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from modelwatch.config import DriftConfig
+from modelwatch.drift import stats
+from modelwatch.drift.reference import SketchMap, load_references
+from modelwatch.drift.source import (
+    LABEL,
+    PREDICTION,
+    predictions_available,
+    read_predictions,
+    tested_columns,
+)
+from modelwatch.run import HOUR
+from modelwatch.warehouse import Warehouse
+
+log = logging.getLogger(__name__)
+
+DRIFT_COLUMNS = [
+    "hour",
+    "model_id",
+    "feature",
+    "test",
+    "statistic",
+    "p_value",
+    "threshold",
+    "drifted",
+    "reference",
+    "baseline",
+    "n_current",
+    "n_reference",
+]
+#: Labelled rows an hour needs before its error is worth a comparison.
+MIN_LABELS = 30
+
+
+@dataclass
+class DriftHour:
+    """The hour's findings, and the labelled earlier hour's (late labels), if any."""
+
+    frame: pd.DataFrame
+    skipped: str | None = None
+    late: pd.DataFrame | None = None
+    late_hour: datetime | None = None
+    models: list[str] = field(default_factory=list)
+
+    @property
+    def drifted(self) -> list[str]:
+        """Models whose prediction (the output: what alerts are raised on) drifted."""
+        f = self.frame
+        hit = f[f["drifted"].astype(bool) & (f["feature"] == PREDICTION)]
+        return sorted(hit["model_id"].unique().tolist())
+
+
+def empty_frame() -> pd.DataFrame:
+    frame = pd.DataFrame(columns=DRIFT_COLUMNS)
+    frame["hour"] = frame["hour"].astype("datetime64[us]")
+    return frame
+
+
+def _row(hour: datetime, model: str, feature: str, ref: str, n: int, m: int, r: Any) -> dict:
+    return {
+        "hour": hour,
+        "model_id": model,
+        "feature": feature,
+        "test": r.test,
+        "statistic": r.statistic,
+        "p_value": r.p_value,
+        "threshold": r.threshold,
+        "drifted": bool(r.drifted),
+        "reference": ref,
+        "baseline": r.baseline,
+        "n_current": n,
+        "n_reference": m,
+    }
+
+
+def model_findings(
+    hour: datetime,
+    model: str,
+    rows: pd.DataFrame,
+    sketches: SketchMap,
+    features: Sequence[str],
+    cfg: DriftConfig,
+    distributions: bool = True,
+) -> list[dict[str, Any]]:
+    """Every test of one model's hour (distribution tests, and the error if labelled)."""
+    out: list[dict[str, Any]] = []
+    sampled = cfg.format == "samples"
+    cat = cfg.is_categorical(model)
+    for f in features if distributions else ():
+        ref = sketches.get((model, f))
+        values = rows[f].dropna().to_numpy()
+        if ref is None or values.size < cfg.min_samples:
+            continue
+        label, sk = ref
+        is_cat = cat and f == PREDICTION
+        m = int(sum(sk["cats"].values())) if is_cat else int(sk["n"])
+        if m < cfg.min_reference:
+            continue
+        tests = (
+            stats.categorical_tests(values, sk, cfg, sampled)
+            if is_cat
+            else stats.continuous_tests(values.astype(np.float64), sk, cfg, sampled)
+        )
+        out += [_row(hour, model, f, label, int(values.size), m, t) for t in tests]
+    ref = sketches.get((model, PREDICTION))
+    if LABEL in rows and ref is not None and "error" in ref[1]:
+        labelled = rows[rows[LABEL].notna() & rows[PREDICTION].notna()]
+        if len(labelled) >= MIN_LABELS:
+            now = stats.error_sketch(
+                labelled[PREDICTION].to_numpy(), labelled[LABEL].to_numpy(), cat
+            )
+            t = stats.performance_test(now, float(ref[1]["error"]), cat, cfg)
+            n_ref = int(ref[1].get("n_labels", 0))
+            out.append(_row(hour, model, LABEL, ref[0], len(labelled), n_ref, t))
+    return out
+
+
+def _findings(
+    wh: Warehouse,
+    cfg: DriftConfig,
+    hour: datetime,
+    models: Sequence[str] | None,
+    features: list[str],
+    labels: bool,
+    distributions: bool,
+) -> tuple[pd.DataFrame, list[str]]:
+    rows = read_predictions(wh, cfg, hour, hour + HOUR, models, features, labels)
+    if not distributions:
+        rows = rows[rows[LABEL].notna()] if labels else rows.iloc[:0]
+    ids = rows["model_id"].to_numpy()
+    present, starts = np.unique(ids, return_index=True)
+    if not len(present):
+        return empty_frame(), []
+    sketches = load_references(wh, cfg, hour, present.tolist(), features, labels)
+    bounds = [*starts.tolist(), len(rows)]
+    found: list[dict[str, Any]] = []
+    for i, model in enumerate(present.tolist()):
+        part = rows.iloc[bounds[i] : bounds[i + 1]]
+        found += model_findings(hour, model, part, sketches, features, cfg, distributions)
+    frame = pd.DataFrame(found, columns=DRIFT_COLUMNS) if found else empty_frame()
+    frame["hour"] = pd.to_datetime(frame["hour"]).astype("datetime64[us]")
+    return frame, present.tolist()
+
+
+def drift_hour(
+    wh: Warehouse, cfg: DriftConfig, hour: datetime, models: Sequence[str] | None
+) -> DriftHour:
+    """The hour's findings for `models` (None: every model with predictions in the hour)."""
+    if not predictions_available(wh, cfg):
+        return DriftHour(empty_frame(), skipped=f"no predictions table {cfg.table!r}")
+    features, labels = tested_columns(wh, cfg)
+    frame, present = _findings(wh, cfg, hour, models, features, labels, True)
+    out = DriftHour(frame, models=present)
+    if labels and cfg.label_delay_hours:
+        late_hour = hour - timedelta(hours=cfg.label_delay_hours)
+        late, _ = _findings(wh, cfg, late_hour, models, features, labels, False)
+        out.late, out.late_hour = late, late_hour
+    return out

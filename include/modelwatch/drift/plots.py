@@ -1,0 +1,73 @@
+"""The picture of a drift alert: the hour's predictions against their reference, and the
+tests' statistics over the last hours. Drawn from the warehouse (Agg backend, no display)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from modelwatch.config import DriftConfig
+from modelwatch.drift.reference import load_references
+from modelwatch.drift.source import PREDICTION, predictions_available, read_predictions
+from modelwatch.drift.stats import PSI, WASSERSTEIN
+from modelwatch.run import HOUR
+from modelwatch.warehouse import Warehouse
+
+
+def plot_drift(
+    wh: Warehouse, cfg: DriftConfig, model_id: str, hour: datetime, out: Path, hours: int = 48
+) -> Path | None:
+    """Write the PNG to `out` (None when there are no predictions to draw)."""
+    if not predictions_available(wh, cfg):
+        return None
+    rows = read_predictions(wh, cfg, hour, hour + HOUR, [model_id], [PREDICTION], False)
+    ref = load_references(wh, cfg, hour, [model_id], [PREDICTION], False).get(
+        (model_id, PREDICTION)
+    )
+    if rows.empty or ref is None:
+        return None
+    tests = wh.query(
+        "SELECT hour, test, statistic, threshold FROM mw_drift WHERE model_id = :m "
+        "AND feature = :f AND hour > :start AND hour <= :h ORDER BY hour",
+        {"m": model_id, "f": PREDICTION, "start": hour - timedelta(hours=hours), "h": hour},
+    )
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    label, sketch = ref
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.4))
+    current = rows[PREDICTION].dropna()
+    if "cats" in sketch:
+        cats = sorted(set(sketch["cats"]) | set(current.astype(str)))
+        total = sum(sketch["cats"].values()) or 1
+        now = current.astype(str).value_counts(normalize=True)
+        x = np.arange(len(cats))
+        left.bar(x - 0.2, [sketch["cats"].get(c, 0) / total for c in cats], 0.4, label=label)
+        left.bar(x + 0.2, [float(now.get(c, 0.0)) for c in cats], 0.4, label="this hour")
+        left.set_xticks(x, cats, fontsize=7)
+    else:
+        q = np.asarray(sketch["q"], dtype=float)
+        values = current.to_numpy(dtype=float)
+        bins = np.histogram_bin_edges(np.concatenate([q, values]), bins=40)
+        left.hist(q, bins=bins, density=True, alpha=0.5, color="tab:green", label=label)
+        left.hist(values, bins=bins, density=True, alpha=0.5, color="tab:red", label="this hour")
+    left.set_title(f"predictions {hour:%Y-%m-%d %H}:00 vs reference", fontsize=9)
+    left.legend(fontsize=7)
+    for test, colour in ((PSI, "tab:purple"), (WASSERSTEIN, "tab:orange")):
+        t = tests[tests["test"] == test]
+        if len(t):
+            right.plot(pd.to_datetime(t["hour"]), t["statistic"], ".-", color=colour, label=test)
+            right.axhline(float(t["threshold"].iloc[-1]), ls="--", lw=1, color=colour)
+    right.set_title("drift statistics by hour (dashed: thresholds)", fontsize=9)
+    right.legend(fontsize=7)
+    fig.suptitle(f"{model_id} drift", fontsize=10)
+    fig.autofmt_xdate()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=80)
+    plt.close(fig)
+    return out
