@@ -2,15 +2,13 @@
 ### model_health: the hourly health check of every deployed model
 
 For the hour that just ended: **resolve** the hour, models and side effects; **landed** waits
-(scheduled runs only) for the hour's rows until a deadline; **extract** the rows (and history
-for detectors not yet fitted); **validate** (Great Expectations: bad data quarantines its
-model only); **detect** per model in shards (Isolation Forest on its own history); **persist**
-the scores; **route** to alert, remediate or all clear; **alert** (firing, repeated, resolved)
-and **remediate** (guarded scale, rollback, restart requests; large ones wait in **approve**
-for an operator, then **dispatch**); **summary** into `mw_runs` and the hour's report.
+(scheduled runs) for the hour's rows; **extract** them (and history for unfitted detectors);
+**logs** counts log signatures (once an hour); **validate** (Great Expectations: bad data
+quarantines its model only); **detect** per model in shards; **persist** the scores; **route**
+to alert (with troubleshooting hints), remediate (guarded requests; large ones wait in
+**approve** for an operator, then **dispatch**) or all clear; **summary** into `mw_runs`.
 
-Backfills run the same tasks and never notify or act. Manual runs take the params below.
-All logic lives in `include/modelwatch/`; this file only wires tasks.
+Backfills never notify or act; manual runs take the params below. Logic: `include/modelwatch/`.
 """
 
 from __future__ import annotations
@@ -22,8 +20,7 @@ import pendulum
 from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk import CronDataIntervalTimetable, Label, Param, TriggerRule, dag, task
 
-#: Every task that opens the warehouse runs in this pool. With an embedded DuckDB file (one
-#: writer at a time) it has one slot; a PostgreSQL warehouse can have more.
+#: Tasks that open the warehouse run in this pool (1 slot for an embedded DuckDB file).
 POOL = os.environ.get("MODELWATCH_WAREHOUSE_POOL", "modelwatch_warehouse")
 #: How long large remediation requests wait for an operator before they count as rejected.
 APPROVAL_TIMEOUT = timedelta(minutes=int(os.environ.get("MODELWATCH_APPROVAL_MINUTES", "60")))
@@ -32,11 +29,9 @@ _ASK = "{{ ti.xcom_pull(task_ids='remediate')['approval']['%s'] }}"
 LANDING_TIMEOUT = timedelta(hours=3)
 #: The manual-trigger form's help for the params: hour, models, dry_run, notify.
 HELP = (
-    "Start of the hour, ISO 8601 UTC (e.g. 2026-11-01T09:00:00Z). Empty: the run's data "
-    "interval, or the last full hour for a manual run.",
+    "Hour start, ISO 8601 UTC (2026-11-01T09:00:00Z). Empty: the data interval or last full hour.",
     "Model ids to reprocess. Empty: every model.",
-    "Manual runs: record remediation requests without dispatching them. Backfills are always "
-    "dry; scheduled runs follow the config.",
+    "Manual runs: record remediation requests, never dispatch. Backfills are always dry.",
     "Manual runs: send alert notifications. Backfills never notify; scheduled runs always do.",
 )
 
@@ -76,6 +71,10 @@ def model_health():
     @task
     def extract(ctx: dict) -> dict:
         return mw().extract(ctx)
+
+    @task
+    def logs(ctx: dict) -> dict:
+        return mw().logs(ctx)
 
     @task
     def validate(ctx: dict, extracted: dict) -> list[list[str]]:
@@ -132,13 +131,14 @@ def model_health():
         return mw().summary(ctx)
 
     ctx = resolve()
-    extracted = extract(ctx)
-    landed(ctx) >> extracted
+    extracted, mined = extract(ctx), logs(ctx)
+    landed(ctx) >> [extracted, mined]
     shards = validate(ctx, extracted)
     scores = detect.partial(ctx=ctx).expand(shard=shards)
-    branch = route(ctx, persist(ctx, scores))
-    done = summary(ctx)
-    branch >> Label("trouble or open alerts") >> alert(ctx) >> done
+    branch, done = route(ctx, persist(ctx, scores)), summary(ctx)
+    alerted = alert(ctx)  # after logs too: its hints read the hour's log signatures
+    branch >> Label("trouble or open alerts") >> alerted >> done
+    mined >> alerted
     remediated, sent = remediate(ctx), dispatch()
     gate = needs_approval(remediated)
     branch >> Label("anomalies to act on") >> remediated

@@ -19,6 +19,7 @@ from modelwatch.config.alerts import (
     RouteConfig,
 )
 from modelwatch.config.detection import DetectionConfig
+from modelwatch.config.logs import CHANGE_KINDS, LOG_COLUMNS, HintsConfig, LogsConfig
 from modelwatch.config.remediation import (
     REMEDIATION_ACTIONS,
     REMEDIATION_TARGETS,
@@ -42,8 +43,10 @@ from modelwatch.config.source import SourceConfig, ValidationConfig
 
 __all__ = [
     "ALERT_LABELS",
+    "CHANGE_KINDS",
     "CHANNEL_TYPES",
     "CONFIG_ENV",
+    "LOG_COLUMNS",
     "REMEDIATION_ACTIONS",
     "REMEDIATION_TARGETS",
     "STAGING_ENV",
@@ -55,9 +58,11 @@ __all__ = [
     "DeliveryConfig",
     "DetectionConfig",
     "FleetIncidentConfig",
+    "HintsConfig",
     "InhibitRule",
     "KubernetesTargetConfig",
     "LabelsConfig",
+    "LogsConfig",
     "MaintenanceWindow",
     "RemediationConfig",
     "RestartPolicy",
