@@ -79,7 +79,7 @@ class HintsConfig(StrictModel):
         default_factory=lambda: {
             "upstream": 1.0,
             "node_pool": 0.8,
-            "cluster": 0.7,
+            "cluster": 0.5,
             "team": 0.4,
         }
     )
