@@ -3,6 +3,7 @@ signatures are mined, and how troubleshooting hints are found and ranked (docs/h
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, field_validator
@@ -11,6 +12,8 @@ from modelwatch.config.base import IDENTIFIER, StrictModel
 
 #: Our log columns; `logger` and `trace_id` are optional.
 LOG_COLUMNS = ("ts", "model_id", "level", "message", "logger", "trace_id")
+#: A column or document field name (`@timestamp`, `log.level` in Elasticsearch).
+FIELD = re.compile(r"^[A-Za-z_@][\w.@-]{0,127}$")
 #: Kinds of declared changes (`model_changes.kind`).
 CHANGE_KINDS = ("deploy", "config", "infra", "feature_pipeline", "data", "scaling")
 
@@ -53,8 +56,8 @@ class LogsConfig(StrictModel):
         for ours, theirs in v.items():
             if ours not in LOG_COLUMNS:
                 raise ValueError(f"logs.columns maps unknown column {ours!r}")
-            if not IDENTIFIER.match(theirs) or "." in theirs:
-                raise ValueError(f"logs.columns.{ours} = {theirs!r} is not a plain identifier")
+            if not FIELD.match(theirs):  # a warehouse table also needs an SQL identifier
+                raise ValueError(f"logs.columns.{ours} = {theirs!r} is not a field name")
         return v
 
     def column(self, ours: str) -> str:

@@ -29,6 +29,13 @@ def _valid_utf8(text: object) -> bool:
     return "\ufffd" not in text  # replacement characters of a lossy decode
 
 
+def _safe_id(model: object) -> str:
+    """A model id fit to store: `?` for none, bad bytes replaced, at most 200 characters."""
+    if not isinstance(model, str) or not model.strip():
+        return "?"
+    return model.encode("utf-8", "replace").decode("utf-8")[:200]
+
+
 def normalise_level(level: pd.Series) -> pd.Series:
     up = level.astype("string").str.strip().str.upper().fillna("UNKNOWN")
     up = up.mask(up == "", "UNKNOWN")
@@ -51,27 +58,21 @@ def clean_lines(
     if n:
         flag(ts.isna().to_numpy(), NULL_TS)
         flag(
-            model.isna().to_numpy()
-            | (model.astype("string").str.strip() == "").fillna(True).to_numpy(),
+            np.fromiter((not isinstance(m, str) or not m.strip() for m in model), bool, n),
             NULL_MODEL,
         )
         flag(msg.isna().to_numpy(), NULL_MESSAGE)
-        lengths = msg.astype("string").str.len().fillna(0).to_numpy()
+        lengths = np.fromiter((len(m) if isinstance(m, str) else 0 for m in msg), np.int64, n)
         flag(lengths > max_chars, HUGE)
         flag(~np.fromiter((_valid_utf8(m) for m in msg), bool, n), INVALID_UTF8)
         if known_models is not None:
             known = set(known_models)
-            flag(~model.astype(str).isin(known).to_numpy(), UNKNOWN_MODEL)
+            flag(~np.fromiter((m in known for m in model), bool, n), UNKNOWN_MODEL)
     bad = reason != None  # noqa: E711
     rejects = (
         pd.DataFrame(
             {
-                "model_id": model[bad]
-                .astype(object)
-                .where(model[bad].notna(), "?")
-                .astype(str)
-                .str.slice(0, 200)
-                .to_numpy(),
+                "model_id": [_safe_id(m) for m in model[bad]],
                 "reason": reason[bad],
             }
         )

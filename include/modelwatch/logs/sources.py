@@ -81,7 +81,7 @@ def parse_jsonl(path: Path, cfg: LogsConfig) -> tuple[pd.DataFrame, int]:
                 bad += 1
                 continue
             rows.append({c: obj.get(cfg.column(c)) for c in LOG_COLUMNS})
-    return pd.DataFrame(rows, columns=list(LOG_COLUMNS)), bad
+    return pd.DataFrame(rows, columns=list(LOG_COLUMNS), dtype=object), bad
 
 
 def from_jsonl(
