@@ -54,7 +54,7 @@ def build_hints(
     for a in sorted(alerts, key=lambda a: a.alert_id):
         found = change_hints(a, declared, inferred, actions, labels, window)
         logs = [] if a.fleet_models else sigs.hints(a, hour, cfg)
-        shared, logs = shared_hints(a, hour, trouble, labels, cfg, logs)
+        shared, logs = shared_hints(a, hour, trouble, labels, cfg, logs, sigs.fresh_text)
         found += shared + logs + drift_hints(a, hour, drift)
         records += model.rows(a, hour, model.ranked(found, cfg.max_hints))
     return model.frame(records)

@@ -49,6 +49,7 @@ def shared_hints(
     labels: Labels,
     cfg: HintsConfig,
     log_hints: list[Hint],
+    fresh: dict[str, set[str]] | None = None,
 ) -> tuple[list[Hint], list[Hint]]:
     """(shared-cause hints, the log hints left after folding the corroborating ones)."""
     t = trouble[(trouble["hour"] >= alert.began - HOUR) & (trouble["hour"] <= hour)]
@@ -62,6 +63,14 @@ def shared_hints(
     else:
         sick.add(alert.model_id)
         own = {(k, v) for k, vs in labels.get(alert.model_id, {}).items() for v in vs}
+    fresh = fresh or {}
+
+    def mentions(m: str, value: str) -> bool:
+        return any(value.lower() in t for t in fresh.get(m, ()))
+
+    explained = {
+        m: {v for v in labels.get(m, {}).get("upstream", ()) if mentions(m, v)} for m in sick
+    }
     out: list[Hint] = []
     folded: set[int] = set()
     for key, value in sorted(own):
@@ -69,10 +78,17 @@ def shared_hints(
         if weight is None:
             continue
         behind = members(labels, key, value)
-        hit = sorted(behind & sick)
+        hit = sorted(
+            m
+            for m in behind & sick
+            if m == alert.model_id or not explained.get(m) or value in explained[m]
+        )
         if len(hit) < cfg.shared_min_models:
             continue
         score = _score(weight, len(hit), len(behind), len(sick) / max(len(labels), 1))
+        named = {m for m in hit if mentions(m, value)}
+        if named and not alert.fleet_models and alert.model_id not in named:
+            score *= 0.5  # the others' fingerprint of this cause is missing here
         corroborating = [
             i
             for i, h in enumerate(log_hints)

@@ -100,6 +100,15 @@ class Signatures:
             if (r.model_id, r.template_id) not in self.known and r.model_id not in anomalous:
                 fresh.setdefault(r.template_id, set()).add(r.model_id)
         self.healthy_fresh = fresh
+        #: Lower-cased text of the signatures new to each model in the window.
+        self.fresh_text: dict[str, set[str]] = {}
+        for r in (
+            counts[["model_id", "template_id", "template"]]
+            .drop_duplicates()
+            .itertuples(index=False)
+        ):
+            if (r.model_id, r.template_id) not in self.known:
+                self.fresh_text.setdefault(r.model_id, set()).add(str(r.template).lower())
 
     def hints(self, alert: AlertRef, hour: datetime, cfg: HintsConfig) -> list[Hint]:
         g = self.by_model.get(alert.model_id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pandas as pd
+import pytest
 
 from modelwatch.config import HintsConfig
 from modelwatch.hints.changes import change_hints, scope
@@ -124,3 +125,26 @@ def test_one_model_in_trouble_is_no_shared_cause() -> None:
 def test_ranking_is_stable_on_ties() -> None:
     a, b = Hint("change", "b", 0.5), Hint("change", "a", 0.5)
     assert [h.summary for h in ranked([a, b], 2)] == ["a", "b"]
+
+
+def test_models_explained_by_their_dependency_count_for_no_other_label() -> None:
+    trouble = pd.DataFrame({"model_id": ["m1", "m2", "m4", "m5"], "hour": [H] * 4})
+    fresh = {"m2": {"timeout calling fs-eu"}, "m4": {"timeout calling fs-eu"}}
+    shared, _ = shared_hints(alert("m5"), H, trouble, LABELS, HintsConfig(), [], fresh)
+    # m1, m4 and m5 share np-1, but m4 times out on fs-eu: only m1 and m5 count for np-1
+    pool = next(h for h in shared if h.evidence["value"] == "np-1")
+    assert pool.evidence["models"] == ["m1", "m5"]
+    # m1 sits behind fs-eu without the others' timeouts: the hint weighs half
+    alone, _ = shared_hints(alert("m1"), H, trouble, LABELS, HintsConfig(), [], fresh)
+    with_it, _ = shared_hints(
+        alert("m1"),
+        H,
+        trouble,
+        LABELS,
+        HintsConfig(),
+        [],
+        {**fresh, "m1": {"timeout calling fs-eu"}},
+    )
+    fs = [h.score for h in alone if h.evidence["value"] == "fs-eu"]
+    fs_named = [h.score for h in with_it if h.evidence["value"] == "fs-eu"]
+    assert fs and fs_named and fs[0] == pytest.approx(fs_named[0] / 2)
