@@ -90,7 +90,7 @@ def test_tasks_are_wired_in_pipeline_order(dag):
     # the late-data wait comes before extract, and before the hour's logs are mined (once)
     assert down["landed"] == {"extract", "logs"}
     assert down["logs"] == {"alert"}  # alert's hints read the hour's log signatures
-    assert dag.get_task("alert").upstream_task_ids == {"route", "logs"}
+    assert dag.get_task("alert").upstream_task_ids == {"resolve", "route", "logs"}
     assert down["extract"] == {"validate"}
     assert down["validate"] >= {"detect"}
     assert down["detect"] == {"persist"}
