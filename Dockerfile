@@ -1,8 +1,9 @@
 # Production image: the official Airflow image plus modelwatch and its pinned requirements.
 FROM apache/airflow:3.3.2-python3.12
 
-COPY requirements.txt /tmp/requirements.txt
-RUN pip install --no-cache-dir "apache-airflow==3.3.2" -r /tmp/requirements.txt
+COPY requirements.txt requirements-nodeps.txt /tmp/
+RUN pip install --no-cache-dir "apache-airflow==3.3.2" -r /tmp/requirements.txt \
+ && pip install --no-cache-dir --no-deps -r /tmp/requirements-nodeps.txt
 
 COPY --chown=airflow:root pyproject.toml README.md /opt/modelwatch/
 COPY --chown=airflow:root include /opt/modelwatch/include

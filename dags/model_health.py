@@ -2,14 +2,12 @@
 ### model_health: the hourly health check of every deployed model
 
 For the hour that just ended: **resolve** the hour, models and side effects; **landed** waits
-(scheduled runs only) for the hour's rows until a deadline; **extract** them (and history for
-detectors not yet fitted); **validate** (Great Expectations: bad data quarantines its model
-only); **detect** per model in shards (Isolation Forest) and, beside it, **drift** (predictions
-against their reference); **persist** the scores; **route** to alert, remediate or all clear;
-**alert** (firing, repeated, resolved) and **remediate** (guarded scale, rollback, restart
-requests; large ones wait in **approve** for an operator, then **dispatch**); **summary** into
-`mw_runs` and the hour's report. Backfills run the same tasks and never notify or act; manual
-runs take the params below. All logic lives in `include/modelwatch/`; this file wires tasks.
+(scheduled runs) for its rows; **extract** them (and history for unfitted detectors); **logs**
+counts log signatures; **validate** (Great Expectations: bad data quarantines its model only);
+**detect** per model in shards, **drift** of predictions beside it; **persist** the scores;
+**route** to alert (with troubleshooting hints), remediate (guarded requests; large ones wait in
+**approve** for an operator, then **dispatch**) or all clear; **summary** into `mw_runs`.
+Backfills never notify or act; manual runs take the params below. Logic: `include/modelwatch/`.
 """
 
 from __future__ import annotations
@@ -21,19 +19,15 @@ import pendulum
 from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk import CronDataIntervalTimetable, Label, Param, TriggerRule, dag, task
 
-#: Tasks that open the warehouse: one slot for an embedded DuckDB file, more for PostgreSQL.
+#: The warehouse tasks' pool (1 slot for DuckDB), and how long an unanswered approval waits.
 POOL = os.environ.get("MODELWATCH_WAREHOUSE_POOL", "modelwatch_warehouse")
-#: How long large remediation requests wait for an operator before they count as rejected.
 APPROVAL_TIMEOUT = timedelta(minutes=int(os.environ.get("MODELWATCH_APPROVAL_MINUTES", "60")))
 _ASK = "{{ ti.xcom_pull(task_ids='remediate')['approval']['%s'] }}"
 LANDING_TIMEOUT = timedelta(hours=3)  # a backstop: the sensor's poke ends the wait itself
-#: The manual-trigger form's help for the params: hour, models, dry_run, notify.
-HELP = (
-    "Start of the hour, ISO 8601 UTC (e.g. 2026-11-01T09:00:00Z). Empty: the run's data "
-    "interval, or the last full hour for a manual run.",
+HELP = (  # the manual-trigger form's help for hour, models, dry_run, notify
+    "Hour start, ISO 8601 UTC (2026-11-01T09:00:00Z). Empty: the data interval or last full hour.",
     "Model ids to reprocess. Empty: every model.",
-    "Manual runs: record remediation requests without dispatching them. Backfills are always "
-    "dry; scheduled runs follow the config.",
+    "Manual runs: record remediation requests, never dispatch. Backfills are always dry.",
     "Manual runs: send alert notifications. Backfills never notify; scheduled runs always do.",
 )
 
@@ -73,6 +67,10 @@ def model_health():
     @task
     def extract(ctx: dict) -> dict:
         return mw().extract(ctx)
+
+    @task
+    def logs(ctx: dict) -> dict:
+        return mw().logs(ctx)
 
     @task
     def validate(ctx: dict, extracted: dict) -> list[list[str]]:
@@ -133,13 +131,15 @@ def model_health():
         return mw().summary(ctx)
 
     ctx = resolve()
-    extracted = extract(ctx)
-    landed(ctx) >> extracted
+    extracted, mined = extract(ctx), logs(ctx)
+    landed(ctx) >> [extracted, mined]
     shards = validate(ctx, extracted)
     scores = detect.partial(ctx=ctx).expand(shard=shards)
     branch = route(ctx, persist(ctx, scores), drift(ctx, shards))
     remediated, sent, done = remediate(ctx), dispatch(), summary(ctx)
-    branch >> Label("trouble or open alerts") >> alert(ctx) >> done
+    alerted = alert(ctx)  # after logs too: its hints read the hour's log signatures
+    branch >> Label("trouble or open alerts") >> alerted >> done
+    mined >> alerted
     gate = needs_approval(remediated)
     branch >> Label("anomalies to act on") >> remediated
     gate >> Label("large actions") >> approve >> record_approval(ctx, remediated) >> sent

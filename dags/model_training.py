@@ -6,7 +6,8 @@ Every day at 00:00 UTC, for the day that begins:
 1. **wait** until `model_health` has recorded the previous day's last hour (anomalous hours
    stay out of training, so the detectors are the ones an hourly run would fit);
 2. **stage** the 7-day history of every model whose detector for the day is not fitted yet;
-3. **train** them in shards (mapped tasks) into the detector cache `model_health` loads.
+3. **train** them in shards (mapped tasks) into the detector cache `model_health` loads;
+4. **log_templates**: learn the day's log templates and their baseline (docs/hints.md).
 
 Without this DAG `model_health` still works: the day's first hourly run fits what is missing,
 and takes longer. A rerun fits nothing twice. All logic lives in `include/modelwatch/`.
@@ -71,9 +72,13 @@ def model_training():
     def train(day: str, shard: list[str]) -> dict:
         return mw().train(day, shard)
 
+    @task(pool=POOL)
+    def log_templates(day: str) -> dict:
+        return mw().train_logs(day)
+
     day = resolve()
     shards = stage(day)
-    wait(day) >> shards
+    wait(day) >> [shards, log_templates(day)]
     train.partial(day=day).expand(shard=shards)
 
 

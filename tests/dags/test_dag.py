@@ -72,6 +72,7 @@ def test_tasks_are_wired_in_pipeline_order(dag):
         "resolve",
         "landed",
         "extract",
+        "logs",
         "validate",
         "detect",
         "drift",
@@ -87,7 +88,10 @@ def test_tasks_are_wired_in_pipeline_order(dag):
         "summary",
     }
     down = {t: set(dag.get_task(t).downstream_task_ids) for t in dag.task_ids}
-    assert down["landed"] == {"extract"}  # the late-data wait comes before extract
+    # the late-data wait comes before extract, and before the hour's logs are mined (once)
+    assert down["landed"] == {"extract", "logs"}
+    assert down["logs"] == {"alert"}  # alert's hints read the hour's log signatures
+    assert dag.get_task("alert").upstream_task_ids == {"resolve", "route", "logs"}
     assert down["extract"] == {"validate"}
     assert down["validate"] >= {"detect"}
     assert down["detect"] == {"persist"}
@@ -165,6 +169,7 @@ def test_training_runs_daily_waits_for_the_last_hour_then_trains_in_shards(train
     assert training.tags and training.doc_md
     assert training.get_task("stage").upstream_task_ids == {"resolve", "wait"}
     assert training.get_task("train").upstream_task_ids == {"resolve", "stage"}
+    assert training.get_task("log_templates").upstream_task_ids == {"resolve", "wait"}
     sensor = training.get_task("wait")
     assert sensor.mode == "reschedule" and sensor.timeout > 3600
     for tid in ("wait", "stage"):  # they read the warehouse

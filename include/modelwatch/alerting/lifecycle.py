@@ -280,6 +280,8 @@ class AlertEvent:
     labels: Mapping[str, str] = field(default_factory=dict, hash=False)
     #: Links and extras: runbook_url, run_url, plot_path, plot_url.
     links: Mapping[str, str] = field(default_factory=dict, hash=False)
+    #: The top troubleshooting hints (modelwatch.hints), best first.
+    hints: tuple[str, ...] = field(default=(), hash=False)
 
 
 def events_at(

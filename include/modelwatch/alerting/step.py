@@ -26,6 +26,7 @@ import pandas as pd
 from modelwatch.alerting import lifecycle, routing
 from modelwatch.alerting.channels import available_receivers, notifier_factory
 from modelwatch.alerting.delivery import RetryPolicy, send_planned
+from modelwatch.alerting.hinting import hints_for, with_hints
 from modelwatch.alerting.ledger import (
     FAILED,
     OWED,
@@ -233,6 +234,7 @@ def alert_hour(
         model_labels = routing.load_labels(wh, cfg, models)
         tiers = {m: lab["tier"] for m, lab in model_labels.items() if "tier" in lab}
         events = lifecycle.events_at(mine, ctx.hour, cfg, tiers)
+        hints = hints_for(wh, settings, mine, signals + fleet_signals, ctx.hour)
         retry, owed, retry_rows = (
             _retry_events(wh, owned, ctx, start, mine, settings, tiers)
             if ctx.notify
@@ -248,7 +250,9 @@ def alert_hour(
         context_eps = episodes + fleet_eps
         todo = [
             routing.replace_links(
-                routing.enrich(e, routing.event_labels(e, model_labels), cfg, ctx.run_id),
+                routing.enrich(
+                    with_hints(e, hints), routing.event_labels(e, model_labels), cfg, ctx.run_id
+                ),
                 {"report_url": view_report_url(cfg.airflow_url, e.hour)},
             )
             for e in [*retry, *events]
@@ -327,6 +331,12 @@ def alert_hour(
             notes,
             "(hour = :hour AND model_id IN :models) OR notification_id IN :ids",
             {"hour": ctx.hour, "models": owned, "ids": retry_ids},
+        )
+        wh.replace(  # rebuilt like the alerts: this hour's hints of this run's models
+            "mw_hints",
+            hints,
+            "hour = :hour AND model_id IN :models",
+            {"hour": ctx.hour, "models": owned},
         )
         if len(result.attempts):
             wh.replace(

@@ -4,6 +4,7 @@
     modelwatch replay --warehouse URI --start 2026-10-25T00:00Z --end 2026-11-02T00:00Z --out OUT
     modelwatch evaluate --scores OUT --incidents FILE [--report report.md]
     modelwatch evaluate --scores OUT --warehouse URI [--report report.md]
+    modelwatch evaluate --hints [--warehouse URI]
 
 The top-level `--config FILE` supplies the detection settings for replay.
 """
@@ -54,6 +55,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     )
     from modelwatch.evaluation.replay import read_table
 
+    if args.hints:
+        return cmd_evaluate_hints(args)
+    if not args.scores:
+        raise ValueError("give --scores OUT (or --hints)")
     if bool(args.incidents) == bool(args.warehouse):
         raise ValueError("give exactly one of --incidents FILE or --warehouse CONN")
     scores = read_table(args.scores)
@@ -62,6 +67,27 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print(format_summary(ev))
     if args.report:
         print(f"report: {write_report(ev, scores, args.report)}")
+    return 0
+
+
+def cmd_evaluate_hints(args: argparse.Namespace) -> int:
+    """Top-1/top-3 of the stored hints against the incidents' labelled causes."""
+    from modelwatch.config import load_settings
+    from modelwatch.evaluation.hints import evaluate_hints, format_score
+    from modelwatch.warehouse import open_warehouse, spec_from_uri, warehouse_spec
+
+    source = args.warehouse or load_settings(getattr(args, "config", None)).warehouse_conn_id
+    spec = spec_from_uri(source) if "://" in source else warehouse_spec(source)
+    with open_warehouse(spec) as wh:
+        score = evaluate_hints(wh)
+    print(format_score(score))
+    for r in score.per_incident.itertuples(index=False) if args.verbose else ():
+        mark = "top1" if r.top1 else "top3" if r.top3 else "miss"
+        print(f"  {mark:4}  {r.model_id} {r.kind} ({r.cause}): {r.first_hint}")
+    if len(score.outside):
+        print(f"hints on {len(score.outside)} alert(s) outside any incident:")
+        for r in score.outside.itertuples(index=False):
+            print(f"  {r.alert_id}: {r.summary}")
     return 0
 
 
@@ -79,7 +105,12 @@ def add_commands(subparsers: Any) -> None:
     sp.set_defaults(func=cmd_replay)
 
     sp = subparsers.add_parser("evaluate", help="judge a replay against incident windows")
-    sp.add_argument("--scores", required=True, help="replay output .parquet/.csv")
+    sp.add_argument("--scores", help="replay output .parquet/.csv")
+    sp.add_argument(
+        "--hints",
+        action="store_true",
+        help="judge the stored hints against labelled causes (warehouse of the usual connection)",
+    )
     sp.add_argument("--incidents", help="windows .parquet/.csv: model_id, start, end")
     sp.add_argument("--warehouse", help="read the `incidents` table from this connection/URI")
     sp.add_argument("--grace-minutes", type=int, default=0, help="late detections still count")

@@ -20,6 +20,7 @@ from modelwatch.config.alerts import (
 )
 from modelwatch.config.detection import DetectionConfig
 from modelwatch.config.drift import DriftConfig, PinnedReference
+from modelwatch.config.logs import CHANGE_KINDS, LOG_COLUMNS, HintsConfig, LogsConfig
 from modelwatch.config.remediation import (
     REMEDIATION_ACTIONS,
     REMEDIATION_TARGETS,
@@ -43,8 +44,10 @@ from modelwatch.config.source import SourceConfig, ValidationConfig
 
 __all__ = [
     "ALERT_LABELS",
+    "CHANGE_KINDS",
     "CHANNEL_TYPES",
     "CONFIG_ENV",
+    "LOG_COLUMNS",
     "REMEDIATION_ACTIONS",
     "REMEDIATION_TARGETS",
     "STAGING_ENV",
@@ -57,9 +60,11 @@ __all__ = [
     "DetectionConfig",
     "DriftConfig",
     "FleetIncidentConfig",
+    "HintsConfig",
     "InhibitRule",
     "KubernetesTargetConfig",
     "LabelsConfig",
+    "LogsConfig",
     "MaintenanceWindow",
     "PinnedReference",
     "RemediationConfig",

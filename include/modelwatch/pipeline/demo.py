@@ -79,6 +79,7 @@ def run_demo(day: datetime | None = None, n_models: int = 24, hours: int = 24) -
     from modelwatch.pipeline.summary import format_summary
     from modelwatch.sim.fleet import DEMO_DAY, FleetSpec, simulate_fleet
     from modelwatch.sim.seed import is_seeded, seed
+    from modelwatch.sim.story import tell_story
     from modelwatch.warehouse import open_warehouse, warehouse_spec
 
     settings = load_settings()
@@ -95,13 +96,14 @@ def run_demo(day: datetime | None = None, n_models: int = 24, hours: int = 24) -
                 " already seeded: reusing it"
             )
         else:
-            fleet = simulate_fleet(
-                FleetSpec(n_models=n_models, predictions=DEMO_PREDICTIONS, labels=True)
-            )
-            seed(wh, fleet)
+            fspec = FleetSpec(n_models=n_models, predictions=DEMO_PREDICTIONS, labels=True)
+            fleet = simulate_fleet(fspec)
+            story = tell_story(fleet, fspec)  # logs, changes, labels, an upstream outage
+            seed(wh, fleet, story)
             print(
                 f"seeded {len(fleet.metrics):,} rows for {n_models} models "
-                f"({len(fleet.incidents)} labelled incidents)"
+                f"({len(fleet.incidents) + len(story.incidents)} labelled incidents, "
+                f"{len(story.logs):,} log lines, {len(story.changes)} changes)"
             )
 
     print(f"preparing Airflow home {home} (log: {log})", flush=True)

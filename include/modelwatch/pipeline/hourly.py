@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -33,11 +33,13 @@ from modelwatch.drift.hourly import drift_hour
 from modelwatch.ingest.extract import (
     HISTORY_ROW_GROUP,
     extract_hour,
+    known_models,
     read_training_history,
     write_training_history,
 )
 from modelwatch.ingest.landing import check_landing, waits
 from modelwatch.ingest.validate import validate_hour
+from modelwatch.logs.step import mine_hour
 from modelwatch.remediation import outbox
 from modelwatch.remediation import requests as remediation
 from modelwatch.remediation.targets import build_target, target_connection
@@ -93,6 +95,23 @@ def step_extract(ctx: RunContext, spec: WarehouseSpec, settings: Settings) -> di
         n_out,
     )
     return {"rows": len(ex.rows), "expected": ex.expected, "history_rows": n_history}
+
+
+# ------------------------------------------------------------------------------------------ logs
+def step_logs(ctx: RunContext, spec: WarehouseSpec, settings: Settings) -> dict[str, Any]:
+    """Count the hour's log lines per model and signature, once: an hour mined before is read
+    back, never mined again. A log source that cannot be read costs the hour its log hints
+    (the hour stays unmined, for a later run), never the run."""
+    if settings.logs.source == "none":
+        return {"hour": ctx.hour.isoformat(), "skipped": "logs.source is none"}
+    lookback = timedelta(days=settings.detection.history_days)
+    with open_warehouse(spec, migrate=True) as wh:
+        known = known_models(wh, settings.source, ctx.hour, lookback)
+        try:
+            return mine_hour(wh, settings, ctx.hour, known, ctx.run_id)
+        except (OSError, RuntimeError, ValueError) as exc:
+            log.warning("could not mine the logs of %s: %s", ctx.hour, exc, exc_info=True)
+            return {"hour": ctx.hour.isoformat(), "error": str(exc)[:300]}
 
 
 # -------------------------------------------------------------------------------------- validate

@@ -32,6 +32,7 @@ def run_hour(
     mode = mode or RunMode("manual", notify=False, dry_run=True)
     ctx = make_context(hour, run_id or f"local__{hour_key(hour)}", mode, models, settings)
     extracted = hourly.step_extract(ctx, spec, settings)
+    hourly.step_logs(ctx, spec, settings)
     shards = hourly.step_validate(ctx, extracted["expected"], spec, settings)
     results = [hourly.step_detect(ctx, shard, i, settings, spec) for i, shard in enumerate(shards)]
     drifted = hourly.step_drift(ctx, spec, settings, shards)

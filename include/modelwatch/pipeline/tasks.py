@@ -76,6 +76,11 @@ def extract(ctx: dict[str, Any]) -> dict[str, Any]:
     return hourly.step_extract(RunContext.from_dict(ctx), _spec(cfg), cfg)
 
 
+def logs(ctx: dict[str, Any]) -> dict[str, Any]:
+    cfg = settings()
+    return hourly.step_logs(RunContext.from_dict(ctx), _spec(cfg), cfg)
+
+
 def validate(ctx: dict[str, Any], extracted: dict[str, Any]) -> list[list[str]]:
     cfg = settings()
     run = RunContext.from_dict(ctx)
@@ -177,6 +182,11 @@ def training_ready(day: str, wait: bool) -> bool:
 def stage_training(day: str) -> list[list[str]]:
     cfg = settings()
     return training.stage_training(_spec(cfg), cfg, datetime.fromisoformat(day))
+
+
+def train_logs(day: str) -> dict[str, Any]:
+    cfg = settings()
+    return training.train_log_templates(_spec(cfg), cfg, datetime.fromisoformat(day))
 
 
 def train(day: str, shard: list[str]) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from modelwatch.ingest.extract import (
     source_columns,
     write_training_history,
 )
+from modelwatch.logs.step import train_day
 from modelwatch.run import HOUR, WindowError, parse_hour, to_naive_utc
 from modelwatch.sharding import split_models
 from modelwatch.warehouse import WarehouseSpec, open_warehouse
@@ -123,3 +124,12 @@ def train_shard(
         "fitted %d detectors for %s; %d models lack history", fitted, day.date(), len(too_short)
     )
     return {"fitted": fitted, "insufficient_history": too_short}
+
+
+def train_log_templates(spec: WarehouseSpec, settings: Settings, day: datetime) -> dict[str, Any]:
+    """Learn the day's log templates and baseline (`logs.step.train_day`): the hourly `logs`
+    task then only matches lines. Without logs configured it does nothing."""
+    if settings.logs.source == "none":
+        return {"day": day.isoformat(), "skipped": "logs.source is none"}
+    with open_warehouse(spec, migrate=True) as wh:
+        return train_day(wh, settings, day)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from modelwatch.sim.fleet import Fleet
+from modelwatch.sim.story import Story
 from modelwatch.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
@@ -51,14 +52,35 @@ PREDICTIONS_DDL = """CREATE TABLE IF NOT EXISTS model_predictions (
 )"""
 
 
+#: The troubleshooting inputs (docs/hints.md), loaded only with a story.
+STORY_DDL = (
+    """CREATE TABLE IF NOT EXISTS model_logs (
+        ts TIMESTAMP, model_id VARCHAR, level VARCHAR, message VARCHAR, logger VARCHAR,
+        trace_id VARCHAR
+    )""",
+    """CREATE TABLE IF NOT EXISTS model_changes (
+        change_id VARCHAR NOT NULL, ts TIMESTAMP NOT NULL, model_id VARCHAR, selector VARCHAR,
+        kind VARCHAR NOT NULL, detail VARCHAR, actor VARCHAR
+    )""",
+    """CREATE TABLE IF NOT EXISTS model_labels (
+        model_id VARCHAR NOT NULL, label VARCHAR NOT NULL, value VARCHAR NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS incident_causes (
+        model_id VARCHAR NOT NULL, kind VARCHAR NOT NULL, "start" TIMESTAMP NOT NULL,
+        cause_kind VARCHAR NOT NULL, cause_ref VARCHAR NOT NULL
+    )""",
+)
+
+
 def is_seeded(wh: Warehouse) -> bool:
     if not wh.table_exists("model_metrics"):
         return False
     return int(wh.query("SELECT COUNT(*) AS n FROM model_metrics")["n"].iloc[0]) > 0
 
 
-def seed(wh: Warehouse, fleet: Fleet) -> int:
-    """Create the input tables and load the fleet in one transaction; returns rows loaded."""
+def seed(wh: Warehouse, fleet: Fleet, story: Story | None = None) -> int:
+    """Create the input tables and load the fleet (and its story: logs, changes, labels, the
+    added incidents and every incident's cause) in one transaction; returns rows loaded."""
     if is_seeded(wh):
         raise RuntimeError("the warehouse already holds model_metrics rows; not seeding twice")
     with wh.transaction():
@@ -71,6 +93,15 @@ def seed(wh: Warehouse, fleet: Fleet) -> int:
             wh.execute(PREDICTIONS_DDL)
             wh.insert("model_predictions", fleet.predictions)
             wh.execute("CREATE INDEX IF NOT EXISTS model_predictions_ts ON model_predictions (ts)")
+        if story is not None:
+            for ddl in STORY_DDL:
+                wh.execute(ddl)
+            wh.insert("incidents", story.incidents)
+            wh.insert("model_logs", story.logs)
+            wh.insert("model_changes", story.changes)
+            wh.insert("model_labels", story.labels)
+            wh.insert("incident_causes", story.causes)
+            wh.execute("CREATE INDEX IF NOT EXISTS model_logs_ts ON model_logs (ts)")
         # every hourly read is a time window (and a model list): index after the bulk load
         wh.execute("CREATE INDEX IF NOT EXISTS model_metrics_ts ON model_metrics (ts, model_id)")
     log.info("seeded %d metric rows, %d incidents", len(fleet.metrics), len(fleet.incidents))

@@ -187,7 +187,26 @@ def alerts_active(wh: Warehouse, hour: datetime) -> list[dict[str, Any]]:
         )
     rank = {"critical": 0, "warning": 1}
     rows.sort(key=lambda r: (not r["open"], rank.get(r["severity"], 2), r["opened_hour"]))
+    tips = hints(wh, hour, [r["alert_id"] for r in rows])
+    for r in rows:
+        r["hints"] = tips.get(r["alert_id"], [])
     return rows
+
+
+def hints(wh: Warehouse, hour: datetime, alert_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Each alert's hints as computed for `hour` (else the latest hour before it), best first."""
+    if not alert_ids or not wh.table_exists("mw_hints"):
+        return {}
+    frame = wh.query(
+        "SELECT alert_id, hour, rank, kind, summary, score FROM mw_hints "
+        "WHERE alert_id IN :ids AND hour <= :hour ORDER BY alert_id, hour DESC, rank",
+        {"ids": alert_ids, "hour": hour},
+    )
+    out: dict[str, list[dict[str, Any]]] = {}
+    for alert_id, g in frame.groupby("alert_id", sort=False):
+        latest = g[g["hour"] == g["hour"].max()]
+        out[str(alert_id)] = _records(latest[["rank", "kind", "summary", "score"]])
+    return out
 
 
 # ---------------------------------------------------------------------------------- silences

@@ -93,6 +93,9 @@ MACROS = """
   </div>
   <p class="summary">{{ a.summary }}</p>
   {{ metrics_table(a.metrics) }}
+  {% if a.hints %}<ol class="hints small">{% for h in a.hints[:3] %}
+    <li><span class="badge">{{ h.kind|replace('_', ' ') }}</span> {{ h.summary }}</li>
+  {% endfor %}</ol>{% endif %}
   {% if report %}<p class="small"><a href="{{ report }}">the hour's report</a></p>{% endif %}
   </div>
   {% if plot %}<img class="plot" src="{{ plot }}" alt="plot of {{ a.alert_id }}">{% endif %}

@@ -49,6 +49,11 @@ def metric_lines(e: AlertEvent, k: int = 3) -> list[str]:
     return out
 
 
+def hint_text(e: AlertEvent, k: int = 3) -> str:
+    """The top troubleshooting hints, numbered, on one line (log text is masked already)."""
+    return " ".join(f"({i}) {h}" for i, h in enumerate(e.hints[:k], start=1))
+
+
 def title(e: AlertEvent) -> str:
     what = "fleet incident" if e.kind == FLEET else f"{e.model_id} {e.kind}"
     state = "RESOLVED" if e.event == RESOLVED else e.severity.upper()
@@ -69,6 +74,8 @@ def describe(e: AlertEvent) -> dict[str, str]:
     lines = metric_lines(e)
     if lines:
         facts["top_metrics"] = "; ".join(lines)
+    if e.hints:
+        facts["hints"] = hint_text(e)
     if e.resolved_hour is not None:
         facts["resolved"] = iso(e.resolved_hour)
     for k in ("runbook_url", "run_url", "plot_url", "report_url"):
@@ -87,6 +94,7 @@ def batch_text(events: Sequence[AlertEvent]) -> str:
         for key in ("top_metrics", "runbook_url", "run_url", "plot_url", "report_url"):
             if key in f:
                 parts.append(f"    {key}: {f[key]}")
+        parts += [f"    hint {i}: {h}" for i, h in enumerate(e.hints[:3], start=1)]
     return "\n".join(parts)
 
 

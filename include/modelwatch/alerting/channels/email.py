@@ -35,6 +35,9 @@ def body_html(events: Sequence[AlertEvent]) -> str:
         for key in ("summary", "since", "score", "top_metrics", "resolved"):
             if key in f:
                 parts.append(f"<li><b>{key}</b>: {html.escape(f[key])}</li>")
+        if e.hints:
+            items = "".join(f"<li>{html.escape(h)}</li>" for h in e.hints[:3])
+            parts.append(f"<li><b>hints</b>:<ol>{items}</ol></li>")
         for key in ("runbook_url", "run_url", "plot_url"):
             if key in f:
                 url = html.escape(f[key], quote=True)

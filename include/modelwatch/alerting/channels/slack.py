@@ -20,6 +20,11 @@ from modelwatch.config import ChannelConfig
 MAX_ALERT_BLOCKS = 40
 
 
+def mrkdwn_escape(text: str) -> str:
+    """Slack's three control characters, escaped: a log line cannot make a link or a mention."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def blocks(events: Sequence[AlertEvent]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = [
         {
@@ -32,6 +37,7 @@ def blocks(events: Sequence[AlertEvent]) -> list[dict[str, Any]]:
         lines = [f"*{title(e)}* since {f['since']}", e.summary]
         if "top_metrics" in f:
             lines.append(f["top_metrics"])
+        lines += [f"hint {i}: {mrkdwn_escape(h)}" for i, h in enumerate(e.hints[:3], start=1)]
         links = [
             f"<{f[k]}|{k.split('_')[0]}>"
             for k in ("runbook_url", "run_url", "plot_url", "report_url")
@@ -59,5 +65,5 @@ class SlackNotifier:
             slack_webhook_conn_id=self.ch.conn_id, timeout=max(1, round(self.ch.timeout_s))
         )
         # Raises on any status but 200 (the hook's own check), which `deliver` records.
-        hook.send(text=batch_text(events)[:3000], blocks=blocks(events))
+        hook.send(text=mrkdwn_escape(batch_text(events))[:3000], blocks=blocks(events))
         return Delivery(True, f"slack accepted {len(events)} alert event(s)")
