@@ -26,11 +26,11 @@ VIEW_REPORTS = "/modelwatch/reports"
 
 
 def report_dir(settings: Settings) -> Path:
-    """Every hour's report and plots: env, else config, else `reports/` beside staging."""
+    """Every hour's report and plots: env, else config, else `reports/` beside staging; a
+    what-if shadow's in `_whatif/<name>` below that."""
     chosen = os.environ.get(REPORT_ENV) or settings.alerts.report_dir
-    if chosen:
-        return Path(chosen).resolve()
-    return settings.staging_path().parent / "reports"
+    base = Path(chosen).resolve() if chosen else settings.staging_root().parent / "reports"
+    return base / "_whatif" / settings.shadow if settings.shadow else base
 
 
 def hour_folder(base: Path, hour: datetime) -> Path:
