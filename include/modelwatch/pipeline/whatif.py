@@ -16,7 +16,6 @@ last hour done: a rerun continues after it, and a rerun of a finished shadow doe
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,14 +28,12 @@ from modelwatch.config import Settings
 from modelwatch.links import report_dir
 from modelwatch.pipeline.local import run_hour
 from modelwatch.run import HOUR, RunMode, hour_key
-from modelwatch.warehouse import Warehouse, WarehouseSpec, open_warehouse
+from modelwatch.warehouse import Warehouse, WarehouseError, WarehouseSpec, open_warehouse
 from modelwatch.warehouse.base import quote_ident
+from modelwatch.warehouse.connect import SHADOW_PREFIX, shadow_schema
 
-PREFIX = "whatif_"
+PREFIX = SHADOW_PREFIX
 RECORD = "mw_whatif"
-#: A shadow's name: lower-case letters, digits and `_`, a letter first (it names a schema
-#: and a folder, so nothing else).
-NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 #: What a shadow may do: record, never notify, never act.
 WHATIF = RunMode("whatif", notify=False, dry_run=True)
 SILENCES = "mw_silences"
@@ -55,11 +52,10 @@ class WhatifError(ValueError):
 
 def schema_of(name: str) -> str:
     """The schema of shadow `name` (validated: it becomes an identifier and a folder)."""
-    if not NAME.match(name or ""):
-        raise WhatifError(
-            f"shadow name {name!r} must be 1-40 lower-case letters, digits or _, a letter first"
-        )
-    return PREFIX + name
+    try:
+        return shadow_schema(name)
+    except WarehouseError as exc:
+        raise WhatifError(str(exc)) from None
 
 
 def shadow_spec(spec: WarehouseSpec, name: str) -> WarehouseSpec:

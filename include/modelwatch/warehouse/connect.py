@@ -6,6 +6,7 @@ inside Airflow and out. Credentials stay in the connection; nothing here logs th
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -18,6 +19,11 @@ from modelwatch.connections import (
     parse_connection,
 )
 from modelwatch.warehouse.base import Warehouse, WarehouseError
+
+#: What-if shadows live in schemas named `whatif_<name>`; a name is lower-case letters,
+#: digits and `_`, a letter first (it becomes an identifier and a folder, so nothing else).
+SHADOW_PREFIX = "whatif_"
+SHADOW_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 DUCKDB_TYPES = {"duckdb"}
 POSTGRES_TYPES = {"postgres", "postgresql"}
@@ -74,6 +80,15 @@ class WarehouseSpec:
         if self.conn_type in DUCKDB_TYPES:
             return f"duckdb:{self.duckdb_path}{where}"
         return f"{self.conn_type}://{self.host}:{self.port}/{self.schema}{where}"
+
+
+def shadow_schema(name: str) -> str:
+    """The schema of what-if shadow `name` (validated)."""
+    if not SHADOW_NAME.match(name or ""):
+        raise WarehouseError(
+            f"shadow name {name!r} must be 1-40 lower-case letters, digits or _, a letter first"
+        )
+    return SHADOW_PREFIX + name
 
 
 def spec_from_connection(conn: Any) -> WarehouseSpec:
