@@ -140,3 +140,42 @@ def test_shadows_are_listed_and_dropped_from_their_own_schemas(seeded):
         assert wh.schema_tables(schema_of("one")) == []
     with pytest.raises(WhatifError, match="lower-case"):
         schema_of("x; DROP TABLE mw_alerts")
+
+
+def uri_of(spec) -> str:
+    if spec.conn_type == "duckdb":
+        return f"duckdb:///{spec.duckdb_path}"
+    return spec.postgres_uri()
+
+
+def test_evaluate_compare_shows_what_a_stricter_rule_pages_later_or_never(seeded, tmp_path, capsys):
+    from modelwatch.cli.main import main
+    from modelwatch.evaluation.episodes import compare, judge, load_run
+
+    settings = Settings()
+    for h in hours():
+        run_hour(h, seeded, settings, dispatch=False)
+    strict = Settings.model_validate(
+        {"alerts": {"anomaly": {"n": 3, "m": 3}, "critical_score": 1.0}}
+    )
+    run_shadow(seeded, strict, "strict", FIRST, END, progress=False)
+
+    with open_warehouse(seeded) as wh:
+        prod = judge(load_run(wh, "production"))
+    with open_warehouse(shadow_spec(seeded, "strict")) as wh:
+        cand = judge(load_run(wh, "strict"))
+    assert prod.summary["incidents"] == cand.summary["incidents"] > 0
+    assert prod.summary["incidents_paged"] > 0
+    diffs = compare(prod, cand)
+    assert len(diffs), "a stricter rule must page some incident later or not at all"
+    assert diffs["outcome"].str.contains("later by strict|not paged by strict").all()
+
+    html = tmp_path / "episodes.html"
+    argv = ["evaluate", "--warehouse", uri_of(seeded), "--production", "--compare", "strict"]
+    assert main([*argv, "--html", str(html)]) == 0
+    out = capsys.readouterr().out
+    assert "incidents whose outcome differs" in out
+    for outcome in diffs["outcome"]:
+        assert outcome in out
+    assert html.is_file() and "<img" in html.read_text()
+    assert list((tmp_path / "episodes_plots").glob("incident-*.png"))

@@ -4,6 +4,7 @@
     modelwatch replay --warehouse URI --start 2026-10-25T00:00Z --end 2026-11-02T00:00Z --out OUT
     modelwatch evaluate --scores OUT --incidents FILE [--report report.md]
     modelwatch evaluate --scores OUT --warehouse URI [--report report.md]
+    modelwatch evaluate --shadow NAME [--compare production] [--html report.html]
 
 The top-level `--config FILE` supplies the detection settings for replay.
 """
@@ -13,6 +14,8 @@ from __future__ import annotations
 import argparse
 import time
 from typing import Any
+
+from modelwatch.cli.whatif import add_judge_args
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -44,7 +47,14 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    """Event-level and NAB-style figures of a replay against labelled windows."""
+    """Event-level and NAB-style figures of a replay against labelled windows; with
+    `--shadow`/`--production`, a run's alert episodes instead (`modelwatch.cli.whatif`)."""
+    if args.shadow or args.production:
+        from modelwatch.cli.whatif import cmd_judge
+
+        return cmd_judge(args)
+    if not args.scores:
+        raise ValueError("give --scores (a replay), or --shadow NAME / --production")
     import pandas as pd
 
     from modelwatch.evaluation.incidents import (
@@ -79,11 +89,12 @@ def add_commands(subparsers: Any) -> None:
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
     sp.set_defaults(func=cmd_replay)
 
-    sp = subparsers.add_parser("evaluate", help="judge a replay against incident windows")
-    sp.add_argument("--scores", required=True, help="replay output .parquet/.csv")
+    sp = subparsers.add_parser("evaluate", help="judge a replay, or a run's alerts, vs incidents")
+    sp.add_argument("--scores", help="replay output .parquet/.csv")
     sp.add_argument("--incidents", help="windows .parquet/.csv: model_id, start, end")
     sp.add_argument("--warehouse", help="read the `incidents` table from this connection/URI")
     sp.add_argument("--grace-minutes", type=int, default=0, help="late detections still count")
     sp.add_argument("--profile", default="standard", help="NAB profile (default standard)")
     sp.add_argument("--report", help="write a Markdown report (plots beside it)")
+    add_judge_args(sp)
     sp.set_defaults(func=cmd_evaluate)
