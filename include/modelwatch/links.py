@@ -64,6 +64,21 @@ def view_report_url(airflow_url: str, hour: datetime) -> str:
     return f"{airflow_url.rstrip('/')}{VIEW_REPORTS}/{hour_key(hour)}/{REPORT_HTML}"
 
 
+#: Where the Model health view shows one alert end to end (its incident page).
+VIEW_INCIDENTS = "/modelwatch/incidents"
+
+
+def incident_href(alert_id: str, prefix: str = "") -> str:
+    """An alert's incident page, relative to the view's index page (or under `prefix`).
+    Alert ids carry model ids, which are data: always percent-encoded."""
+    return f"{prefix}incidents/{quote(alert_id, safe='')}"
+
+
+def view_incident_url(airflow_url: str, alert_id: str) -> str:
+    """An alert's incident page in the Model health view, for the link every alert carries."""
+    return f"{airflow_url.rstrip('/')}{VIEW_INCIDENTS}/{quote(alert_id, safe='')}"
+
+
 def report_href(hour: datetime) -> str:
     """The hour's report, relative to the view's index page."""
     return f"reports/{hour_key(hour)}/{REPORT_HTML}"

@@ -41,7 +41,14 @@ from modelwatch.alerting.plots import plot_alert
 from modelwatch.alerting.scope import alert_models, drop_unknown
 from modelwatch.alerting.silences import load_silences
 from modelwatch.config import Settings
-from modelwatch.links import ALERT_NOTES, REPORT_HTML, plot_name, report_folder, view_report_url
+from modelwatch.links import (
+    ALERT_NOTES,
+    REPORT_HTML,
+    plot_name,
+    report_folder,
+    view_incident_url,
+    view_report_url,
+)
 from modelwatch.run import RunContext, hour_key
 from modelwatch.warehouse import Warehouse, WarehouseSpec, open_warehouse
 
@@ -245,7 +252,10 @@ def alert_hour(
         todo = [
             routing.replace_links(
                 routing.enrich(e, routing.event_labels(e, model_labels), cfg, ctx.run_id),
-                {"report_url": view_report_url(cfg.airflow_url, e.hour)},
+                {
+                    "report_url": view_report_url(cfg.airflow_url, e.hour),
+                    "incident_url": view_incident_url(cfg.airflow_url, e.alert_id),
+                },
             )
             for e in [*retry, *events]
         ]

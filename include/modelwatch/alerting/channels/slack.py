@@ -34,7 +34,7 @@ def blocks(events: Sequence[AlertEvent]) -> list[dict[str, Any]]:
             lines.append(f["top_metrics"])
         links = [
             f"<{f[k]}|{k.split('_')[0]}>"
-            for k in ("runbook_url", "run_url", "plot_url", "report_url")
+            for k in ("runbook_url", "run_url", "plot_url", "report_url", "incident_url")
             if k in f
         ]
         if links:
