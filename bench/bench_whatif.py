@@ -31,15 +31,15 @@ HISTORY_DAYS = 7
 
 
 def production_hashes(spec: WarehouseSpec) -> dict[str, str]:
-    """sha256 of every table of production's schema, rows sorted (and the list of tables)."""
+    """A digest of every table of production's schema (and of the list of them): row count
+    and an order-free sum of DuckDB's row hashes, so 3 M metric rows take a second."""
     with open_warehouse(spec) as wh:
         home = str(wh.query("SELECT current_schema() AS s")["s"].iloc[0])
         names = wh.schema_tables(home)
         out = {"(tables)": hashlib.sha256(",".join(names).encode()).hexdigest()[:16]}
         for t in names:
-            frame = wh.query(f'SELECT * FROM "{t}"')
-            frame = frame.sort_values(list(frame.columns)).reset_index(drop=True)
-            out[t] = hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()[:16]
+            got = wh.query(f'SELECT COUNT(*) AS n, SUM(hash(x)) AS h FROM "{t}" x').iloc[0]
+            out[t] = hashlib.sha256(f"{got['n']}:{got['h']}".encode()).hexdigest()[:16]
     return out
 
 
