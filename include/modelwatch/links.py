@@ -26,11 +26,11 @@ VIEW_REPORTS = "/modelwatch/reports"
 
 
 def report_dir(settings: Settings) -> Path:
-    """Every hour's report and plots: env, else config, else `reports/` beside staging."""
+    """Every hour's report and plots: env, else config, else `reports/` beside staging; a
+    what-if shadow's in `_whatif/<name>` below that."""
     chosen = os.environ.get(REPORT_ENV) or settings.alerts.report_dir
-    if chosen:
-        return Path(chosen).resolve()
-    return settings.staging_path().parent / "reports"
+    base = Path(chosen).resolve() if chosen else settings.staging_root().parent / "reports"
+    return base / "_whatif" / settings.shadow if settings.shadow else base
 
 
 def hour_folder(base: Path, hour: datetime) -> Path:
@@ -62,6 +62,21 @@ def plot_name(alert_id: str) -> str:
 def view_report_url(airflow_url: str, hour: datetime) -> str:
     """The hour's report in the Model health view, for links in alerts."""
     return f"{airflow_url.rstrip('/')}{VIEW_REPORTS}/{hour_key(hour)}/{REPORT_HTML}"
+
+
+#: Where the Model health view shows one alert end to end (its incident page).
+VIEW_INCIDENTS = "/modelwatch/incidents"
+
+
+def incident_href(alert_id: str, prefix: str = "") -> str:
+    """An alert's incident page, relative to the view's index page (or under `prefix`).
+    Alert ids carry model ids, which are data: always percent-encoded."""
+    return f"{prefix}incidents/{quote(alert_id, safe='')}"
+
+
+def view_incident_url(airflow_url: str, alert_id: str) -> str:
+    """An alert's incident page in the Model health view, for the link every alert carries."""
+    return f"{airflow_url.rstrip('/')}{VIEW_INCIDENTS}/{quote(alert_id, safe='')}"
 
 
 def report_href(hour: datetime) -> str:

@@ -289,3 +289,29 @@ def test_a_large_scale_up_is_approved_from_the_view(deployment, page):
             {"r": rid},
         ).iloc[0]
     assert (req["status"], req["decided_by"], req["mode"]) == ("dispatched", "admin", "live")
+
+
+def test_the_surge_incident_page_follows_it_end_to_end(deployment, page):
+    """After the runs above: the surge's incident page, reached from its alert's link, shows
+    the plot, the verdicts, the notifications and the approved scale-up with who approved."""
+    from modelwatch.links import incident_href
+
+    server, _ = deployment
+    alert_id = f"{SURGE}:anomaly:{at(9):%Y%m%dT%H}"
+    frame = open_view(page, server)
+    card = frame.locator(f"[data-alert-id='{alert_id}']")
+    card.wait_for()
+    card.get_by_role("link", name="the incident, end to end").click()
+    head = frame.locator("h1#incident")
+    head.wait_for()
+    assert alert_id in head.inner_text()
+    shot(page, "incident-page-in-airflow.png")
+
+    page.goto(f"{server.base_url}/modelwatch/{incident_href(alert_id)}")
+    plot = page.locator("img.plot")
+    plot.evaluate("img => img.decode()")
+    assert plot.evaluate("img => img.naturalWidth") > 0
+    assert page.locator("table.verdicts tr.in-alert").count() >= 1
+    request = page.locator(f"[data-request-id='{SURGE}:{at(10):%Y%m%dT%H}:scale_up']")
+    assert "admin" in request.inner_text() and "dispatched" in request.inner_text()
+    shot(page, "incident-page-surge.png", full=True)

@@ -43,7 +43,14 @@ from modelwatch.alerting.scope import alert_models, drop_unknown
 from modelwatch.alerting.silences import load_silences
 from modelwatch.config import Settings
 from modelwatch.drift.findings import drift_signal_rows
-from modelwatch.links import ALERT_NOTES, REPORT_HTML, plot_name, report_folder, view_report_url
+from modelwatch.links import (
+    ALERT_NOTES,
+    REPORT_HTML,
+    plot_name,
+    report_folder,
+    view_incident_url,
+    view_report_url,
+)
 from modelwatch.run import RunContext, hour_key
 from modelwatch.warehouse import Warehouse, WarehouseSpec, open_warehouse
 
@@ -253,7 +260,10 @@ def alert_hour(
                 routing.enrich(
                     with_hints(e, hints), routing.event_labels(e, model_labels), cfg, ctx.run_id
                 ),
-                {"report_url": view_report_url(cfg.airflow_url, e.hour)},
+                {
+                    "report_url": view_report_url(cfg.airflow_url, e.hour),
+                    "incident_url": view_incident_url(cfg.airflow_url, e.alert_id),
+                },
             )
             for e in [*retry, *events]
         ]

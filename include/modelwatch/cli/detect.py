@@ -5,6 +5,7 @@
     modelwatch evaluate --scores OUT --incidents FILE [--report report.md]
     modelwatch evaluate --scores OUT --warehouse URI [--report report.md]
     modelwatch evaluate --hints [--warehouse URI]
+    modelwatch evaluate --shadow NAME [--compare production] [--html report.html]
 
 The top-level `--config FILE` supplies the detection settings for replay.
 """
@@ -14,6 +15,8 @@ from __future__ import annotations
 import argparse
 import time
 from typing import Any
+
+from modelwatch.cli.whatif import add_judge_args
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -44,7 +47,16 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    """Event-level and NAB-style figures of a replay against labelled windows."""
+    """Event-level and NAB-style figures of a replay against labelled windows; with
+    `--shadow`/`--production`, a run's alert episodes instead (`modelwatch.cli.whatif`)."""
+    if args.shadow or args.production:
+        from modelwatch.cli.whatif import cmd_judge
+
+        return cmd_judge(args)
+    if args.hints:
+        return cmd_evaluate_hints(args)
+    if not args.scores:
+        raise ValueError("give --scores (a replay), --hints, or --shadow NAME / --production")
     import pandas as pd
 
     from modelwatch.evaluation.incidents import (
@@ -55,10 +67,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     )
     from modelwatch.evaluation.replay import read_table
 
-    if args.hints:
-        return cmd_evaluate_hints(args)
-    if not args.scores:
-        raise ValueError("give --scores OUT (or --hints)")
     if bool(args.incidents) == bool(args.warehouse):
         raise ValueError("give exactly one of --incidents FILE or --warehouse CONN")
     scores = read_table(args.scores)
@@ -104,7 +112,7 @@ def add_commands(subparsers: Any) -> None:
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
     sp.set_defaults(func=cmd_replay)
 
-    sp = subparsers.add_parser("evaluate", help="judge a replay against incident windows")
+    sp = subparsers.add_parser("evaluate", help="judge a replay, or a run's alerts, vs incidents")
     sp.add_argument("--scores", help="replay output .parquet/.csv")
     sp.add_argument(
         "--hints",
@@ -116,4 +124,5 @@ def add_commands(subparsers: Any) -> None:
     sp.add_argument("--grace-minutes", type=int, default=0, help="late detections still count")
     sp.add_argument("--profile", default="standard", help="NAB profile (default standard)")
     sp.add_argument("--report", help="write a Markdown report (plots beside it)")
+    add_judge_args(sp)
     sp.set_defaults(func=cmd_evaluate)

@@ -6,6 +6,9 @@ production path; this is the same code path minus the scheduler.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -24,25 +27,52 @@ def run_hour(
     models: list[str] | None = None,
     run_id: str | None = None,
     dispatch: bool = True,
+    timings: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """Process one hour end to end; returns the summary the DAG's last task returns.
 
     `dispatch=False` leaves sending remediation requests to the caller (tests that drive a
-    target of their own)."""
+    target of their own, what-if shadows). `timings`, if given, adds up the seconds each
+    step took (for benchmarks: where an hour's time goes)."""
     mode = mode or RunMode("manual", notify=False, dry_run=True)
     ctx = make_context(hour, run_id or f"local__{hour_key(hour)}", mode, models, settings)
-    extracted = hourly.step_extract(ctx, spec, settings)
-    hourly.step_logs(ctx, spec, settings)
-    shards = hourly.step_validate(ctx, extracted["expected"], spec, settings)
-    results = [hourly.step_detect(ctx, shard, i, settings, spec) for i, shard in enumerate(shards)]
-    drifted = hourly.step_drift(ctx, spec, settings, shards)
-    persisted = hourly.step_persist(ctx, results, spec)
-    branches = hourly.step_route(ctx, persisted, spec, settings, drifted)
+    clock = _stopwatch(timings)
+    with clock("extract"):
+        extracted = hourly.step_extract(ctx, spec, settings)
+    with clock("logs"):
+        hourly.step_logs(ctx, spec, settings)
+    with clock("validate"):
+        shards = hourly.step_validate(ctx, extracted["expected"], spec, settings)
+    with clock("detect"):
+        results = [
+            hourly.step_detect(ctx, shard, i, settings, spec) for i, shard in enumerate(shards)
+        ]
+        persisted = hourly.step_persist(ctx, results, spec)
+    with clock("drift"):
+        drifted = hourly.step_drift(ctx, spec, settings, shards)
+    with clock("route"):
+        branches = hourly.step_route(ctx, persisted, spec, settings, drifted)
     if hourly.ALERT in branches:
-        hourly.step_alert(ctx, spec, settings)
+        with clock("alert"):
+            hourly.step_alert(ctx, spec, settings)
     if hourly.REMEDIATE in branches:
         # no operator to ask outside Airflow: requests that need approval stay awaiting it
-        hourly.step_remediate(ctx, spec, settings)
+        with clock("remediate"):
+            hourly.step_remediate(ctx, spec, settings)
         if dispatch:
             hourly.step_dispatch(ctx, spec, settings)
-    return step_summary(ctx, spec, settings)
+    with clock("summary"):
+        return step_summary(ctx, spec, settings)
+
+
+def _stopwatch(timings: dict[str, float] | None) -> Any:
+    @contextmanager
+    def clock(step: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            if timings is not None:
+                timings[step] = timings.get(step, 0.0) + time.perf_counter() - t0
+
+    return clock

@@ -19,6 +19,7 @@ from modelwatch.config import Settings
 from modelwatch.ingest.extract import read_metrics
 from modelwatch.remediation import guardrails
 from modelwatch.remediation import requests as rem
+from modelwatch.remediation.answers import answered_alerts
 from modelwatch.remediation.policies import HOUR, Recent, propose
 from modelwatch.run import RunContext
 from modelwatch.warehouse import Warehouse
@@ -100,6 +101,8 @@ def remediate_hour(
     recent = load_recent(wh, settings, ctx.hour, models, throttling)
     proposals = propose(scores, cfg, recent)
     outbox = guardrails.decide(proposals, ctx.hour, history, ctx.mode, cfg, owned=models)
+    answers = answered_alerts(wh, settings.alerts, outbox["model_id"].tolist(), ctx.hour)
+    outbox["alert_id"] = [answers.get(m) for m in outbox["model_id"]]
     before = history[(history["hour"] == pd.Timestamp(ctx.hour)) & history["model_id"].isin(models)]
     with wh.transaction():
         where = "hour = :hour AND model_id IN :models"

@@ -72,6 +72,7 @@ REQUEST_COLUMNS = [
     "attempts",
     "decided_by",
     "target",
+    "alert_id",
 ]
 
 EVENT_COLUMNS = [
@@ -114,7 +115,7 @@ def normalise(frame: pd.DataFrame) -> pd.DataFrame:
         frame[col] = pd.array([None if pd.isna(v) else int(v) for v in frame[col]], dtype="Int64")
     frame["attempts"] = frame["attempts"].fillna(0)
     frame["score"] = pd.to_numeric(frame["score"], errors="coerce").astype("float64")
-    for col in ("decided_by", "target"):
+    for col in ("decided_by", "target", "alert_id"):
         frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
     return frame.reset_index(drop=True)
 

@@ -120,6 +120,8 @@ def read_only(spec: Any, lock_timeout_s: float | None = None) -> Iterator[Any]:
         if not pathlib.Path(spec.duckdb_path).exists():
             raise WarehouseError(f"the warehouse file {spec.duckdb_path} does not exist yet")
         wh = DuckDBWarehouse(spec.duckdb_path, read_only=True, lock_timeout_s=lock_timeout_s)
+        if spec.write_schema:  # a what-if shadow, asked for by name
+            wh.enter_schema(spec.write_schema)
     else:
         wh = open_warehouse(spec)
         try:
@@ -261,6 +263,28 @@ def overview_json(day: str | None = None) -> dict[str, Any]:
             ],
         }
     return data
+
+
+# ------------------------------------------------------------------------------ incidents
+@app.get("/incidents/{alert_id:path}", response_class=HTMLResponse, name="incident")
+def incident_page(request: Request, alert_id: str, shadow: str | None = None) -> HTMLResponse:
+    """One alert end to end (`ui/incident.py`); a what-if shadow's only when asked for."""
+    from modelwatch.ui.incident import incident
+    from modelwatch.warehouse import WarehouseError
+    from modelwatch.warehouse.connect import shadow_schema
+
+    settings = _settings()
+    try:
+        spec = warehouse_spec(settings)
+        spec = spec.in_schema(shadow_schema(shadow)) if shadow else spec
+        with read_only(spec) as wh:
+            data = incident(wh, settings, alert_id)
+    except WarehouseError as exc:
+        return _unavailable(exc)
+    if data is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {alert_id!r}")
+    back = "../" * (alert_id.count("/") + 1)
+    return HTMLResponse(render("incident.html", **data, shadow=shadow, back=back))
 
 
 # -------------------------------------------------------------------------------- reports

@@ -14,6 +14,9 @@ from typing import Any
 from jinja2 import DictLoader, Environment, select_autoescape
 from markupsafe import Markup
 
+from modelwatch.links import incident_href
+from modelwatch.ui.incident_page import INCIDENT
+
 STYLE = """
 body { font: 13px/1.4 system-ui, "DejaVu Sans", "Liberation Sans", Arial, sans-serif; margin: 16px;
        color: #1b1f23; background: #fff; }
@@ -80,7 +83,7 @@ MACROS = """
 {% endif %}
 {%- endmacro %}
 
-{% macro alert_card(a, plot=None, report=None) -%}
+{% macro alert_card(a, plot=None, report=None, incident=None) -%}
 <div class="card alert" id="alert-{{ a.alert_id }}" data-alert-id="{{ a.alert_id }}">
   <div class="info">
   <h3><span class="badge {{ a.severity }}">{{ a.severity }}</span>
@@ -96,7 +99,10 @@ MACROS = """
   {% if a.hints %}<ol class="hints small">{% for h in a.hints[:3] %}
     <li><span class="badge">{{ h.kind|replace('_', ' ') }}</span> {{ h.summary }}</li>
   {% endfor %}</ol>{% endif %}
-  {% if report %}<p class="small"><a href="{{ report }}">the hour's report</a></p>{% endif %}
+  {% if report or incident %}<p class="small">
+    {% if incident %}<a class="incident" href="{{ incident }}">the incident, end to end</a>
+    {% endif %}{% if report %}<a href="{{ report }}">the hour's report</a>{% endif %}</p>
+  {% endif %}
   </div>
   {% if plot %}<img class="plot" src="{{ plot }}" alt="plot of {{ a.alert_id }}">{% endif %}
 </div>
@@ -176,7 +182,9 @@ INDEX = """<!doctype html>
 
 <h2>Alerts open at {{ at|hour }}</h2>
 <div id="alerts">
-{% for a in alerts %}{{ alert_card(a, plots.get(a.alert_id), report_href(at)) }}{% else %}
+{% for a in alerts %}
+{{ alert_card(a, plots.get(a.alert_id), report_href(at), incident_href(a.alert_id)) }}
+{% else %}
 <p class="muted">No alert is open.</p>{% endfor %}
 </div>
 
@@ -243,7 +251,9 @@ REPORT = """<!doctype html>
 {% endif %}
 
 <h2>Alerts</h2>
-{% for a in alerts %}{{ alert_card(a, plots.get(a.alert_id)) }}{% else %}
+{% for a in alerts %}
+{{ alert_card(a, plots.get(a.alert_id), incident=incident_href(a.alert_id, "../../")) }}
+{% else %}
 <p class="muted">No alert open or resolved in this hour.</p>{% endfor %}
 
 <h2>Anomalous models</h2>
@@ -336,7 +346,13 @@ def _num(value: Any, digits: int = 4) -> str:
 def environment() -> Environment:
     env = Environment(
         loader=DictLoader(
-            {"macros.html": MACROS, "index.html": INDEX, "report.html": REPORT, "error.html": ERROR}
+            {
+                "macros.html": MACROS,
+                "index.html": INDEX,
+                "report.html": REPORT,
+                "error.html": ERROR,
+                "incident.html": INCIDENT,
+            }
         ),
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
@@ -344,6 +360,7 @@ def environment() -> Environment:
     )
     env.filters["hour"] = _hour
     env.filters["num"] = _num
+    env.globals["incident_href"] = incident_href
     env.globals["style"] = Markup(STYLE)  # our own CSS, not data: never escaped
     return env
 

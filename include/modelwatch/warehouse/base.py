@@ -111,6 +111,38 @@ class Warehouse(ABC):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @abstractmethod
+    def _search_path(self, schemas: list[str]) -> None:
+        """Resolve unqualified names in these schemas, in order; create tables in the first."""
+
+    def schema_tables(self, schema: str) -> list[str]:
+        """The tables of one schema (empty if it does not exist)."""
+        got = self.query(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = :s "
+            "ORDER BY table_name",
+            {"s": schema},
+        )
+        return got["table_name"].tolist()
+
+    def enter_schema(self, schema: str, migrate: bool = False) -> None:
+        """Write into `schema` from now on: unqualified names resolve there first, then in the
+        schema the connection started in (where the inputs live).
+
+        Why: a what-if run executes production's own SQL against tables of its own. The schema
+        is migrated with only itself on the path, so no DDL reaches the default schema; one
+        that was never migrated is refused, else a write meant for it would fall through to
+        production's table of the same name.
+        """
+        schema_sql = quote_ident(schema)
+        home = str(self.query("SELECT current_schema() AS s")["s"].iloc[0])
+        if migrate:
+            self.execute(f"CREATE SCHEMA IF NOT EXISTS {schema_sql}")
+            self._search_path([schema])
+            self.migrate()
+        elif "mw_schema_migrations" not in self.schema_tables(schema):
+            raise WarehouseError(f"schema {schema} holds no modelwatch tables: it was never run")
+        self._search_path([schema] if home == schema else [schema, home])
+
     def table_exists(self, table: str) -> bool:
         found = self.query(
             "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_name = :t",

@@ -6,7 +6,8 @@ inside Airflow and out. Credentials stay in the connection; nothing here logs th
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -18,6 +19,11 @@ from modelwatch.connections import (
     parse_connection,
 )
 from modelwatch.warehouse.base import Warehouse, WarehouseError
+
+#: What-if shadows live in schemas named `whatif_<name>`; a name is lower-case letters,
+#: digits and `_`, a letter first (it becomes an identifier and a folder, so nothing else).
+SHADOW_PREFIX = "whatif_"
+SHADOW_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 DUCKDB_TYPES = {"duckdb"}
 POSTGRES_TYPES = {"postgres", "postgresql"}
@@ -34,6 +40,14 @@ class WarehouseSpec:
     password: str | None = field(default=None, repr=False)
     schema: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: A schema of the same warehouse that this connection writes (and reads its `mw_*`
+    #: tables from), inputs still coming from the default schema: a what-if run's shadow.
+    #: None: the default schema, production.
+    write_schema: str | None = None
+
+    def in_schema(self, name: str | None) -> WarehouseSpec:
+        """The same warehouse, writing into schema `name` (None: production)."""
+        return replace(self, write_schema=name)
 
     @property
     def duckdb_path(self) -> str:
@@ -62,9 +76,19 @@ class WarehouseSpec:
 
     def describe(self) -> str:
         """A log-safe description (no credentials)."""
+        where = f"#{self.write_schema}" if self.write_schema else ""
         if self.conn_type in DUCKDB_TYPES:
-            return f"duckdb:{self.duckdb_path}"
-        return f"{self.conn_type}://{self.host}:{self.port}/{self.schema}"
+            return f"duckdb:{self.duckdb_path}{where}"
+        return f"{self.conn_type}://{self.host}:{self.port}/{self.schema}{where}"
+
+
+def shadow_schema(name: str) -> str:
+    """The schema of what-if shadow `name` (validated)."""
+    if not SHADOW_NAME.match(name or ""):
+        raise WarehouseError(
+            f"shadow name {name!r} must be 1-40 lower-case letters, digits or _, a letter first"
+        )
+    return SHADOW_PREFIX + name
 
 
 def spec_from_connection(conn: Any) -> WarehouseSpec:
@@ -89,7 +113,11 @@ def warehouse_spec(conn_id: str) -> WarehouseSpec:
 
 
 def open_warehouse(spec: WarehouseSpec, *, migrate: bool = False) -> Warehouse:
-    """Open the warehouse the connection describes; apply pending DDL when `migrate`."""
+    """Open the warehouse the connection describes; apply pending DDL when `migrate`.
+
+    With a `write_schema`, every unqualified name resolves there first (so `mw_*` tables are
+    the schema's own) and then in the default schema (the inputs); see `Warehouse.enter_schema`.
+    """
     if spec.conn_type in DUCKDB_TYPES:
         from modelwatch.warehouse.duckdb_backend import DuckDBWarehouse
 
@@ -102,10 +130,12 @@ def open_warehouse(spec: WarehouseSpec, *, migrate: bool = False) -> Warehouse:
         raise WarehouseError(
             f"unsupported warehouse connection type {spec.conn_type!r}; use duckdb or postgres"
         )
-    if migrate:
-        try:
+    try:
+        if spec.write_schema:
+            wh.enter_schema(spec.write_schema, migrate=migrate)
+        elif migrate:
             wh.migrate()
-        except Exception:
-            wh.close()
-            raise
+    except Exception:
+        wh.close()
+        raise
     return wh

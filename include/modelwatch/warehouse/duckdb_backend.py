@@ -116,5 +116,10 @@ class DuckDBWarehouse(Warehouse):
         finally:
             self._depth = 0
 
+    def _search_path(self, schemas: list[str]) -> None:
+        for name in schemas:
+            quote_ident(name)  # validated: the list is a string literal here
+        self._con.execute(f"SET search_path = '{','.join(schemas)}'")
+
     def close(self) -> None:
         self._con.close()

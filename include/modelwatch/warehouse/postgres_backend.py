@@ -191,5 +191,10 @@ class PostgresWarehouse(Warehouse):
             self.execute("SELECT pg_advisory_xact_lock(:k)", {"k": _MIGRATION_LOCK})
             return super().migrate()
 
+    def _search_path(self, schemas: list[str]) -> None:
+        self.execute("SET search_path TO " + ", ".join(quote_ident(s) for s in schemas))
+        self._columns.clear()
+        self._keys.clear()
+
     def close(self) -> None:
         self._con.close()

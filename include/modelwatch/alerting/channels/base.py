@@ -78,7 +78,7 @@ def describe(e: AlertEvent) -> dict[str, str]:
         facts["hints"] = hint_text(e)
     if e.resolved_hour is not None:
         facts["resolved"] = iso(e.resolved_hour)
-    for k in ("runbook_url", "run_url", "plot_url", "report_url"):
+    for k in ("runbook_url", "run_url", "plot_url", "report_url", "incident_url"):
         if e.links.get(k):
             facts[k] = e.links[k]
     return facts
@@ -91,7 +91,14 @@ def batch_text(events: Sequence[AlertEvent]) -> str:
     for e in events:
         f = describe(e)
         parts.append(f"{title(e)} since {f['since']}: {e.summary}")
-        for key in ("top_metrics", "runbook_url", "run_url", "plot_url", "report_url"):
+        for key in (
+            "top_metrics",
+            "runbook_url",
+            "run_url",
+            "plot_url",
+            "report_url",
+            "incident_url",
+        ):
             if key in f:
                 parts.append(f"    {key}: {f[key]}")
         parts += [f"    hint {i}: {h}" for i, h in enumerate(e.hints[:3], start=1)]

@@ -40,7 +40,7 @@ def blocks(events: Sequence[AlertEvent]) -> list[dict[str, Any]]:
         lines += [f"hint {i}: {mrkdwn_escape(h)}" for i, h in enumerate(e.hints[:3], start=1)]
         links = [
             f"<{f[k]}|{k.split('_')[0]}>"
-            for k in ("runbook_url", "run_url", "plot_url", "report_url")
+            for k in ("runbook_url", "run_url", "plot_url", "report_url", "incident_url")
             if k in f
         ]
         if links:

@@ -1,0 +1,256 @@
+"""What-if shadow runs: the hourly pipeline over past hours, into a schema of its own.
+
+A shadow named `n` is the schema `whatif_n` of the production warehouse, holding tables named
+like production's (`mw_scores`, `mw_alerts`, ...). The steps are the DAG's own (through
+`pipeline.local.run_hour`); only where they write differs: the warehouse connection carries the
+schema (`WarehouseSpec.write_schema`), so their unqualified SQL finds the shadow's `mw_*` tables
+first and the inputs (`model_metrics`, `models`, ...) in production's schema, and the settings
+carry the shadow's name (`Settings.for_shadow`), so staging, the detector cache and the reports
+live apart. It never sends nor dispatches, and writes nothing into production's schema; of
+production's own tables it reads only the silences (copied into the shadow when a run starts).
+
+The shadow's record (`mw_whatif`, in the shadow) holds its window, models, settings and the
+last hour done: a rerun continues after it, and a rerun of a finished shadow does nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+
+from modelwatch.config import Settings
+from modelwatch.links import report_dir
+from modelwatch.pipeline.local import run_hour
+from modelwatch.run import HOUR, RunMode, hour_key
+from modelwatch.warehouse import Warehouse, WarehouseError, WarehouseSpec, open_warehouse
+from modelwatch.warehouse.base import quote_ident
+from modelwatch.warehouse.connect import SHADOW_PREFIX, shadow_schema
+
+PREFIX = SHADOW_PREFIX
+RECORD = "mw_whatif"
+#: What a shadow may do: record, never notify, never act.
+WHATIF = RunMode("whatif", notify=False, dry_run=True)
+SILENCES = "mw_silences"
+
+_RECORD_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {RECORD} ("
+    " name VARCHAR NOT NULL PRIMARY KEY, from_hour TIMESTAMP NOT NULL,"
+    " to_hour TIMESTAMP NOT NULL, models VARCHAR, config_digest VARCHAR NOT NULL,"
+    " config VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL, done_hour TIMESTAMP)"
+)
+
+
+class WhatifError(ValueError):
+    """A shadow cannot be run, listed or dropped as asked; the message says why."""
+
+
+def schema_of(name: str) -> str:
+    """The schema of shadow `name` (validated: it becomes an identifier and a folder)."""
+    try:
+        return shadow_schema(name)
+    except WarehouseError as exc:
+        raise WhatifError(str(exc)) from None
+
+
+def shadow_spec(spec: WarehouseSpec, name: str) -> WarehouseSpec:
+    """The production connection, writing into shadow `name`."""
+    return spec.in_schema(schema_of(name))
+
+
+@dataclass(frozen=True)
+class Shadow:
+    """A shadow's record: what it runs over, with which settings, and how far it got."""
+
+    name: str
+    start: datetime
+    end: datetime
+    models: tuple[str, ...] | None
+    digest: str
+    done: datetime | None
+
+    @property
+    def hours_total(self) -> int:
+        return int((self.end - self.start) / HOUR)
+
+    @property
+    def hours_done(self) -> int:
+        return 0 if self.done is None else int((self.done - self.start) / HOUR) + 1
+
+
+def _read_record(wh: Warehouse, table: str = RECORD) -> Shadow | None:
+    got = wh.query(f"SELECT * FROM {table}")
+    if got.empty:
+        return None
+    r = got.iloc[0]
+    done = None if pd.isna(r["done_hour"]) else pd.Timestamp(r["done_hour"]).to_pydatetime()
+    models = json.loads(r["models"]) if isinstance(r["models"], str) else None
+    return Shadow(
+        str(r["name"]),
+        pd.Timestamp(r["from_hour"]).to_pydatetime(),
+        pd.Timestamp(r["to_hour"]).to_pydatetime(),
+        tuple(models) if models is not None else None,
+        str(r["config_digest"]),
+        done,
+    )
+
+
+def _claim(wh: Warehouse, want: Shadow, settings: Settings, now: datetime) -> Shadow:
+    """The shadow's record, written on its first run; a rerun must ask for the same thing."""
+    wh.execute(_RECORD_DDL)
+    have = _read_record(wh)
+    if have is None:
+        row = pd.DataFrame(
+            [
+                {
+                    "name": want.name,
+                    "from_hour": want.start,
+                    "to_hour": want.end,
+                    "models": json.dumps(list(want.models)) if want.models else None,
+                    "config_digest": want.digest,
+                    "config": settings.model_dump_json(),
+                    "created_at": now,
+                    "done_hour": None,
+                }
+            ]
+        )
+        for c in ("from_hour", "to_hour", "created_at", "done_hour"):
+            row[c] = pd.to_datetime(row[c]).astype("datetime64[us]")
+        wh.insert(RECORD, row)
+        return want
+    differs = [
+        what
+        for what, a, b in (
+            ("window", (have.start, have.end), (want.start, want.end)),
+            ("models", have.models, want.models),
+            ("settings", have.digest, want.digest),
+        )
+        if a != b
+    ]
+    if differs:
+        raise WhatifError(
+            f"shadow {want.name} exists with other {', '.join(differs)}: continue it with the "
+            f"same arguments, or `modelwatch whatif --drop {want.name}` first"
+        )
+    return have
+
+
+def production_silences(production: WarehouseSpec) -> pd.DataFrame | None:
+    """Production's silences: the one production table a shadow reads (an operator's silence
+    is part of what would have happened). None if production has no such table."""
+    with open_warehouse(production) as prod:
+        home = str(prod.query("SELECT current_schema() AS s")["s"].iloc[0])
+        if SILENCES not in prod.schema_tables(home):
+            return None
+        return prod.query(f"SELECT * FROM {SILENCES}")
+
+
+def _copy_silences(frame: pd.DataFrame | None, wh: Warehouse) -> None:
+    if frame is None:
+        return
+    cols = [c for c in frame.columns if c in set(_columns(wh, SILENCES))]
+    wh.replace(SILENCES, frame[cols], "1 = 1")
+
+
+def _columns(wh: Warehouse, table: str) -> list[str]:
+    return wh.query(f"SELECT * FROM {table} WHERE 1 = 0").columns.tolist()
+
+
+def run_shadow(
+    spec: WarehouseSpec,
+    settings: Settings,
+    name: str,
+    start: datetime,
+    end: datetime,
+    models: list[str] | None = None,
+    progress: bool = True,
+    timings: dict[str, float] | None = None,
+    now: Callable[[], datetime] | None = None,
+) -> dict[str, Any]:
+    """Run the hours [start, end) of shadow `name`, in order, continuing where it stopped.
+
+    Every hour opens and closes the warehouse (each step does), so an embedded DuckDB file is
+    free between steps and the hourly production run never waits long."""
+    if spec.write_schema:
+        raise WhatifError("give the production connection; the shadow picks its own schema")
+    if end <= start:
+        raise WhatifError(f"--to {end} must come after --from {start}")
+    shadow = shadow_spec(spec, name)
+    wanted = Shadow(
+        name, start, end, tuple(sorted(set(models))) if models else None, settings.digest(), None
+    )
+    clock = now or (lambda: datetime.now(UTC).replace(tzinfo=None))
+    silences = production_silences(spec)
+    with open_warehouse(shadow, migrate=True) as wh:
+        record = _claim(wh, wanted, settings, clock())
+        _copy_silences(silences, wh)
+    first = start if record.done is None else record.done + HOUR
+    hours = [first + i * HOUR for i in range(max(0, int((end - first) / HOUR)))]
+    mine = settings.for_shadow(name)
+    from tqdm import tqdm
+
+    lines = []
+    for hour in tqdm(hours, desc=f"whatif {name}", unit="h", disable=not progress):
+        summary = run_hour(
+            hour,
+            shadow,
+            mine,
+            WHATIF,
+            list(record.models) if record.models else None,
+            run_id=f"whatif__{name}__{hour_key(hour)}",
+            dispatch=False,
+            timings=timings,
+        )
+        lines.append(summary.get("line", ""))
+        with open_warehouse(shadow) as wh:
+            wh.execute(f"UPDATE {RECORD} SET done_hour = :h", {"h": hour})
+    return {
+        "name": name,
+        "schema": schema_of(name),
+        "hours_run": len(hours),
+        "hours_total": record.hours_total,
+        "lines": lines,
+    }
+
+
+def _schemas(wh: Warehouse) -> list[str]:
+    got = wh.query(
+        "SELECT DISTINCT schema_name FROM information_schema.schemata "
+        "WHERE schema_name LIKE :p ORDER BY schema_name",
+        {"p": PREFIX + "%"},
+    )["schema_name"]
+    return [s for s in got if s.startswith(PREFIX)]
+
+
+def list_shadows(spec: WarehouseSpec) -> list[Shadow]:
+    """Every shadow of this warehouse, from the shadow schemas themselves (production holds
+    no list of them)."""
+    with open_warehouse(spec) as wh:
+        schemas = _schemas(wh)
+        out = []
+        for schema in schemas:
+            if RECORD in wh.schema_tables(schema):
+                found = _read_record(wh, quote_ident(f"{schema}.{RECORD}"))
+                if found is not None:
+                    out.append(found)
+    return out
+
+
+def drop_shadow(spec: WarehouseSpec, settings: Settings, name: str) -> bool:
+    """Drop the shadow's schema and its files; False if there was no such shadow."""
+    schema = schema_of(name)
+    mine = settings.for_shadow(name)
+    with open_warehouse(spec) as wh:
+        exists = schema in _schemas(wh)
+        if exists:
+            wh.execute(f"DROP SCHEMA {quote_ident(schema)} CASCADE")
+    for folder in (mine.staging_path(), report_dir(mine)):
+        if folder.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            exists = True
+    return exists

@@ -1,0 +1,43 @@
+"""Which alert a remediation request answers: the trail from a page to what was done about it.
+
+The remediate step runs beside the alert step (parallel DAG branches), so it cannot read the
+hour's alerts from `mw_alerts`; it replays the same lifecycle rules over the same stored
+signals instead. Episode ids are deterministic (model, kind, opening hour), so the id found
+here is the one the alert step writes, whichever step runs first.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+
+from modelwatch.alerting import lifecycle
+from modelwatch.config import AlertsConfig
+from modelwatch.warehouse import Warehouse
+
+
+def answered_alerts(
+    wh: Warehouse, cfg: AlertsConfig, models: list[str], hour: datetime
+) -> dict[str, str]:
+    """Each model's anomaly alert active at `hour` (models without one are left out)."""
+    if not models:
+        return {}
+    start = hour - lifecycle.LOOKBACK
+    frame = wh.query(
+        "SELECT model_id, hour, score, explanation FROM mw_scores WHERE is_anomaly "
+        "AND hour >= :start AND hour <= :hour AND model_id IN :models",
+        {"start": start, "hour": hour, "models": sorted(set(models))},
+    )
+    signals = [
+        lifecycle.Signal(
+            r.model_id,
+            pd.Timestamp(r.hour).to_pydatetime(),
+            lifecycle.ANOMALY,
+            None if pd.isna(r.score) else float(r.score),
+            r.explanation,
+        )
+        for r in frame.itertuples(index=False)
+    ]
+    episodes = lifecycle.build_episodes(signals, start, hour, cfg)
+    return {e.model_id: e.alert_id for e in episodes if e.active_at(hour)}
