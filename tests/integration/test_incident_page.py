@@ -52,12 +52,7 @@ def client(seeded, monkeypatch, tmp_path):
     rid = f"{SURGE}:{at(10):%Y%m%dT%H}:scale_up"
     answer = {"chosen_options": ["Approve"], "responded_by_user": {"name": "alice"}}
     hourly.step_record_approval(ctx, [rid], answer, seeded)
-    with open_warehouse(seeded) as wh:  # as the hints work will write them
-        wh.execute(
-            "CREATE TABLE mw_hints (alert_id VARCHAR, hour TIMESTAMP, model_id VARCHAR, "
-            "rank INTEGER, kind VARCHAR, summary VARCHAR, evidence VARCHAR, "
-            "score DOUBLE PRECISION)"
-        )
+    with open_warehouse(seeded) as wh:  # a known hint in place of what the alert step found
         hint = pd.DataFrame(
             [[ALERT, at(9), SURGE, 1, "traffic", "traffic doubled at 09:00", "{}", 0.9]],
             columns=[
@@ -72,7 +67,7 @@ def client(seeded, monkeypatch, tmp_path):
             ],
         )
         hint["hour"] = hint["hour"].astype("datetime64[us]")
-        wh.insert("mw_hints", hint)
+        wh.replace("mw_hints", hint, "alert_id = :a AND hour = :h", {"a": ALERT, "h": at(9)})
     run_shadow(seeded, settings, "again", at(8), at(10), progress=False)
     monkeypatch.setattr(ui, "warehouse_spec", lambda settings: seeded)
     monkeypatch.setenv("MODELWATCH_REPORT_DIR", str(tmp_path / "reports"))
