@@ -19,6 +19,7 @@ from modelwatch.config.alerts import (
     RouteConfig,
 )
 from modelwatch.config.detection import DetectionConfig
+from modelwatch.config.fleetlife import FleetLifeConfig
 from modelwatch.config.remediation import (
     REMEDIATION_ACTIONS,
     REMEDIATION_TARGETS,
@@ -55,6 +56,7 @@ __all__ = [
     "DeliveryConfig",
     "DetectionConfig",
     "FleetIncidentConfig",
+    "FleetLifeConfig",
     "InhibitRule",
     "KubernetesTargetConfig",
     "LabelsConfig",

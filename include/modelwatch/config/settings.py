@@ -16,6 +16,7 @@ from pydantic import Field
 from modelwatch.config.alerts import AlertsConfig
 from modelwatch.config.base import StrictModel
 from modelwatch.config.detection import DetectionConfig
+from modelwatch.config.fleetlife import FleetLifeConfig
 from modelwatch.config.remediation import RemediationConfig
 from modelwatch.config.source import SourceConfig, ValidationConfig
 
@@ -31,6 +32,7 @@ class Settings(StrictModel):
     detection: DetectionConfig = DetectionConfig()
     alerts: AlertsConfig = AlertsConfig()
     remediation: RemediationConfig = RemediationConfig()
+    fleet_life: FleetLifeConfig = FleetLifeConfig()
     #: Models per detect task (a mapped task instance each). Empty: chosen from the fleet's
     #: size, about `shard_target_size` models a shard and at most `max_shards` shards, so the
     #: number of task instances grows with shards, not models (see sharding.py).
