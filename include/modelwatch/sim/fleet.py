@@ -34,6 +34,7 @@ from modelwatch.sim.incidents import (
     incident_detail,
     plan_incidents,
 )
+from modelwatch.sim.life import LifeEvent, apply_life_events
 from modelwatch.sim.params import (
     N_STREAMS,
     SECOND_HARMONIC,
@@ -93,6 +94,8 @@ class FleetSpec:
     end: datetime = DEMO_END
     seed: int = 7
     extra_incident_share: float = 0.05  # of the models beyond the canonical 7; floor()ed
+    #: Opt-in events of a fleet's life (`sim.life`): none by default, so rows stay as pinned.
+    events: tuple[LifeEvent, ...] = ()
 
 
 @dataclass
@@ -369,6 +372,8 @@ def simulate_fleet(spec: FleetSpec = FleetSpec()) -> Fleet:
         MODEL_VERSION: _strings(version_codes, versions),
     }
     metrics = pd.DataFrame({c: data[c] for c in ALL_COLUMNS}, copy=False)
+    if spec.events:
+        metrics = apply_life_events(metrics, model_ids(n), spec.events, spec.seed)
 
     incidents_df = pd.DataFrame(
         {
