@@ -94,6 +94,12 @@ MACROS = """
   <p class="summary">{{ a.summary }}</p>
   {{ metrics_table(a.metrics) }}
   {% if report %}<p class="small"><a href="{{ report }}">the hour's report</a></p>{% endif %}
+  {% if report and a.kind == 'anomaly' and a.open %}
+  <form class="inline" method="post" action="baselines">
+    <input type="hidden" name="model_id" value="{{ a.model_id }}">
+    <input name="reason" placeholder="why this level is normal" maxlength="500">
+    <button class="approve">Accept as new normal</button>
+  </form>{% endif %}
   </div>
   {% if plot %}<img class="plot" src="{{ plot }}" alt="plot of {{ a.alert_id }}">{% endif %}
 </div>
