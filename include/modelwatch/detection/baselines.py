@@ -262,6 +262,13 @@ def decide_hour(
         anomalous = sorted(scores["model_id"].astype(str).unique())
         deploys = version_changes(wh, settings, anomalous, hour - timedelta(hours=window), hour)
         moves = decide(scores, deploys, hour, cfg, current, settings.alerts.anomaly.n)
+        # an operator's accept for this very hour wins over the rule (one move per hour)
+        accepted = {
+            m
+            for m, b in load_baselines(wh, models, hour, keep).items()
+            if b.decided_hour == hour and b.source != AUTO
+        }
+        moves = [b for b in moves if b.model_id not in accepted]
     wh.replace(
         "mw_baselines",
         baselines_frame(moves, None),
