@@ -128,7 +128,7 @@ def table(before: pd.DataFrame, after: pd.DataFrame, start: datetime, models: in
             row[f"{name} pages"] = len(own)
             row[f"{name} last page (h after event)"] = f"alerts fired: {fired}"
         rows.append(row)
-    return pd.DataFrame(rows).fillna("")
+    return pd.DataFrame(rows).astype(object).fillna("")
 
 
 def main(argv: list[str] | None = None) -> None:
