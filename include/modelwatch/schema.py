@@ -38,6 +38,18 @@ METRICS: tuple[Metric, ...] = (
 )
 METRIC_NAMES: tuple[str, ...] = tuple(m.name for m in METRICS)
 
+#: Metrics that have no value in a minute without traffic (no request, no latency, no error
+#: rate): null there is valid ("quiet minutes"); null while requests were served is bad data.
+QUIET_NULLABLE: tuple[str, ...] = (
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "latency_p99_ms",
+    "error_rate",
+)
+#: The rows where a quiet-nullable metric must be present (pandas query syntax; a null rate
+#: counts as traffic, so its latencies must be there).
+TRAFFIC_CONDITION = "request_rate != 0"
+
 #: Optional descriptive column: a change of value marks a deployment (used by remediation).
 MODEL_VERSION = "model_version"
 

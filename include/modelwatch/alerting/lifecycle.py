@@ -75,6 +75,8 @@ class Episode:
     detail: str
     #: The score of the opening hour: fixes the severity the alert was raised with.
     opening_score: float | None = None
+    #: Why it resolved, when not by recovery: its baseline moved, the model was retired.
+    resolution: str = ""
 
     @property
     def alert_id(self) -> str:
@@ -93,22 +95,50 @@ def _rule(cfg: AlertsConfig, kind: str) -> AlertRule:
     return cfg.drift if kind == DRIFT else rules[kind]
 
 
+@dataclass(frozen=True)
+class Closure:
+    """At `hour`, the model's open alerts of `kinds` (all kinds when empty) resolve for
+    `reason`, and the hour starts afresh: its baseline moved, or the model was retired."""
+
+    model_id: str
+    hour: datetime
+    reason: str
+    kinds: tuple[str, ...] = ()
+
+
 def build_episodes(
-    signals: list[Signal], start: datetime, end: datetime, cfg: AlertsConfig
+    signals: list[Signal],
+    start: datetime,
+    end: datetime,
+    cfg: AlertsConfig,
+    closures: list[Closure] | None = None,
 ) -> list[Episode]:
     """Replay the lifecycle rules over the hours [start, end] for every (model, kind)."""
     by_key: dict[tuple[str, str], dict[datetime, Signal]] = {}
     for s in signals:
         by_key.setdefault((s.model_id, s.kind), {})[s.hour] = s
+    closing: dict[tuple[str, str], dict[datetime, str]] = {}
+    for c in closures or []:
+        for kind in c.kinds or KINDS:
+            closing.setdefault((c.model_id, kind), {})[c.hour] = c.reason
     out: list[Episode] = []
     for (model_id, kind), hours in sorted(by_key.items()):
         rule = _rule(cfg, kind)
         recent: deque[bool] = deque(maxlen=rule.m)
         current: Episode | None = None
+        closes = closing.get((model_id, kind), {})
         healthy = 0
         h = start
         while h <= end:
             sig = hours.get(h)
+            if h in closes:
+                if current is not None:
+                    current.resolved_hour, current.resolution = h, closes[h]
+                    out.append(current)
+                current, healthy = None, 0
+                recent.clear()
+                h += HOUR
+                continue
             recent.append(sig is not None)
             if current is None:
                 critical = (
@@ -197,7 +227,14 @@ def _num(value: float | None, spec: str = ".4g") -> str:
 
 
 def summarise(ep: Episode, top_k: int = 3) -> str:
-    """One line a human can act on: what is wrong and by how much."""
+    """One line a human can act on: what is wrong and by how much (and, for an alert closed
+    by a baseline move or a retirement, that first)."""
+    if ep.resolution and ep.resolved_hour is not None:
+        return f"{ep.model_id}: resolved: {ep.resolution}. Was: {_summary(ep, top_k)}"
+    return _summary(ep, top_k)
+
+
+def _summary(ep: Episode, top_k: int = 3) -> str:
     if ep.kind == OUTAGE and ep.model_id == FLEET_ID:
         checks = json.loads(ep.detail or "[]")
         n = next((c.get("unexpected") for c in checks if c.get("check") == FLEET_ROWS_CHECK), "?")

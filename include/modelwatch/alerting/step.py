@@ -25,6 +25,7 @@ import pandas as pd
 
 from modelwatch.alerting import lifecycle, routing
 from modelwatch.alerting.channels import available_receivers, notifier_factory
+from modelwatch.alerting.closures import load_closures
 from modelwatch.alerting.delivery import RetryPolicy, send_planned
 from modelwatch.alerting.hinting import hints_for, with_hints
 from modelwatch.alerting.ledger import (
@@ -236,7 +237,8 @@ def alert_hour(
         fleet_signals = load_fleet_signals(wh, start, end, settings)
         signals = without_fleet_outage_hours(signals, fleet_signals)
         fleet_eps = lifecycle.build_episodes(fleet_signals, start, end, cfg)
-        episodes = lifecycle.build_episodes(signals, start, end, cfg)
+        closures = load_closures(wh, models, start, end)  # baseline moves, retirements
+        episodes = lifecycle.build_episodes(signals, start, end, cfg, closures)
         mine = episodes + (fleet_eps if full else [])
         model_labels = routing.load_labels(wh, cfg, models)
         tiers = {m: lab["tier"] for m, lab in model_labels.items() if "tier" in lab}

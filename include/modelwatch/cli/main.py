@@ -11,7 +11,7 @@ import argparse
 import logging
 import sys
 
-from modelwatch.cli import detect, fleet, logs, run, silence, whatif
+from modelwatch.cli import baseline, detect, fleet, logs, run, silence, whatif
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,7 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="settings file (default: $MODELWATCH_CONFIG or built-in)")
     p.add_argument("-v", "--verbose", action="store_true")
     sub = p.add_subparsers(dest="command", required=True)
-    for group in (fleet, run, silence, detect, logs, whatif):
+    for group in (fleet, run, silence, detect, logs, whatif, baseline):
         group.add_commands(sub)
     return p
 

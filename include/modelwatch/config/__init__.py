@@ -20,6 +20,7 @@ from modelwatch.config.alerts import (
 )
 from modelwatch.config.detection import DetectionConfig
 from modelwatch.config.drift import DriftConfig, PinnedReference
+from modelwatch.config.fleetlife import FleetLifeConfig
 from modelwatch.config.logs import CHANGE_KINDS, LOG_COLUMNS, HintsConfig, LogsConfig
 from modelwatch.config.remediation import (
     REMEDIATION_ACTIONS,
@@ -60,6 +61,7 @@ __all__ = [
     "DetectionConfig",
     "DriftConfig",
     "FleetIncidentConfig",
+    "FleetLifeConfig",
     "HintsConfig",
     "InhibitRule",
     "KubernetesTargetConfig",

@@ -14,6 +14,10 @@ class DetectionConfig(StrictModel):
     history_days: int = Field(7, ge=1, le=90)
     #: Hours of clean history a model needs before it is scored at all.
     min_history_hours: int = Field(24, ge=1)
+    #: A model with less than `min_history_hours` (new, or just re-baselined) is scored from
+    #: this many hours of history on, refitted every hour, with a tolerance that starts wide
+    #: (x sqrt(min_history_hours / hours)) and narrows as history grows; before: warming up.
+    warmup_hours: int = Field(6, ge=1)
     threshold: float = Field(0.95, gt=0.0, lt=1.0)
     n_estimators: int = Field(100, ge=10, le=1000)
     max_samples: int = Field(256, ge=16)

@@ -17,6 +17,7 @@ from modelwatch.config.alerts import AlertsConfig
 from modelwatch.config.base import StrictModel
 from modelwatch.config.detection import DetectionConfig
 from modelwatch.config.drift import DriftConfig
+from modelwatch.config.fleetlife import FleetLifeConfig
 from modelwatch.config.logs import HintsConfig, LogsConfig
 from modelwatch.config.remediation import RemediationConfig
 from modelwatch.config.source import SourceConfig, ValidationConfig
@@ -36,6 +37,7 @@ class Settings(StrictModel):
     remediation: RemediationConfig = RemediationConfig()
     logs: LogsConfig = LogsConfig()
     hints: HintsConfig = HintsConfig()
+    fleet_life: FleetLifeConfig = FleetLifeConfig()
     #: Models per detect task (a mapped task instance each). Empty: chosen from the fleet's
     #: size, about `shard_target_size` models a shard and at most `max_shards` shards, so the
     #: number of task instances grows with shards, not models (see sharding.py).

@@ -151,6 +151,7 @@ def fit_detector(
     cfg: DetectionConfig,
     model_id: str,
     fitted_at: datetime | None = None,
+    widen: float = 1.0,
 ) -> Detector:
     """Fit the forest on (at most `max_train_rows` of) the clean history and calibrate it.
 
@@ -159,7 +160,7 @@ def fit_detector(
     """
     metrics = list(schema.METRIC_NAMES)
     rng = np.random.default_rng(model_seed(model_id, cfg.seed))
-    baseline = SeasonalBaseline(history)
+    baseline = SeasonalBaseline(history, widen)
     train = history
     if len(train) > cfg.max_train_rows:
         idx = np.sort(rng.choice(len(train), size=cfg.max_train_rows, replace=False))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -88,8 +89,10 @@ def explain_baselines(history: pd.DataFrame) -> dict[str, np.ndarray]:
 
 
 def _explain_stats(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    median = np.median(values, axis=0)
-    mad = np.median(np.abs(values - median), axis=0) * 1.4826
+    with warnings.catch_warnings():  # quiet minutes: a metric may be null in every row
+        warnings.simplefilter("ignore", RuntimeWarning)
+        median = np.nanmedian(values, axis=0) if len(values) else np.full(values.shape[1], np.nan)
+        mad = np.nanmedian(np.abs(values - median), axis=0) * 1.4826 if len(values) else median
     return median, np.maximum.reduce([mad, 0.01 * np.abs(median), np.full_like(median, 1e-9)])
 
 
@@ -106,7 +109,10 @@ def explain_with(
     hour_rows: pd.DataFrame, center: np.ndarray, scale: np.ndarray
 ) -> list[MetricExplanation]:
     """Each schema metric's hourly median against a given baseline, most unusual first."""
-    observed = np.median(hour_rows[list(schema.METRIC_NAMES)].to_numpy(dtype=float), axis=0)
+    with warnings.catch_warnings():  # a metric null in every (quiet) minute: nan, no warning
+        warnings.simplefilter("ignore", RuntimeWarning)
+        values = hour_rows[list(schema.METRIC_NAMES)].to_numpy(dtype=float)
+        observed = np.nanmedian(values, axis=0)
     with np.errstate(over="ignore", invalid="ignore"):  # 1e300 against a scale of 1e-9: inf
         z = (observed - center) / scale
     out = [

@@ -6,6 +6,8 @@ uniform splits spend their effort where the data is; load per replica ties traff
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -97,23 +99,32 @@ class SeasonalBaseline:
 
     MIN_ROWS_PER_HOUR = 90  # about a day and a half of one-minute rows
 
-    def __init__(self, history: pd.DataFrame) -> None:
+    def __init__(self, history: pd.DataFrame, widen: float = 1.0) -> None:
+        """`widen` (>= 1) multiplies the band: a detector that learnt from less than a day
+        (a new model warming up, a baseline that just moved) has not seen every hour of the
+        daily cycle, so what it takes for usual must be wider (`warmup_widen`)."""
         x = feature_matrix(history)
         hod = history[schema.TS].dt.hour.to_numpy()
-        overall = np.median(x, axis=0)
-        self.levels = np.tile(overall, (24, 1))
-        for h in range(24):
-            sel = hod == h
-            if sel.sum() >= self.MIN_ROWS_PER_HOUR:
-                self.levels[h] = np.median(x[sel], axis=0)
-        resid = x - self.levels[hod]
-        noise = 1.4826 * np.median(np.abs(resid - np.median(resid, axis=0)), axis=0)
-        days = history[schema.TS].dt.floor("D").to_numpy()
-        daily = pd.DataFrame(resid).groupby(days).median().to_numpy()
-        day_spread = daily.std(axis=0) if len(daily) >= 3 else np.zeros(x.shape[1])
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            # quiet minutes have no latency: all-null slices are allowed (their level: 0)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            overall = np.nan_to_num(np.nanmedian(x, axis=0))
+            self.levels = np.tile(overall, (24, 1))
+            for h in range(24):
+                sel = hod == h
+                if sel.sum() >= self.MIN_ROWS_PER_HOUR:
+                    self.levels[h] = np.nan_to_num(np.nanmedian(x[sel], axis=0), nan=overall)
+            resid = x - self.levels[hod]
+            dev = np.abs(resid - np.nanmedian(resid, axis=0))
+            noise = np.nan_to_num(1.4826 * np.nanmedian(dev, axis=0))
+            days = history[schema.TS].dt.floor("D").to_numpy()
+            daily = pd.DataFrame(resid).groupby(days).median().to_numpy()
+            day_spread = (
+                np.nan_to_num(np.nanstd(daily, axis=0)) if len(daily) >= 3 else np.zeros(x.shape[1])
+            )
         floor = np.array([PRACTICAL_FLOOR[f] for f in FEATURES])
         relative = RELATIVE_TOLERANCE * np.abs(self.levels).max(axis=0)
-        self.tolerance = np.maximum.reduce(
+        self.tolerance = max(widen, 1.0) * np.maximum.reduce(
             [floor, 3 * day_spread, 3 * noise, relative, np.full_like(floor, 1e-9)]
         )
         floor_down = np.array([PRACTICAL_FLOOR_DOWN[f] for f in FEATURES])
@@ -124,6 +135,7 @@ class SeasonalBaseline:
         """Deviations from the baseline beyond the tolerance band, in units of the band (a
         fall measured against the band for falls, a rise against the band for rises)."""
         resid = feature_matrix(frame) - self.levels[frame[schema.TS].dt.hour.to_numpy()]
+        resid[np.isnan(resid)] = 0.0  # a quiet minute's latency is no deviation
         # An absurd value (1e300) against a narrow band is infinitely far: inf, not a warning.
         with np.errstate(over="ignore"):
             up = np.maximum(resid - self.tolerance, 0.0) / self.tolerance
@@ -138,9 +150,15 @@ def clean_training_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     History hours that were validated and quarantined are excluded upstream; this catches the
     rest (hours never validated), so bad rows can never teach the detector what normal is.
     """
-    ok = frame[list(schema.METRIC_NAMES)].notna().all(axis=1)
+    present = frame[list(schema.METRIC_NAMES)].notna()
+    quiet = frame["request_rate"] == 0  # quiet minutes: no latency or error rate to report
+    for name in schema.QUIET_NULLABLE:
+        present[name] |= quiet
+    ok = present.all(axis=1)
     for m in schema.METRICS:
         col = frame[m.name]
+        if m.name in schema.QUIET_NULLABLE:  # a quiet minute's null is in range
+            col = col.where(~(quiet & col.isna()), m.min_value if m.min_value is not None else 0)
         if m.min_value is not None:
             ok &= col >= m.min_value
         if m.max_value is not None:
@@ -149,3 +167,10 @@ def clean_training_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     kept = frame[ok]
     kept = kept[~kept.duplicated(subset=[schema.MODEL_ID, schema.TS], keep="first")]
     return kept, len(frame) - len(kept)
+
+
+def warmup_widen(hours: float, full_hours: float) -> float:
+    """How much wider the band of a detector that learnt from `hours` of history is: 1 from
+    `full_hours` (a full day detector's minimum) on, sqrt(full / hours) before (the error of a
+    level estimated from a fraction of the cycle shrinks as the square root of what was seen)."""
+    return float(np.sqrt(full_hours / hours)) if 0 < hours < full_hours else 1.0

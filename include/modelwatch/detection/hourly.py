@@ -9,6 +9,7 @@ row, with the reason in `status`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,7 +21,7 @@ from modelwatch import schema
 from modelwatch.config import DetectionConfig
 from modelwatch.detection.detector import Detector, fit_detector
 from modelwatch.detection.explain import MetricExplanation, explain_with, explanation_json
-from modelwatch.detection.features import clean_training_rows
+from modelwatch.detection.features import clean_training_rows, warmup_widen
 from modelwatch.detection.store import DetectorStore
 from modelwatch.run import to_naive_utc
 
@@ -90,34 +91,65 @@ def naive_utc(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**{schema.TS: ts})
 
 
+def _fit_window(
+    model_id: str,
+    history: pd.DataFrame,
+    start: datetime,
+    end: datetime,
+    min_hours: float,
+    cfg: DetectionConfig,
+    warm: bool = False,
+) -> tuple[Detector | None, int]:
+    """A detector fitted at `end` on the clean rows of [start, end), None below `min_hours` of
+    them (`warm`: and rows in fewer than `min_hours` distinct hours); its band is widened while
+    it has less than a full day detector's minimum."""
+    in_window = (history[schema.TS] >= start) & (history[schema.TS] < end)
+    clean, _ = clean_training_rows(history[in_window])
+    if len(clean) < min_hours * schema.ROWS_PER_HOUR * 0.8:
+        return None, len(clean)
+    if warm and clean[schema.TS].dt.floor("h").nunique() < min_hours:  # hours, not rows
+        return None, len(clean)
+    widen = warmup_widen(len(clean) / schema.ROWS_PER_HOUR, cfg.min_history_hours)
+    return fit_detector(clean, cfg, model_id, fitted_at=end, widen=widen), len(clean)
+
+
 def day_detector(
     model_id: str,
     history: pd.DataFrame,
     day: datetime,
     cfg: DetectionConfig,
     store: DetectorStore | None = None,
+    tag: str = "",
 ) -> tuple[Detector | None, int]:
     """The model's detector for `day` and how many rows it learnt from; None when the
     history is too short to fit one.
 
     Fitted on the clean rows of the `history_days` before the day began, or loaded from
     `store` when an earlier hour (or the daily training) fitted it already: either way the
-    same detector, so a score never depends on what the cache held.
+    same detector, so a score never depends on what the cache held. `tag` names a detector of
+    a model whose baseline moved (its history then starts at the move's onset).
     """
     day = to_naive_utc(day)
-    det = store.load(model_id, day) if store is not None else None
+    det = store.load(model_id, day, tag) if store is not None else None
     if det is not None:
         return det, det.n_train_rows
     history = naive_utc(history)
     start = day - timedelta(days=cfg.history_days)
-    in_window = (history[schema.TS] >= start) & (history[schema.TS] < day)
-    clean, _ = clean_training_rows(history[in_window])
-    if len(clean) < cfg.min_history_hours * schema.ROWS_PER_HOUR * 0.8:
-        return None, len(clean)
-    det = fit_detector(clean, cfg, model_id, fitted_at=day)
-    if store is not None:
-        store.save(model_id, day, det)
-    return det, len(clean)
+    det, n = _fit_window(model_id, history, start, day, cfg.min_history_hours, cfg)
+    if det is not None and store is not None:
+        store.save(model_id, day, det, tag)
+    return det, n
+
+
+def warm_detector(
+    model_id: str, history: pd.DataFrame, hour: datetime, cfg: DetectionConfig
+) -> tuple[Detector | None, int]:
+    """A detector for a model with less than a day detector's history (new, or its baseline
+    just moved): fitted at `hour` on every clean row before it, from `warmup_hours` of them
+    on, with a band that narrows as the history grows (`features.warmup_widen`). Refitted
+    every hour (never cached): it is causal and the same on a rerun, and only such models pay."""
+    start = hour - timedelta(days=cfg.history_days)
+    return _fit_window(model_id, naive_utc(history), start, hour, cfg.warmup_hours, cfg, True)
 
 
 def detect_model(
@@ -127,23 +159,41 @@ def detect_model(
     hour: datetime,
     cfg: DetectionConfig,
     store: DetectorStore | None = None,
+    since: datetime | None = None,
 ) -> HourVerdict:
     """Score one model's hour against its own trailing history (through `store` if given).
 
     Every hour of a day is scored by that day's detector (`day_detector`). So an hour's score
     depends on the day, not on which hours ran first or on whether the store already held the
     detector: reruns in any order give the same rows, and the store only saves time. Either
-    frame's `ts` may be timezone-aware (`naive_utc`).
+    frame's `ts` may be timezone-aware (`naive_utc`). A model with too little history for a
+    day detector is scored by a warming-up detector (`warm_detector`) from `warmup_hours` on.
+
+    `since`: the model's baseline moved (`baselines.py`): its detectors learn from rows at or
+    after `since`; an hour the old baseline still finds usual (a rollback) is not anomalous.
     """
     hour = to_naive_utc(hour)
     hour_rows = naive_utc(hour_rows)
+    history = naive_utc(history)
     day = hour.replace(hour=0, minute=0, second=0, microsecond=0)
-    det, n_train = day_detector(model_id, history, day, cfg, store)
+    tag, before = "", None
+    if since is not None:
+        since = to_naive_utc(since)
+        tag = f"since{since:%Y%m%dT%H}"
+        before = history[history[schema.TS] < since]
+        history = history[history[schema.TS] >= since]
+    det, n_train = day_detector(model_id, history, day, cfg, store, tag)
+    if det is None:
+        det, n_train = warm_detector(model_id, history, hour, cfg)
     if det is None:
         return HourVerdict(
             model_id, STATUS_INSUFFICIENT, n_rows=len(hour_rows), n_train_rows=n_train
         )
     score = det.hour_score(hour_rows)
+    if before is not None and score >= cfg.threshold:
+        old = _before_detector(model_id, before, since, day, cfg, store, tag)
+        if old is not None:
+            score = min(score, old.hour_score(hour_rows))
     center, scale = det.hod_center[hour.hour], det.hod_scale[hour.hour]
     return HourVerdict(
         model_id,
@@ -158,6 +208,25 @@ def detect_model(
     )
 
 
+def _before_detector(
+    model_id: str,
+    before: pd.DataFrame,
+    since: datetime,
+    day: datetime,
+    cfg: DetectionConfig,
+    store: DetectorStore | None,
+    tag: str,
+) -> Detector | None:
+    """The detector of the baseline before it moved (the day's history before `since`)."""
+    det = store.load(model_id, day, f"before-{tag}") if store is not None else None
+    if det is None:
+        start = day - timedelta(days=cfg.history_days)
+        det, _ = _fit_window(model_id, before, start, since, cfg.min_history_hours, cfg)
+        if det is not None and store is not None:
+            store.save(model_id, day, det, f"before-{tag}")
+    return det
+
+
 def detect_models(
     hour_rows: pd.DataFrame,
     history: pd.DataFrame,
@@ -165,11 +234,14 @@ def detect_models(
     hour: datetime,
     cfg: DetectionConfig,
     store_dir: str | Path | None = None,
+    baselines: Mapping[str, datetime] | None = None,
 ) -> pd.DataFrame:
     """Score each of `models` (one shard); returns `mw_scores` rows.
 
     `store_dir`: a folder for the per-model, per-day detector cache (`DetectorStore`); without
     it every model's forest is fitted afresh (same scores for the day's first hour, slower).
+    `baselines`: model -> onset of its moved baseline (`baselines.py`), for the models whose
+    baseline moved.
     """
     hour = to_naive_utc(hour)
     hour_rows, history = naive_utc(hour_rows), naive_utc(history)
@@ -177,6 +249,7 @@ def detect_models(
     hour_groups = dict(tuple(hour_rows.groupby(schema.MODEL_ID, sort=False)))
     hist_groups = dict(tuple(history.groupby(schema.MODEL_ID, sort=False)))
     empty_h = history.iloc[0:0]
+    baselines = baselines or {}
     rows = []
     for model_id in models:
         own = hour_groups.get(model_id)
@@ -184,7 +257,8 @@ def detect_models(
             verdict = HourVerdict(model_id, STATUS_NO_DATA)
         else:
             own_h = hist_groups.get(model_id, empty_h)
-            verdict = detect_model(model_id, own, own_h, hour, cfg, store)
+            since = baselines.get(model_id)
+            verdict = detect_model(model_id, own, own_h, hour, cfg, store, since)
         rows.append(verdict.as_row(hour))
     return pd.DataFrame(rows, columns=SCORE_COLUMNS)
 

@@ -57,16 +57,18 @@ class DetectorStore:
         self.digest = hashlib.sha256(key.encode()).hexdigest()[:10]
         self._memo: dict[Path, Detector] = {}
 
-    def path(self, model_id: str, hour: datetime) -> Path:
+    def path(self, model_id: str, hour: datetime, tag: str = "") -> Path:
         """The model's file for the day: a short readable prefix of the id, then a hash of the
         exact id, so no two ids share a file (`team a/m1` vs `team_a_m1`, or `модель-1` vs
         `模型-1`, which reduce to the same prefix) and no id can leave the store's folder
         (model ids are untrusted data, never a path)."""
-        return self.root / f"{hour:%Y%m%d}" / f"{file_key(model_id)}-{self.digest}.joblib"
+        stem = f"{file_key(model_id)}-{tag}" if tag else file_key(model_id)
+        return self.root / f"{hour:%Y%m%d}" / f"{stem}-{self.digest}.joblib"
 
-    def load(self, model_id: str, hour: datetime) -> Detector | None:
-        """The day's detector of the model, if it exists and was fitted at or before `hour`."""
-        path = self.path(model_id, hour)
+    def load(self, model_id: str, hour: datetime, tag: str = "") -> Detector | None:
+        """The day's detector of the model, if it exists and was fitted at or before `hour`
+        (`tag`: which of the day's detectors, when its baseline moved; see baselines.py)."""
+        path = self.path(model_id, hour, tag)
         det = self._memo.get(path)
         if det is None and path.exists():
             import joblib
@@ -82,10 +84,10 @@ class DetectorStore:
         self._memo[path] = det
         return det
 
-    def save(self, model_id: str, hour: datetime, det: Detector) -> None:
+    def save(self, model_id: str, hour: datetime, det: Detector, tag: str = "") -> None:
         import joblib
 
-        path = self.path(model_id, hour)
+        path = self.path(model_id, hour, tag)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".tmp{os.getpid()}")
         joblib.dump(det, tmp)

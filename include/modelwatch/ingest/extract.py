@@ -6,8 +6,8 @@ Columns are renamed from the warehouse's names to ours here, once, by the config
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +15,7 @@ import pandas as pd
 
 from modelwatch import schema
 from modelwatch.config import Settings, SourceConfig
+from modelwatch.ingest.presence import Retirement, in_service
 from modelwatch.run import HOUR
 from modelwatch.warehouse import Warehouse
 from modelwatch.warehouse.base import quote_ident
@@ -159,6 +160,8 @@ class HourExtract:
     history: pd.DataFrame  # trailing history of the expected models, minus excluded hours
     expected: list[str]  # models expected to report this hour
     excluded_history_rows: int
+    #: models retired by this hour (no rows while the fleet reported; see presence.py)
+    retired: list[Retirement] = field(default_factory=list)
 
 
 def drop_excluded(history: pd.DataFrame, excluded: pd.DataFrame) -> tuple[pd.DataFrame, int]:
@@ -194,26 +197,48 @@ def extract_hour(
     src = settings.source
     # fails first, and clearly, when the source table or one of its key columns is missing
     check_keys(src, source_columns(wh, src))
-    lookback = timedelta(days=settings.detection.history_days)
-    expected = sorted(set(models)) if models else known_models(wh, src, hour, lookback)
+    retired: list[Retirement] = []
+    if models:
+        expected = sorted(set(models))
+    else:  # known in the lookback, minus the retired (silent while the fleet reported)
+        expected, retired = in_service(wh, settings, hour)
     rows = read_metrics(wh, src, hour, hour + HOUR, models=list(models) if models else None)
     # each day's detectors train on the `history_days` before the day began (see detect.py),
     # whichever hour of the day runs first; so that is the history an hour reads, if any
     day = hour.replace(hour=0, minute=0, second=0, microsecond=0)
     if not with_history or not expected:
-        return HourExtract(hour, rows, typed_empty(list(rows.columns)), expected, 0)
+        return HourExtract(hour, rows, typed_empty(list(rows.columns)), expected, 0, retired)
     history, n_excluded = read_training_history(wh, settings, expected, day)
-    return HourExtract(hour, rows, history, expected, n_excluded)
+    return HourExtract(hour, rows, history, expected, n_excluded, retired)
 
 
 def read_training_history(
-    wh: Warehouse, settings: Settings, models: Sequence[str], day: datetime
+    wh: Warehouse,
+    settings: Settings,
+    models: Sequence[str],
+    day: datetime,
+    until: datetime | None = None,
+    moved: Mapping[str, tuple[datetime, datetime]] | None = None,
 ) -> tuple[pd.DataFrame, int]:
-    """The rows `day`'s detectors of `models` train on: the `history_days` before the day,
-    minus the hours that must not train a detector; and how many rows were left out."""
+    """The rows `day`'s detectors of `models` train on: the `history_days` before the day
+    (up to `until`, for models warming up), minus the hours that must not train a detector;
+    and how many rows were left out.
+
+    `moved`: model -> (since, decided hour) of a baseline that moved: the anomalous hours of
+    the change itself, [since, decided), are its new normal and do train its detectors.
+    """
     start = day - timedelta(days=settings.detection.history_days)
-    history = read_metrics(wh, settings.source, start, day, models=list(models))
-    return drop_excluded(history, excluded_hours(wh, models, start, day))
+    end = max(until or day, day)
+    history = read_metrics(wh, settings.source, start, end, models=list(models))
+    excluded = excluded_hours(wh, models, start, end)
+    if moved and len(excluded):
+        hours = pd.to_datetime(excluded["hour"])
+        keep = pd.Series(True, index=excluded.index)
+        for model_id, (since, decided) in moved.items():
+            own = excluded["model_id"].astype(str) == model_id
+            keep &= ~(own & (hours >= pd.Timestamp(since)) & (hours < pd.Timestamp(decided)))
+        excluded = excluded[keep]
+    return drop_excluded(history, excluded)
 
 
 def write_training_history(
@@ -224,6 +249,8 @@ def write_training_history(
     path: Path,
     models_per_read: int = 250,
     row_group_size: int = 32_768,
+    until: datetime | None = None,
+    moved: Mapping[str, tuple[datetime, datetime]] | None = None,
 ) -> tuple[int, int]:
     """Write `day`'s training history of `models` to one Parquet file, sorted by model, a
     few hundred models at a time; returns (rows written, rows left out).
@@ -242,7 +269,8 @@ def write_training_history(
     writer: pq.ParquetWriter | None = None
     try:
         for i in range(0, len(ordered), models_per_read):
-            part, n_out = read_training_history(wh, settings, ordered[i : i + models_per_read], day)
+            chunk = ordered[i : i + models_per_read]
+            part, n_out = read_training_history(wh, settings, chunk, day, until, moved)
             left_out += n_out
             table = pa.Table.from_pandas(part, preserve_index=False)
             if writer is None:

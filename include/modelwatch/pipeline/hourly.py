@@ -22,6 +22,7 @@ from modelwatch.alerting.ledger import OWED
 from modelwatch.alerting.scope import alert_models
 from modelwatch.alerting.step import alert_hour
 from modelwatch.config import Settings
+from modelwatch.detection import baselines
 from modelwatch.detection.hourly import (
     SCORE_COLUMNS,
     STATUS_SCORED,
@@ -38,6 +39,7 @@ from modelwatch.ingest.extract import (
     write_training_history,
 )
 from modelwatch.ingest.landing import check_landing, waits
+from modelwatch.ingest.presence import record_retirements
 from modelwatch.ingest.validate import validate_hour
 from modelwatch.logs.step import mine_hour
 from modelwatch.remediation import outbox
@@ -48,6 +50,9 @@ from modelwatch.sharding import split_models
 from modelwatch.warehouse import WarehouseSpec, open_warehouse
 
 log = logging.getLogger(__name__)
+
+#: The staged baselines in effect for the hour (new normal), from extract to detect.
+BASELINES = "baselines.json"
 
 # Branch names: the DAG's task ids for the route step.
 ALERT, REMEDIATE, ALL_CLEAR = "alert", "remediate", "all_clear"
@@ -78,10 +83,20 @@ def step_extract(ctx: RunContext, spec: WarehouseSpec, settings: Settings) -> di
     with open_warehouse(spec, migrate=True) as wh:
         ex = extract_hour(wh, settings, ctx.hour, ctx.models, with_history=False)
         ex.rows.to_parquet(ctx.path / HOUR_ROWS, index=False)
-        unfitted = [m for m in ex.expected if not store.path(m, day).exists()]
+        record_retirements(wh, ex.retired)
+        moved = baselines.decide_hour(wh, settings, ex.expected, ctx.hour)  # new normal
+        _write_moved(ctx, moved)
+        unfitted = [m for m in ex.expected if m in moved or not store.path(m, day).exists()]
         if unfitted:  # sorted by model, in small row groups: each shard reads only its own
             n_history, n_out = write_training_history(
-                wh, settings, unfitted, day, ctx.path / HISTORY, row_group_size=HISTORY_ROW_GROUP
+                wh,
+                settings,
+                unfitted,
+                day,
+                ctx.path / HISTORY,
+                row_group_size=HISTORY_ROW_GROUP,
+                until=ctx.hour,
+                moved={m: (b.since, b.decided_hour) for m, b in moved.items()},
             )
         else:
             ex.history.to_parquet(ctx.path / HISTORY, index=False)  # no rows, typed columns
@@ -95,6 +110,18 @@ def step_extract(ctx: RunContext, spec: WarehouseSpec, settings: Settings) -> di
         n_out,
     )
     return {"rows": len(ex.rows), "expected": ex.expected, "history_rows": n_history}
+
+
+def _write_moved(ctx: RunContext, moved: dict[str, baselines.Baseline]) -> None:
+    """Stage the baselines in effect (model -> [since, decided]) for the detect shards."""
+    out = {m: [f"{b.since:%Y-%m-%dT%H}", f"{b.decided_hour:%Y-%m-%dT%H}"] for m, b in moved.items()}
+    (ctx.path / BASELINES).write_text(json.dumps(out, sort_keys=True))
+
+
+def _read_moved(ctx: RunContext) -> dict[str, tuple[datetime, datetime]]:
+    path = ctx.path / BASELINES
+    raw = json.loads(path.read_text()) if path.exists() else {}
+    return {m: (datetime.fromisoformat(a), datetime.fromisoformat(b)) for m, (a, b) in raw.items()}
 
 
 # ------------------------------------------------------------------------------------------ logs
@@ -166,14 +193,23 @@ def step_detect(
     store = DetectorStore(detector_store(settings, spec), settings.detection)
     day = ctx.hour.replace(hour=0)
     staged = set(history[schema.MODEL_ID].unique())
+    moved = _read_moved(ctx)
     missing = [m for m in shard if m not in staged and not store.path(m, day).exists()]
     if missing:
         log.warning("reading history for %d models whose detector is gone", len(missing))
         with open_warehouse(spec) as wh:
-            extra, _ = read_training_history(wh, settings, missing, day)
+            extra, _ = read_training_history(
+                wh, settings, missing, day, ctx.hour, {m: moved[m] for m in missing if m in moved}
+            )
         history = pd.concat([history, extra], ignore_index=True) if len(history) else extra
     scores = detect_models(
-        rows, history, shard, ctx.hour, settings.detection, store_dir=detector_store(settings, spec)
+        rows,
+        history,
+        shard,
+        ctx.hour,
+        settings.detection,
+        store_dir=detector_store(settings, spec),
+        baselines={m: since for m, (since, _) in moved.items()},
     )
     out = ctx.path / f"scores-{index:04d}.parquet"
     scores.to_parquet(out, index=False)

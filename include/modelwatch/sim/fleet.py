@@ -35,6 +35,7 @@ from modelwatch.sim.incidents import (
     incidents_frame,
     plan_incidents,
 )
+from modelwatch.sim.life import LifeEvent, apply_life_events
 from modelwatch.sim.params import (
     N_STREAMS,
     SECOND_HARMONIC,
@@ -97,6 +98,8 @@ class FleetSpec:
     extra_incident_share: float = 0.05  # of the models beyond the canonical 7; floor()ed
     predictions: int = 0  # opt-in: prediction samples per model-hour (see sim.predictions)
     labels: bool = False  # ... with their labels
+    #: Opt-in events of a fleet's life (`sim.life`): none by default, so rows stay as pinned.
+    events: tuple[LifeEvent, ...] = ()
 
 
 @dataclass
@@ -374,6 +377,8 @@ def simulate_fleet(spec: FleetSpec = FleetSpec()) -> Fleet:
         MODEL_VERSION: _strings(version_codes, versions),
     }
     metrics = pd.DataFrame({c: data[c] for c in ALL_COLUMNS}, copy=False)
+    if spec.events:
+        metrics = apply_life_events(metrics, ids, spec.events, spec.seed)
 
     incidents_df = incidents_frame(incidents, ids, grid.ts)
     models_df = pd.DataFrame(
@@ -386,10 +391,8 @@ def simulate_fleet(spec: FleetSpec = FleetSpec()) -> Fleet:
     )
     predictions = None
     if spec.predictions:
-        options, hourly = (
-            (spec.seed, spec.predictions, spec.labels),
-            (grid.ts[::60], grid.weekend[::60], grid.day0),
-        )
+        options = (spec.seed, spec.predictions, spec.labels)
+        hourly = (grid.ts[::60], grid.weekend[::60], grid.day0)
         predictions, incidents_df = add_predictions(
             incidents_df, ids, options, params, incidents, hourly
         )

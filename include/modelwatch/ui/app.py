@@ -30,6 +30,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from modelwatch.links import report_href
 from modelwatch.run import hour_key
+from modelwatch.ui.baselines import accept_endpoint
 from modelwatch.ui.render import render
 
 log = logging.getLogger(__name__)
@@ -395,3 +396,10 @@ def approvals(
     )
     query = urlencode({"flash": message, **({} if ok else {"error": 1})})
     return RedirectResponse(f"./?{query}", status_code=status.HTTP_303_SEE_OTHER)
+
+
+app.post("/baselines", name="baselines")(  # "accept as new normal" (ui/baselines.py)
+    accept_endpoint(
+        _same_origin, _user_name, lambda: _settings(), lambda s: warehouse_spec(s), DAG_ID
+    )
+)

@@ -103,6 +103,12 @@ MACROS = """
     {% if incident %}<a class="incident" href="{{ incident }}">the incident, end to end</a>
     {% endif %}{% if report %}<a href="{{ report }}">the hour's report</a>{% endif %}</p>
   {% endif %}
+  {% if report and a.kind == 'anomaly' and a.open %}
+  <form class="inline" method="post" action="baselines">
+    <input type="hidden" name="model_id" value="{{ a.model_id }}">
+    <input name="reason" placeholder="why this level is normal" maxlength="500">
+    <button class="approve">Accept as new normal</button>
+  </form>{% endif %}
   </div>
   {% if plot %}<img class="plot" src="{{ plot }}" alt="plot of {{ a.alert_id }}">{% endif %}
 </div>

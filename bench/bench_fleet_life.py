@@ -1,0 +1,204 @@
+"""Pages before and after issue #16 on a fleet with the ordinary life of a fleet mixed in.
+
+Simulates `--models` models (default 50) over `--days` replayed days (14) plus a week of
+history, with opt-in life events (`sim.life`): deploys that move latency for good, traffic
+steps, a retired model, a model added mid-day, a low-traffic model with quiet minutes; the
+seven canonical incidents land on the last day. Each code version replays every hour through
+`pipeline.local.run_hour` (notify on, dry run) in its own process, with PYTHONPATH pointing at
+that version's `include/`, on its own copy of the seeded warehouse; then one table compares
+pages (firing or repeated notifications sent; resolve messages are not pages).
+
+    PYTHONPATH=include python bench/bench_fleet_life.py --before /tmp/fl-before/include \\
+        --after include --seed 7 --out /tmp/flb
+
+`--replay-only TREE` is the child mode (one version's replay); it writes `pages.csv`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+
+HOUR = timedelta(hours=1)
+
+
+def events(start: datetime) -> list[tuple[str, int, datetime, float]]:
+    """(kind, model, at, factor): the scenarios, on models 10..17 (none has an incident)."""
+    d = lambda day, h: start + timedelta(days=day, hours=h)  # noqa: E731
+    return [
+        ("deploy_shift", 10, d(2, 10), 1.8),
+        ("traffic_step", 11, d(3, 14), 2.0),
+        ("retire", 12, d(4, 9), 1.0),
+        ("add", 13, d(5, 13), 1.0),
+        ("low_traffic", 14, start - timedelta(days=7), 0.03),
+        ("deploy_shift", 15, d(8, 3), 2.5),
+        ("traffic_step", 16, d(10, 20), 0.5),
+        ("deploy_shift", 17, d(6, 16), 0.6),  # a deploy that makes latency better
+    ]
+
+
+def seed_warehouse(path: Path, models: int, days: int, seed: int) -> datetime:
+    from modelwatch.sim.fleet import DEMO_END, FleetSpec, simulate_fleet
+    from modelwatch.sim.life import LifeEvent
+    from modelwatch.sim.seed import seed as load
+    from modelwatch.warehouse import open_warehouse, spec_from_uri
+
+    start = DEMO_END - timedelta(days=days)
+    life = tuple(LifeEvent(k, m, at, f) for k, m, at, f in events(start))
+    spec = FleetSpec(n_models=models, days=days + 7, seed=seed, extra_incident_share=0.0)
+    fleet = simulate_fleet(FleetSpec(**{**spec.__dict__, "events": life}))
+    with open_warehouse(spec_from_uri(f"duckdb:///{path}"), migrate=False) as wh:
+        load(wh, fleet)
+    return start
+
+
+def replay(db: Path, start: datetime, days: int, out: Path) -> None:
+    """The child: every hour through run_hour, then the ledger's pages to pages.csv."""
+    import logging
+
+    logging.disable(logging.WARNING)
+    from modelwatch.config import Settings
+    from modelwatch.pipeline.local import run_hour
+    from modelwatch.run import RunMode
+    from modelwatch.warehouse import open_warehouse, spec_from_uri
+
+    spec = spec_from_uri(f"duckdb:///{db}")
+    # plots off: drawing PNGs is most of an alerting hour's cost and changes no page
+    settings = Settings.model_validate({"alerts": {"plots": False}})
+    mode = RunMode("scheduled", notify=True, dry_run=True)
+    t0 = time.perf_counter()
+    for i in range(days * 24):
+        run_hour(start + i * HOUR, spec, settings, mode=mode, run_id=f"bench__{i}")
+    with open_warehouse(spec) as wh:
+        notes = wh.query(
+            "SELECT n.model_id, n.alert_id, n.event, n.hour, n.state, a.kind, a.summary "
+            "FROM mw_notifications n LEFT JOIN mw_alerts a ON a.alert_id = n.alert_id"
+        )
+    notes.to_csv(out / "pages.csv", index=False)
+    print(f"replayed {days * 24} hours in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+
+
+def table(before: pd.DataFrame, after: pd.DataFrame, start: datetime, models: int, days: int):
+    from modelwatch.sim.fleet import DEMO_DAY
+    from modelwatch.sim.incidents import CANONICAL_INCIDENTS
+
+    def pages(notes: pd.DataFrame) -> pd.DataFrame:
+        p = notes[notes["event"].isin(["firing", "repeated"]) & (notes["state"] == "sent")]
+        return p.assign(hour=pd.to_datetime(p["hour"]))
+
+    rows = []
+    ids = [f"model-{i:03d}" for i in range(models)]
+    pb, pa = pages(before), pages(after)
+    for kind, m, at, f in events(start):
+        row = {"scenario": f"{kind} x{f:g}" if kind in ("deploy_shift", "traffic_step") else kind}
+        row["model"] = ids[m]
+        for name, p in (("before", pb), ("after", pa)):
+            own = p[p["model_id"] == ids[m]]
+            row[f"{name} pages"] = len(own)
+            last = own["hour"].max()
+            row[f"{name} last page (h after event)"] = (
+                "-" if pd.isna(last) else f"{(last - pd.Timestamp(at)) / HOUR:.0f}"
+            )
+        rows.append(row)
+    special = {ids[m] for _, m, _, _ in events(start)} | set(ids[:7])
+    healthy = [x for x in ids if x not in special]
+    model_days = len(healthy) * days
+    for name, p in (("before", pb), ("after", pa)):
+        n = int(p["model_id"].isin(healthy).sum())
+        rows.append(
+            {
+                "scenario": f"healthy ({len(healthy)} models) pages/model-day ({name})",
+                "model": f"{n / model_days:.3f}",
+            }
+        )
+    for i, (kind, h0, h1) in enumerate(CANONICAL_INCIDENTS):
+        lo, hi = DEMO_DAY + h0 * HOUR, DEMO_DAY + (h1 + 2) * HOUR
+        row = {"scenario": f"incident {kind}", "model": ids[i]}
+        for name, p in (("before", pb), ("after", pa)):
+            own = p[(p["model_id"] == ids[i]) & (p["hour"] >= lo) & (p["hour"] <= hi)]
+            fired = own[own["event"] == "firing"]["alert_id"].nunique()
+            row[f"{name} pages"] = len(own)
+            row[f"{name} last page (h after event)"] = f"alerts fired: {fired}"
+        rows.append(row)
+    return pd.DataFrame(rows).astype(object).fillna("")
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", type=int, default=50)
+    ap.add_argument("--days", type=int, default=14)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--before", help="include/ of the code before (a worktree of the base)")
+    ap.add_argument("--after", default="include")
+    ap.add_argument("--out", default="/tmp/fleet-life-bench")
+    ap.add_argument(
+        "--reuse",
+        action="store_true",
+        help="reuse the seeded warehouse and the "
+        "pages of a version not given (e.g. rerun only --after)",
+    )
+    ap.add_argument("--replay-only", help=argparse.SUPPRESS)
+    ap.add_argument("--start", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    out = Path(args.out)
+    if args.replay_only:
+        replay(Path(args.replay_only), datetime.fromisoformat(args.start), args.days, out)
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    base = out / f"seed{args.seed}.duckdb"
+    if base.exists() and args.reuse:
+        from modelwatch.sim.fleet import DEMO_END
+
+        start = DEMO_END - timedelta(days=args.days)
+    else:
+        base.unlink(missing_ok=True)
+        start = seed_warehouse(base, args.models, args.days, args.seed)
+    procs = {}
+    for name, tree in (("before", args.before), ("after", args.after)):
+        if not tree:
+            continue
+        folder = out / f"{name}-seed{args.seed}"
+        shutil.rmtree(folder, ignore_errors=True)  # a fresh replay: no stale detectors
+        folder.mkdir()
+        db = folder / "w.duckdb"
+        shutil.copy(base, db)
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(Path(tree).resolve()),
+            "MODELWATCH_STAGING_DIR": str(folder / "staging"),
+        }
+        cmd = [
+            sys.executable,
+            __file__,
+            "--replay-only",
+            str(db),
+            "--start",
+            start.isoformat(),
+            "--days",
+            str(args.days),
+            "--out",
+            str(folder),
+        ]
+        procs[name] = subprocess.Popen(cmd, env=env)
+    for name, p in procs.items():
+        if p.wait() != 0:
+            raise SystemExit(f"the {name} replay failed")
+    read = lambda n: pd.read_csv(out / f"{n}-seed{args.seed}" / "pages.csv")  # noqa: E731
+    empty = pd.DataFrame(columns=["model_id", "event", "hour", "state"])
+    have = (out / f"before-seed{args.seed}" / "pages.csv").exists()
+    before = read("before") if args.before or (args.reuse and have) else empty
+    result = table(before, read("after"), start, args.models, args.days)
+    print(f"seed {args.seed}, {args.models} models, {args.days} days")
+    print(result.to_markdown(index=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""The ordinary life of a fleet, replayed hour by hour through the DAG's functions
+(`pipeline.local.run_hour`, notify on, dry run): a deploy that moves latency for good and a
+traffic step page, then re-baseline and resolve saying so; a retired model is retired once
+and stops paging; a model added mid-day warms up, then is scored; a low-traffic model's quiet
+minutes are valid data; an operator can accept a level as normal at once."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pandas as pd
+import pytest
+
+from modelwatch.config import Settings
+from modelwatch.detection.baselines import accept
+from modelwatch.pipeline.local import run_hour
+from modelwatch.run import RunMode
+from modelwatch.sim.fleet import FleetSpec, simulate_fleet
+from modelwatch.sim.life import LifeEvent
+from modelwatch.warehouse import open_warehouse
+from tests.conftest import make_warehouse
+
+H = timedelta(hours=1)
+START = datetime(2026, 10, 30, 6)
+DEPLOY, STEP = datetime(2026, 10, 30, 8), datetime(2026, 10, 30, 12)
+RETIRE, ADDED = datetime(2026, 10, 30, 7), datetime(2026, 10, 30, 10)
+HOURS = 32
+EVENTS = (
+    LifeEvent("deploy_shift", 7, DEPLOY, 1.8),
+    LifeEvent("retire", 8, RETIRE),
+    LifeEvent("add", 9, ADDED),
+    LifeEvent("low_traffic", 10, datetime(2026, 10, 1), 0.03),
+    LifeEvent("traffic_step", 11, STEP, 2.0),
+)
+
+
+@pytest.fixture(scope="module")
+def replayed(tmp_path_factory) -> dict[str, pd.DataFrame]:
+    """32 hours of a 12-model fleet with the life events, through run_hour."""
+    fleet = simulate_fleet(FleetSpec(n_models=12, days=9, events=EVENTS))
+    folder = tmp_path_factory.mktemp("fleet-life")
+    spec = make_warehouse(f"duckdb:///{folder}/w.duckdb", fleet)
+    settings, mode = Settings(), RunMode("scheduled", notify=True, dry_run=True)
+    for i in range(HOURS):
+        run_hour(START + i * H, spec, settings, mode=mode, run_id=f"t__{i}")
+    with open_warehouse(spec) as wh:
+        return {
+            t: wh.query(f"SELECT * FROM {t}")
+            for t in (
+                "mw_notifications",
+                "mw_alerts",
+                "mw_scores",
+                "mw_validation",
+                "mw_baselines",
+                "mw_retirements",
+            )
+        }
+
+
+def pages(r: dict[str, pd.DataFrame], model: str) -> pd.DataFrame:
+    n = r["mw_notifications"]
+    own = n[(n["model_id"] == model) & n["event"].isin(["firing", "repeated"])]
+    return own[own["state"] == "sent"].assign(hour=lambda f: pd.to_datetime(f["hour"]))
+
+
+def resolved(r: dict[str, pd.DataFrame], model: str) -> pd.DataFrame:
+    a = r["mw_alerts"]
+    return a[(a["model_id"] == model) & a["resolved_hour"].notna()]
+
+
+@pytest.mark.parametrize(("model", "at"), [("model-007", DEPLOY), ("model-011", STEP)])
+def test_a_lasting_change_pages_then_becomes_the_new_normal(replayed, model, at) -> None:
+    p = pages(replayed, model)
+    assert len(p) >= 1, "a lasting change must page (a bad deploy is what rollback acts on)"
+    assert p["hour"].max() <= at + 6 * H, "no page later than 6 h after the change"
+    moved = replayed["mw_baselines"]
+    moved = moved[moved["model_id"] == model]
+    assert len(moved) == 1 and pd.Timestamp(moved["since"].iloc[0]) <= at + 2 * H
+    alerts = replayed["mw_alerts"]
+    alerts = alerts[alerts["model_id"] == model]
+    assert alerts["resolved_hour"].notna().all(), "nothing left open"
+    # an alert still open when the baseline moved resolves then, saying so (one that had
+    # recovered before, as a traffic step's may when its score dips, stays as it was)
+    at_move = pd.to_datetime(alerts["resolved_hour"]) == pd.Timestamp(moved["decided_hour"].iloc[0])
+    assert alerts.loc[at_move, "summary"].str.contains("baseline moved").all()
+    if model == "model-007":
+        assert at_move.any()
+
+
+def test_a_retired_model_is_retired_once_and_stops_paging(replayed) -> None:
+    r = replayed["mw_retirements"]
+    assert r["model_id"].tolist() == ["model-008"]
+    retired_at = pd.Timestamp(r["hour"].iloc[0])
+    assert retired_at == pd.Timestamp(RETIRE + 23 * H)  # its 24th silent hour
+    p = pages(replayed, "model-008")
+    assert len(p) >= 1 and p["hour"].max() < retired_at
+    assert resolved(replayed, "model-008")["summary"].str.contains("retired").any()
+    v = replayed["mw_validation"]
+    assert not ((v["model_id"] == "model-008") & (pd.to_datetime(v["hour"]) > retired_at)).any()
+
+
+def test_a_model_added_mid_day_warms_up_then_is_scored(replayed) -> None:
+    s = replayed["mw_scores"]
+    own = s[s["model_id"] == "model-009"].assign(hour=lambda f: pd.to_datetime(f["hour"]))
+    by_hour = own.set_index("hour")["status"]
+    assert by_hour[ADDED] == "insufficient_history"  # warming up
+    assert by_hour[ADDED + 7 * H] == "scored"  # 6 h of history: scored, with a wide band
+    assert len(pages(replayed, "model-009")) == 0
+
+
+def test_quiet_minutes_are_valid_data(replayed) -> None:
+    v = replayed["mw_validation"]
+    own = v[v["model_id"] == "model-010"]
+    assert len(own) == HOURS and (own["status"] == "passed").all()
+    assert len(pages(replayed, "model-010")) == 0
+
+
+def test_healthy_models_do_not_page(replayed) -> None:
+    healthy = [f"model-{i:03d}" for i in range(7)]  # their incidents are on the last day
+    assert sum(len(pages(replayed, m)) for m in healthy) == 0
+
+
+def test_an_operator_accepts_a_level_as_normal_at_once(tmp_path) -> None:
+    fleet = simulate_fleet(
+        FleetSpec(n_models=8, days=9, events=(LifeEvent("deploy_shift", 7, DEPLOY, 1.8),))
+    )
+    spec = make_warehouse(f"duckdb:///{tmp_path}/w.duckdb", fleet)
+    settings, mode = Settings(), RunMode("scheduled", notify=True, dry_run=True)
+    for i in range(5):
+        run_hour(DEPLOY - H + i * H, spec, settings, mode=mode, run_id=f"t__{i}")
+    with open_warehouse(spec) as wh:
+        move = accept(wh, "model-007", "alice", "v2 is slower by design", datetime(2026, 11, 2))
+    assert move.decided_hour == DEPLOY + 4 * H and move.since == DEPLOY
+    run_hour(DEPLOY + 4 * H, spec, settings, mode=mode, run_id="t__accept")
+    with open_warehouse(spec) as wh:
+        alerts = wh.query("SELECT * FROM mw_alerts WHERE model_id = 'model-007'")
+        stored = wh.query("SELECT * FROM mw_baselines")
+    assert stored[["actor", "reason"]].values.tolist() == [["alice", "v2 is slower by design"]]
+    assert (pd.to_datetime(alerts["resolved_hour"]) == pd.Timestamp(DEPLOY + 4 * H)).all()
+    assert alerts["summary"].str.contains("accepted as normal by alice").all()
