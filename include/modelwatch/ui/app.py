@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import urlencode
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Path, Request, status
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
@@ -31,6 +31,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from modelwatch.links import report_href
 from modelwatch.run import hour_key
 from modelwatch.ui.baselines import accept_endpoint
+from modelwatch.ui.forms import DAG_ID, answer_approval, api_root, credential, same_origin
 from modelwatch.ui.render import render
 
 log = logging.getLogger(__name__)
@@ -38,12 +39,8 @@ log = logging.getLogger(__name__)
 #: Where the plugin mounts this app, and the Airflow UI page that shows it.
 URL_PREFIX = "/modelwatch"
 VIEW_ROUTE = "model-health"
-DAG_ID = "model_health"
-APPROVE_TASK = "approve"
 #: How long a request waits for a DuckDB file that a running task holds.
 LOCK_TIMEOUT_ENV = "MODELWATCH_VIEW_LOCK_TIMEOUT_S"
-#: The Airflow API the approvals go to (default: the server this request reached).
-API_URL_ENV = "MODELWATCH_AIRFLOW_API_URL"
 
 _bearer = HTTPBearer(auto_error=False)
 Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
@@ -310,69 +307,6 @@ def report_file(
 
 
 # ------------------------------------------------------------------------------ approvals
-def _same_origin(request: Request, bearer: HTTPAuthorizationCredentials | None) -> bool:
-    """A form post authenticated by the session cookie must say it comes from the Airflow UI
-    itself: a browser sends `Origin` with every POST, so a missing one is refused too (a
-    cross-site form could otherwise ride the cookie). A request carrying its own bearer token
-    cannot be forged by another site and needs no Origin."""
-    origin = request.headers.get("origin")
-    if origin is None:
-        return bearer is not None and bearer.scheme.lower() == "bearer"
-    if origin == "null":
-        return False
-    return urlsplit(origin).netloc == request.headers.get("host", request.url.netloc)
-
-
-def _api_root() -> str:
-    """Airflow's own API, from configuration only (`MODELWATCH_AIRFLOW_API_URL`, else Airflow's
-    `[api] base_url`, else its host and port): never from the request's Host header, which
-    the caller controls, so the view never carries an operator's token to another server."""
-    from airflow.configuration import conf
-
-    configured = os.environ.get(API_URL_ENV) or conf.get("api", "base_url", fallback=None)
-    if configured:
-        return configured.rstrip("/")
-    host = conf.get("api", "host", fallback="localhost")
-    host = "localhost" if host in ("", "0.0.0.0", "::") else host
-    return f"http://{host}:{conf.get('api', 'port', fallback='8080')}"
-
-
-def _credential(request: Request, bearer: HTTPAuthorizationCredentials | None) -> str | None:
-    if bearer and bearer.scheme.lower() == "bearer":
-        return bearer.credentials
-    from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN
-
-    return request.cookies.get(COOKIE_NAME_JWT_TOKEN)
-
-
-def answer_approval(api_root: str, token: str, run_id: str, choice: str) -> tuple[bool, str]:
-    """Answer the run's approval task through Airflow's REST API, as the caller."""
-    import httpx
-
-    url = (
-        f"{api_root}/api/v2/dags/{DAG_ID}/dagRuns/{quote(run_id, safe='')}"
-        f"/taskInstances/{APPROVE_TASK}/-1/hitlDetails"
-    )
-    try:
-        r = httpx.patch(
-            url,
-            json={"chosen_options": [choice]},
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=30,
-        )
-    except httpx.HTTPError as exc:
-        return False, f"Airflow's API could not be reached: {exc}"
-    if r.status_code == 200:
-        verb = "Approved" if choice == "Approve" else "Rejected"
-        return True, f"{verb}: the requests of run {run_id} (Airflow records the answer)."
-    known = {
-        403: "you are not allowed to answer this approval",
-        404: f"no approval is waiting in run {run_id}",
-        409: f"the approval of run {run_id} has already been answered",
-    }
-    return False, f"Not recorded: {known.get(r.status_code, r.text[:300])}."
-
-
 @app.post("/approvals", name="approvals")
 def approvals(
     request: Request,
@@ -381,12 +315,12 @@ def approvals(
     choice: Annotated[str, Form(pattern="^(Approve|Reject)$")],
 ) -> RedirectResponse:
     """Approve or reject the remediation requests a run is waiting on, then back to the view."""
-    if not _same_origin(request, bearer):
+    if not same_origin(request, bearer):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "cross-site form posts are refused")
-    token = _credential(request, bearer)
+    token = credential(request, bearer)
     if not token:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "not authenticated")
-    ok, message = answer_approval(_api_root(), token, run_id, choice)
+    ok, message = answer_approval(api_root(), token, run_id, choice)
     log.info(
         "Model health view: %s answered %s for run %s: %s",
         _user_name(request),
@@ -400,6 +334,6 @@ def approvals(
 
 app.post("/baselines", name="baselines")(  # "accept as new normal" (ui/baselines.py)
     accept_endpoint(
-        _same_origin, _user_name, lambda: _settings(), lambda s: warehouse_spec(s), DAG_ID
+        same_origin, _user_name, lambda: _settings(), lambda s: warehouse_spec(s), DAG_ID
     )
 )
