@@ -71,6 +71,19 @@ def pg_database() -> Iterator[str]:
             cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(autouse=True)
+def _secrets_registered_by_this_test_only() -> Iterator[None]:
+    """Connections register their secrets for redaction process-wide (as a task process
+    should); a test must not see the secrets an earlier test on the same worker read."""
+    from modelwatch import connections
+
+    saved = set(connections._registered)
+    connections._registered.clear()
+    yield
+    connections._registered.clear()
+    connections._registered.update(saved)
+
+
 @pytest.fixture(scope="session")
 def fleet() -> Fleet:
     return simulate_fleet(TEST_FLEET)
