@@ -106,6 +106,20 @@ class Closure:
     kinds: tuple[str, ...] = ()
 
 
+def signals_from(frame: pd.DataFrame) -> list[Signal]:
+    """Stored rows (model_id, hour, kind, score, detail) as signals: a null score stays None."""
+    return [
+        Signal(
+            r.model_id,
+            pd.Timestamp(r.hour).to_pydatetime(),
+            r.kind,
+            None if pd.isna(r.score) else float(r.score),
+            r.detail,
+        )
+        for r in frame.itertuples(index=False)
+    ]
+
+
 def build_episodes(
     signals: list[Signal],
     start: datetime,

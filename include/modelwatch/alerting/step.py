@@ -78,16 +78,7 @@ def load_signals(
         "SELECT MAX(hour) AS h FROM mw_validation WHERE hour >= :start AND model_id IN :models",
         {"start": start, "models": models},
     )["h"].iloc[0]
-    signals = [
-        lifecycle.Signal(
-            r.model_id,
-            pd.Timestamp(r.hour).to_pydatetime(),
-            r.kind,
-            None if pd.isna(r.score) else float(r.score),
-            r.detail,
-        )
-        for r in frame.itertuples(index=False)
-    ]
+    signals = lifecycle.signals_from(frame)
     return signals, None if pd.isna(latest) else pd.Timestamp(latest).to_pydatetime()
 
 

@@ -23,6 +23,7 @@ import pandas as pd
 
 from modelwatch.config import HintsConfig
 from modelwatch.hints.model import LOG_SIGNATURE, AlertRef, Hint, hhmm
+from modelwatch.logs.store import COUNT_COLUMNS
 from modelwatch.run import HOUR
 from modelwatch.warehouse import Warehouse
 
@@ -35,18 +36,7 @@ SHOWN_CHARS = 160
 def load_counts(wh: Warehouse, start: datetime, end: datetime) -> pd.DataFrame:
     """Every model's signature counts for the hours [start, end]."""
     if not wh.table_exists("mw_log_counts"):
-        return pd.DataFrame(
-            columns=[
-                "hour",
-                "model_id",
-                "template_id",
-                "level",
-                "template",
-                "n",
-                "first_ts",
-                "examples",
-            ]
-        )
+        return pd.DataFrame(columns=COUNT_COLUMNS)
     return wh.query(
         "SELECT * FROM mw_log_counts WHERE hour >= :s AND hour <= :e", {"s": start, "e": end}
     )

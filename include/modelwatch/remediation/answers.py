@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import pandas as pd
-
 from modelwatch.alerting import lifecycle
 from modelwatch.config import AlertsConfig
 from modelwatch.warehouse import Warehouse
@@ -25,19 +23,11 @@ def answered_alerts(
         return {}
     start = hour - lifecycle.LOOKBACK
     frame = wh.query(
-        "SELECT model_id, hour, score, explanation FROM mw_scores WHERE is_anomaly "
+        "SELECT model_id, hour, 'anomaly' AS kind, score, explanation AS detail FROM mw_scores "
+        "WHERE is_anomaly "
         "AND hour >= :start AND hour <= :hour AND model_id IN :models",
         {"start": start, "hour": hour, "models": sorted(set(models))},
     )
-    signals = [
-        lifecycle.Signal(
-            r.model_id,
-            pd.Timestamp(r.hour).to_pydatetime(),
-            lifecycle.ANOMALY,
-            None if pd.isna(r.score) else float(r.score),
-            r.explanation,
-        )
-        for r in frame.itertuples(index=False)
-    ]
+    signals = lifecycle.signals_from(frame)
     episodes = lifecycle.build_episodes(signals, start, hour, cfg)
     return {e.model_id: e.alert_id for e in episodes if e.active_at(hour)}
