@@ -9,7 +9,6 @@ from urllib.parse import quote
 
 import pandas as pd
 import pytest
-from fastapi import Request
 from fastapi.testclient import TestClient
 
 from modelwatch.config import Settings
@@ -21,6 +20,7 @@ from modelwatch.run import RunMode, make_context
 from modelwatch.sim.fleet import DEMO_DAY
 from modelwatch.ui import app as ui
 from modelwatch.warehouse import open_warehouse
+from tests.integration.test_ui import as_tester
 
 SURGE = "model-000"
 ALERT = f"{SURGE}:anomaly:{DEMO_DAY + timedelta(hours=9):%Y%m%dT%H}"
@@ -29,16 +29,6 @@ LIVE = RunMode("manual", False, False)
 
 def at(h: int):
     return DEMO_DAY + timedelta(hours=h)
-
-
-class User:
-    def get_name(self) -> str:
-        return "tester"
-
-
-def as_tester(request: Request) -> User:
-    request.state.modelwatch_user = User()
-    return User()
 
 
 @pytest.fixture
