@@ -163,12 +163,7 @@ def stream_series(
         prev_tail = float(tail[-1])
         s = log_score(filtered)
         # Range breach: a value beyond the training range (with a tolerance of its span).
-        import os
-
-        if os.environ.get("MW_BREACH_ALL"):
-            mn, mx = x[: seg.start].min(axis=0), x[: seg.start].max(axis=0)
-        else:
-            mn, mx = train.min(axis=0), train.max(axis=0)
+        mn, mx = train.min(axis=0), train.max(axis=0)
         pad = cfg.breach_tolerance * (mx - mn)
         rows = x[seg.start : seg.stop]
         breach = ((rows > mx + pad) | (rows < mn - pad)).any(axis=1)
