@@ -7,12 +7,15 @@ minutes are valid data; an operator can accept a level as normal at once."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from modelwatch.config import Settings
 from modelwatch.detection.baselines import accept
+from modelwatch.evaluation.replay import replay_warehouse
 from modelwatch.pipeline.local import run_hour
 from modelwatch.run import RunMode
 from modelwatch.sim.fleet import FleetSpec, simulate_fleet
@@ -35,8 +38,9 @@ EVENTS = (
 
 
 @pytest.fixture(scope="module")
-def replayed(tmp_path_factory) -> dict[str, pd.DataFrame]:
-    """32 hours of a 12-model fleet with the life events, through run_hour."""
+def replayed(tmp_path_factory) -> dict[str, Any]:
+    """32 hours of a 12-model fleet with the life events, through run_hour (and the
+    warehouse's URI, under "uri")."""
     fleet = simulate_fleet(FleetSpec(n_models=12, days=9, events=EVENTS))
     folder = tmp_path_factory.mktemp("fleet-life")
     spec = make_warehouse(f"duckdb:///{folder}/w.duckdb", fleet)
@@ -44,7 +48,7 @@ def replayed(tmp_path_factory) -> dict[str, pd.DataFrame]:
     for i in range(HOURS):
         run_hour(START + i * H, spec, settings, mode=mode, run_id=f"t__{i}")
     with open_warehouse(spec) as wh:
-        return {
+        return {"uri": f"duckdb:///{folder}/w.duckdb"} | {
             t: wh.query(f"SELECT * FROM {t}")
             for t in (
                 "mw_notifications",
@@ -118,6 +122,30 @@ def test_quiet_minutes_are_valid_data(replayed) -> None:
 def test_healthy_models_do_not_page(replayed) -> None:
     healthy = [f"model-{i:03d}" for i in range(7)]  # their incidents are on the last day
     assert sum(len(pages(replayed, m)) for m in healthy) == 0
+
+
+def test_a_replay_of_the_warehouse_lives_the_same_fleet_life(replayed) -> None:
+    """`modelwatch replay --warehouse` over the same hours gives the DAG's verdicts through
+    the deploy, the traffic step, the retirement and the new model: it re-baselines from its
+    own verdicts as the DAG's extract step did, warms the new model up on the rows of the day
+    so far and leaves the retired model out (issue #15: one detector for the DAG and replay)."""
+    _, verdicts = replay_warehouse(replayed["uri"], START, START + HOURS * H)
+    got = verdicts.assign(hour=pd.to_datetime(verdicts["hour"])).set_index(["model_id", "hour"])
+    dag = replayed["mw_scores"]
+    want = dag.assign(hour=pd.to_datetime(dag["hour"])).set_index(["model_id", "hour"])
+    got, want = got.sort_index(), want.sort_index()
+    assert got.index.equals(want.index)
+    assert (got["status"] == want["status"]).all()
+    scored = want["status"] == "scored"
+    np.testing.assert_array_equal(
+        got.loc[scored, "score"].astype(float), want.loc[scored, "score"].astype(float)
+    )
+    assert (got["is_anomaly"].astype(bool) == want["is_anomaly"].astype(bool)).all()
+    # the hours that make this more than the incident-day check: after the moves, warming up
+    moved = replayed["mw_baselines"]
+    after = [(r.model_id, pd.Timestamp(r.decided_hour)) for r in moved.itertuples()]
+    assert len(after) == 2 and all(k in want.index for k in after)
+    assert (want.loc["model-009", "status"] == "scored").any()
 
 
 def test_an_operator_accepts_a_level_as_normal_at_once(tmp_path) -> None:

@@ -33,7 +33,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     if args.metrics:
         frame = read_table(args.metrics)
-        out = replay(frame, settings.detection, n_jobs=args.jobs, progress=not args.quiet)
+        out = replay(
+            frame, settings.detection, args.jobs, progress=not args.quiet, settings=settings
+        )
     else:  # the DAG's own path: validation, day detectors, hour scores
         start, end = parse_hour(args.start), parse_hour(args.end)
         out, _ = replay_warehouse(args.warehouse, start, end, args.model, settings)

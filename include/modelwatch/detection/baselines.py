@@ -213,9 +213,25 @@ def load_baselines(
         "ORDER BY model_id, decided_hour",
         {"hour": hour, "oldest": hour - timedelta(days=keep_days + 1), "models": ids_param(models)},
     )
-    out: dict[str, Baseline] = {}
-    for r in got.itertuples(index=False):
-        out[str(r.model_id)] = Baseline(
+    return in_effect(_moves(got), hour, keep_days)
+
+
+def operator_moves(wh: Warehouse, start: datetime, end: datetime) -> list[Baseline]:
+    """The moves operators accepted for the hours [start, end) (a replay re-derives the
+    automatic ones, but not these)."""
+    if not wh.table_exists("mw_baselines"):
+        return []
+    got = wh.query(
+        "SELECT model_id, decided_hour, since, source, actor, reason FROM mw_baselines "
+        "WHERE decided_hour >= :start AND decided_hour < :end AND source <> :auto",
+        {"start": start, "end": end, "auto": AUTO},
+    )
+    return _moves(got)
+
+
+def _moves(got: pd.DataFrame) -> list[Baseline]:
+    return [
+        Baseline(
             str(r.model_id),
             pd.Timestamp(r.decided_hour).to_pydatetime(),
             pd.Timestamp(r.since).to_pydatetime(),
@@ -223,6 +239,18 @@ def load_baselines(
             None if pd.isna(r.actor) else str(r.actor),
             "" if pd.isna(r.reason) else str(r.reason),
         )
+        for r in got.itertuples(index=False)
+    ]
+
+
+def in_effect(moves: Sequence[Baseline], hour: datetime, keep_days: int) -> dict[str, Baseline]:
+    """Each model's latest move decided at or before `hour` whose onset is within `keep_days`
+    + 1 of it (older moves no longer shape any detector's history)."""
+    oldest = hour - timedelta(days=keep_days + 1)
+    out: dict[str, Baseline] = {}
+    for b in sorted(moves, key=lambda b: (b.model_id, b.decided_hour)):
+        if b.decided_hour <= hour and b.since >= oldest:
+            out[b.model_id] = b
     return out
 
 
@@ -247,6 +275,12 @@ def baselines_frame(moves: Sequence[Baseline], recorded_at: datetime | None) -> 
     return frame
 
 
+def lookback_hours(cfg: FleetLifeConfig) -> int:
+    """How many hours of scores a decision reads: a whole persistence window twice, and a day
+    for the hours not scored in between."""
+    return 2 * max(cfg.new_normal_hours, cfg.deploy_new_normal_hours) + 24
+
+
 def decide_hour(
     wh: Warehouse, settings: Settings, models: Sequence[str], hour: datetime
 ) -> dict[str, Baseline]:
@@ -254,7 +288,7 @@ def decide_hour(
     decided before), and return every model's baseline in effect for the hour."""
     cfg = settings.fleet_life
     keep = settings.detection.history_days
-    window = 2 * max(cfg.new_normal_hours, cfg.deploy_new_normal_hours) + 24
+    window = lookback_hours(cfg)
     current = load_baselines(wh, models, hour - HOUR, keep)
     scores = recent_scores(wh, models, hour, window)
     moves: list[Baseline] = []
