@@ -11,6 +11,8 @@ pages (firing or repeated notifications sent; resolve messages are not pages).
     PYTHONPATH=include python bench/bench_fleet_life.py --before /tmp/fl-before/include \\
         --after include --seed 7 --out /tmp/flb
 
+Either version alone (`--before` or `--after` only), then the other with `--reuse`, is the same.
+
 `--replay-only TREE` is the child mode (one version's replay); it writes `pages.csv`.
 """
 
@@ -42,6 +44,8 @@ def events(start: datetime) -> list[tuple[str, int, datetime, float]]:
         ("deploy_shift", 15, d(8, 3), 2.5),
         ("traffic_step", 16, d(10, 20), 0.5),
         ("deploy_shift", 17, d(6, 16), 0.6),  # a deploy that makes latency better
+        # a custom metric (gpu_util, declared by --after-settings) that alone drifts up 60 %
+        ("extra_metric", 18, d(9, 10), 1.6),
     ]
 
 
@@ -60,8 +64,9 @@ def seed_warehouse(path: Path, models: int, days: int, seed: int) -> datetime:
     return start
 
 
-def replay(db: Path, start: datetime, days: int, out: Path) -> None:
-    """The child: every hour through run_hour, then the ledger's pages to pages.csv."""
+def replay(db: Path, start: datetime, days: int, out: Path, extra: str | None) -> None:
+    """The child: every hour through run_hour, then the ledger's pages to pages.csv. `extra`:
+    settings (JSON) on top of plots off, for the version that has them."""
     import logging
 
     logging.disable(logging.WARNING)
@@ -72,7 +77,11 @@ def replay(db: Path, start: datetime, days: int, out: Path) -> None:
 
     spec = spec_from_uri(f"duckdb:///{db}")
     # plots off: drawing PNGs is most of an alerting hour's cost and changes no page
-    settings = Settings.model_validate({"alerts": {"plots": False}})
+    import json
+
+    raw = json.loads(extra) if extra else {}
+    raw.setdefault("alerts", {})["plots"] = False
+    settings = Settings.model_validate(raw)
     mode = RunMode("scheduled", notify=True, dry_run=True)
     t0 = time.perf_counter()
     for i in range(days * 24):
@@ -137,7 +146,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--days", type=int, default=14)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--before", help="include/ of the code before (a worktree of the base)")
-    ap.add_argument("--after", default="include")
+    ap.add_argument("--after", help="include/ of the code after (this checkout: include)")
     ap.add_argument("--out", default="/tmp/fleet-life-bench")
     ap.add_argument(
         "--reuse",
@@ -145,12 +154,20 @@ def main(argv: list[str] | None = None) -> None:
         help="reuse the seeded warehouse and the "
         "pages of a version not given (e.g. rerun only --after)",
     )
+    ap.add_argument(
+        "--after-settings",
+        default='{"source": {"extra_metrics": [{"name": "gpu_util", "unit": "fraction", '
+        '"direction": "up", "min_value": 0, "max_value": 1}]}}',
+        help="settings (JSON) of the after version only (the before code does not know them)",
+    )
+    ap.add_argument("--settings", help=argparse.SUPPRESS)
     ap.add_argument("--replay-only", help=argparse.SUPPRESS)
     ap.add_argument("--start", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     out = Path(args.out)
     if args.replay_only:
-        replay(Path(args.replay_only), datetime.fromisoformat(args.start), args.days, out)
+        start = datetime.fromisoformat(args.start)
+        replay(Path(args.replay_only), start, args.days, out, args.settings)
         return
     out.mkdir(parents=True, exist_ok=True)
     base = out / f"seed{args.seed}.duckdb"
@@ -186,16 +203,19 @@ def main(argv: list[str] | None = None) -> None:
             str(args.days),
             "--out",
             str(folder),
+            *(["--settings", args.after_settings] if name == "after" else []),
         ]
         procs[name] = subprocess.Popen(cmd, env=env)
     for name, p in procs.items():
         if p.wait() != 0:
             raise SystemExit(f"the {name} replay failed")
-    read = lambda n: pd.read_csv(out / f"{n}-seed{args.seed}" / "pages.csv")  # noqa: E731
-    empty = pd.DataFrame(columns=["model_id", "event", "hour", "state"])
-    have = (out / f"before-seed{args.seed}" / "pages.csv").exists()
-    before = read("before") if args.before or (args.reuse and have) else empty
-    result = table(before, read("after"), start, args.models, args.days)
+    csv = lambda n: out / f"{n}-seed{args.seed}" / "pages.csv"  # noqa: E731
+    if not (csv("before").exists() and csv("after").exists()):
+        print("one version replayed; replay the other with --reuse to compare")
+        return
+    result = table(
+        pd.read_csv(csv("before")), pd.read_csv(csv("after")), start, args.models, args.days
+    )
     print(f"seed {args.seed}, {args.models} models, {args.days} days")
     print(result.to_markdown(index=False))
 
