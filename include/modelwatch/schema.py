@@ -15,24 +15,31 @@ TS = "ts"
 
 @dataclass(frozen=True)
 class Metric:
-    """A numeric serving metric and the range a sane value lies in."""
+    """A numeric serving metric, the range a sane value lies in, and which way is bad:
+    "up" (only a rise counts: latency, errors, resource use), "down" (only a fall) or "both"."""
 
     name: str
     unit: str
     min_value: float | None = 0.0
     max_value: float | None = None
     description: str = ""
+    direction: str = "both"
+    #: A model may not report it at all (a declared metric that only some models have, such as
+    #: GPU use): a model-hour without any value of it is fine; one with values needs them all.
+    optional: bool = False
 
 
-#: Numeric metrics, in the order they are reported. Ranges are the validation gate's bounds.
+#: Numeric metrics, in the order they are reported. Ranges are the validation gate's bounds;
+#: directions are the detector's (features.py). The config may declare more
+#: (`source.extra_metrics`, config/metrics.py); these nine are always there.
 METRICS: tuple[Metric, ...] = (
     Metric("request_rate", "req/s", 0.0, None, "requests served per second"),
-    Metric("latency_p50_ms", "ms", 0.0, None, "median request latency"),
-    Metric("latency_p95_ms", "ms", 0.0, None, "95th percentile request latency"),
-    Metric("latency_p99_ms", "ms", 0.0, None, "99th percentile request latency"),
-    Metric("error_rate", "fraction", 0.0, 1.0, "share of requests that failed"),
-    Metric("cpu_util", "fraction", 0.0, 1.0, "CPU utilisation averaged over replicas"),
-    Metric("memory_util", "fraction", 0.0, 1.0, "memory utilisation averaged over replicas"),
+    Metric("latency_p50_ms", "ms", 0.0, None, "median request latency", "up"),
+    Metric("latency_p95_ms", "ms", 0.0, None, "95th percentile request latency", "up"),
+    Metric("latency_p99_ms", "ms", 0.0, None, "99th percentile request latency", "up"),
+    Metric("error_rate", "fraction", 0.0, 1.0, "share of requests that failed", "up"),
+    Metric("cpu_util", "fraction", 0.0, 1.0, "CPU utilisation, mean of replicas", "up"),
+    Metric("memory_util", "fraction", 0.0, 1.0, "memory utilisation, mean of replicas", "up"),
     Metric("replicas", "count", 0.0, None, "serving replicas"),
     Metric("prediction_mean", "score", None, None, "mean of the model's predictions"),
 )

@@ -8,6 +8,7 @@ hourly verdicts in `mw_scores`. Matplotlib's Agg backend needs no display.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,10 +28,13 @@ log = logging.getLogger(__name__)
 FALLBACK_METRICS = ("request_rate", "latency_p99_ms", "error_rate")
 
 
-def plot_metrics(e: AlertEvent, k: int = 3) -> list[str]:
+def plot_metrics(
+    e: AlertEvent, k: int = 3, known: Sequence[str] = schema.METRIC_NAMES
+) -> list[str]:
+    """The alert's top metrics that are `known` (the configured ones, built-in and declared:
+    a name read back from stored JSON is data, and only a configured one is ever read)."""
     names = [str(m["metric"]) for m in top_metrics(e.detail, k)]
-    known = {m.name for m in schema.METRICS}
-    names = [n for n in names if n in known]
+    names = [n for n in names if n in set(known)]
     return names or list(FALLBACK_METRICS)
 
 
@@ -49,7 +53,7 @@ def plot_alert(
     hours = hours or settings.alerts.plot_hours
     end = e.hour + HOUR
     start = end - timedelta(hours=hours)
-    metrics = plot_metrics(e)
+    metrics = plot_metrics(e, known=settings.detection.metric_names)
     rows = read_metrics(wh, settings.source, start, end, [e.model_id])
     scores = wh.query(
         "SELECT hour, score, is_anomaly FROM mw_scores WHERE model_id = :m "

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pydantic import Field
 
 from modelwatch import schema
-from modelwatch.config.base import StrictModel
+from modelwatch.config.metrics import MetricsAware
 
 
-class DetectionConfig(StrictModel):
-    """The per-model Isolation Forest and its decision."""
+class DetectionConfig(MetricsAware):
+    """The per-model Isolation Forest and its decision (on `metrics`: built-in and declared)."""
 
     history_days: int = Field(7, ge=1, le=90)
     #: Hours of clean history a model needs before it is scored at all.

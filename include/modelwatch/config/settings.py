@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 import yaml
-from pydantic import Field, PrivateAttr
+from pydantic import Field, PrivateAttr, model_validator
 
 from modelwatch.config.alerts import AlertsConfig
 from modelwatch.config.base import StrictModel
@@ -52,6 +52,15 @@ class Settings(StrictModel):
     #: The what-if shadow these settings run for (None: production); not a setting of the
     #: file, so never in the digest. Its files live apart: see `staging_path`, `for_shadow`.
     _shadow: str | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _declared_metrics_reach_their_users(self) -> Settings:
+        """The gate and the detector act on the metrics `source` declares (metrics.py)."""
+        extras = self.source.extra_metrics
+        if extras:  # the sections are frozen: hand them copies that know the metrics
+            object.__setattr__(self, "validation", self.validation.with_metrics(extras))
+            object.__setattr__(self, "detection", self.detection.with_metrics(extras))
+        return self
 
     @property
     def shadow(self) -> str | None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from modelwatch import schema
 from modelwatch.config.base import IDENTIFIER, StrictModel
+from modelwatch.config.metrics import MetricsAware, MetricSpec, check_unique
 
 
 class SourceConfig(StrictModel):
@@ -17,6 +18,9 @@ class SourceConfig(StrictModel):
     #: A scheduled run waits for the hour's rows until this many minutes after the hour's end,
     #: then goes on; models still missing are judged no_data (see ingest/landing.py).
     landing_deadline_minutes: int = Field(30, ge=0, le=24 * 60)
+    #: Custom numeric metrics beyond the nine built-ins (config/metrics.py). Left out of the
+    #: settings' fingerprint while empty, so declaring none changes nothing that is stored.
+    extra_metrics: tuple[MetricSpec, ...] = Field((), exclude_if=lambda v: not v)
 
     @field_validator("table")
     @classmethod
@@ -25,25 +29,35 @@ class SourceConfig(StrictModel):
             raise ValueError(f"source.table {v!r} is not a plain [schema.]table identifier")
         return v
 
-    @field_validator("columns")
+    @field_validator("extra_metrics")
     @classmethod
-    def _columns_known(cls, v: dict[str, str]) -> dict[str, str]:
-        for ours, theirs in v.items():
-            if ours not in schema.ALL_COLUMNS:
+    def _extras_unique(cls, v: tuple[MetricSpec, ...]) -> tuple[MetricSpec, ...]:
+        check_unique(v)
+        return v
+
+    @model_validator(mode="after")
+    def _columns_known(self) -> SourceConfig:
+        known = self.all_columns
+        for ours, theirs in self.columns.items():
+            if ours not in known:
                 raise ValueError(
-                    f"source.columns maps unknown column {ours!r}; "
-                    f"known: {', '.join(schema.ALL_COLUMNS)}"
+                    f"source.columns maps unknown column {ours!r}; known: {', '.join(known)}"
                 )
             if not IDENTIFIER.match(theirs) or "." in theirs:
                 raise ValueError(f"source.columns.{ours} = {theirs!r} is not a plain identifier")
-        return v
+        return self
+
+    @property
+    def all_columns(self) -> tuple[str, ...]:
+        """Every column the extract reads: the contract's, then the declared metrics."""
+        return (*schema.ALL_COLUMNS, *(m.name for m in self.extra_metrics))
 
     def column(self, ours: str) -> str:
         """The warehouse's name for one of our columns."""
         return self.columns.get(ours, ours)
 
 
-class ValidationConfig(StrictModel):
+class ValidationConfig(MetricsAware):
     """The validation gate's thresholds."""
 
     #: Share of the hour's expected one-minute rows a model must deliver to be scored.

@@ -156,11 +156,11 @@ def fit_detector(
     """Fit the forest on (at most `max_train_rows` of) the clean history and calibrate it.
 
     The history is subsampled at random: the features are hour-of-day deviations, so any row
-    is as good as another.
+    is as good as another. The metrics are `cfg.metrics`: the nine and the declared ones.
     """
-    metrics = list(schema.METRIC_NAMES)
+    metrics = list(cfg.metric_names)
     rng = np.random.default_rng(model_seed(model_id, cfg.seed))
-    baseline = SeasonalBaseline(history, widen)
+    baseline = SeasonalBaseline(history, widen, cfg.metrics[len(schema.METRICS) :])
     train = history
     if len(train) > cfg.max_train_rows:
         idx = np.sort(rng.choice(len(train), size=cfg.max_train_rows, replace=False))
@@ -183,5 +183,5 @@ def fit_detector(
         scale=scale,
         n_train_rows=len(history),
         fitted_at=fitted_at,
-        **explain_baselines(history),
+        **explain_baselines(history, metrics),
     )

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -70,13 +70,16 @@ def _unusual_first(e: MetricExplanation) -> float:
     return math.inf if math.isnan(e.robust_z) else -abs(e.robust_z)
 
 
-def explain_baselines(history: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Each schema metric's baseline (median) and robust scale for every hour of day.
+def explain_baselines(
+    history: pd.DataFrame, metrics: Sequence[str] = schema.METRIC_NAMES
+) -> dict[str, np.ndarray]:
+    """Each metric's (built-in and declared) baseline (median) and robust scale for every
+    hour of day.
 
     The baseline is the same hour of day in the history when at least three days of it exist
     (traffic at 3 pm is not traffic at 3 am), else the whole history.
     """
-    values = history[list(schema.METRIC_NAMES)].to_numpy(dtype=float)
+    values = history[list(metrics)].to_numpy(dtype=float)
     hod = history[schema.TS].dt.hour.to_numpy()
     center = np.zeros((24, values.shape[1]))
     scale = np.zeros_like(center)
@@ -97,27 +100,35 @@ def _explain_stats(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def explain(
-    hour_rows: pd.DataFrame, history: pd.DataFrame, hour: datetime
+    hour_rows: pd.DataFrame,
+    history: pd.DataFrame,
+    hour: datetime,
+    metrics: Sequence[str] = schema.METRIC_NAMES,
 ) -> list[MetricExplanation]:
     """Each metric's hourly median against its baseline for that hour of day, most unusual
     first (see `explain_baselines`)."""
-    base = explain_baselines(history)
-    return explain_with(hour_rows, base["hod_center"][hour.hour], base["hod_scale"][hour.hour])
+    base = explain_baselines(history, metrics)
+    center, scale = base["hod_center"][hour.hour], base["hod_scale"][hour.hour]
+    return explain_with(hour_rows, center, scale, metrics)
 
 
 def explain_with(
-    hour_rows: pd.DataFrame, center: np.ndarray, scale: np.ndarray
+    hour_rows: pd.DataFrame,
+    center: np.ndarray,
+    scale: np.ndarray,
+    metrics: Sequence[str] = schema.METRIC_NAMES,
 ) -> list[MetricExplanation]:
-    """Each schema metric's hourly median against a given baseline, most unusual first."""
+    """Each metric's hourly median against a given baseline, most unusual first (`metrics`:
+    the ones the baseline was made of, in its order)."""
     with warnings.catch_warnings():  # a metric null in every (quiet) minute: nan, no warning
         warnings.simplefilter("ignore", RuntimeWarning)
-        values = hour_rows[list(schema.METRIC_NAMES)].to_numpy(dtype=float)
+        values = hour_rows[list(metrics)].to_numpy(dtype=float)
         observed = np.nanmedian(values, axis=0)
     with np.errstate(over="ignore", invalid="ignore"):  # 1e300 against a scale of 1e-9: inf
         z = (observed - center) / scale
     out = [
         MetricExplanation(name, float(o), float(c), float(zz))
-        for name, o, c, zz in zip(schema.METRIC_NAMES, observed, center, z, strict=True)
+        for name, o, c, zz in zip(metrics, observed, center, z, strict=True)
     ]
     out.sort(key=_unusual_first)
     return out

@@ -2,11 +2,14 @@
 
 Logs tame the heavy right tails of latency, traffic and error rate, so an Isolation Forest's
 uniform splits spend their effort where the data is; load per replica ties traffic to capacity.
+A metric declared in the config (config/metrics.py) is a feature as it is, after the nine: its
+unit and scale are the team's, so no transform and no practical floor is assumed for it.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -27,8 +30,9 @@ FEATURES: tuple[str, ...] = (
 )
 
 
-def feature_matrix(frame: pd.DataFrame) -> np.ndarray:
-    """The detector's input: one row per metric row, columns in FEATURES order."""
+def feature_matrix(frame: pd.DataFrame, extras: Sequence[str] = ()) -> np.ndarray:
+    """The detector's input: one row per metric row, columns in FEATURES order, then the
+    declared metrics `extras` as they are."""
     rate = frame["request_rate"].to_numpy(dtype=float)
     replicas = np.maximum(frame["replicas"].to_numpy(dtype=float), 1.0)
     cols = [
@@ -41,6 +45,7 @@ def feature_matrix(frame: pd.DataFrame) -> np.ndarray:
         frame["memory_util"].to_numpy(dtype=float),
         frame["prediction_mean"].to_numpy(dtype=float),
         np.log1p(rate / replicas),
+        *(frame[name].to_numpy(dtype=float) for name in extras),
     ]
     return np.column_stack(cols)
 
@@ -71,18 +76,20 @@ RELATIVE_TOLERANCE = 1e-6
 PRACTICAL_FLOOR_DOWN: dict[str, float] = {**PRACTICAL_FLOOR, "log_request_rate": float(np.log(2))}
 
 
-#: Which way a feature can go wrong: +1 only up (latency, errors, resource use: lower is never a
-#: problem), 0 both ways (traffic and predictions: a drop can be as bad as a rise).
-DIRECTION: dict[str, int] = {
-    "log_request_rate": 0,
-    "log_latency_p50": 1,
-    "log_latency_p95": 1,
-    "log_latency_p99": 1,
-    "log_error_rate": 1,
-    "cpu_util": 1,
-    "memory_util": 1,
-    "prediction_mean": 0,
-    "log_load_per_replica": 1,
+#: Which way a feature can go wrong, in the terms a metric declares (`schema.Metric.direction`):
+#: "up" (latency, errors, resource use: lower is never a problem), "both" (traffic and
+#: predictions: a drop can be as bad as a rise). Each is its metric's direction; load per
+#: replica, made of two, counts when it rises. A declared metric's feature has its own.
+DIRECTION: dict[str, str] = {
+    "log_request_rate": "both",
+    "log_latency_p50": "up",
+    "log_latency_p95": "up",
+    "log_latency_p99": "up",
+    "log_error_rate": "up",
+    "cpu_util": "up",
+    "memory_util": "up",
+    "prediction_mean": "both",
+    "log_load_per_replica": "up",
 }
 
 
@@ -99,11 +106,20 @@ class SeasonalBaseline:
 
     MIN_ROWS_PER_HOUR = 90  # about a day and a half of one-minute rows
 
-    def __init__(self, history: pd.DataFrame, widen: float = 1.0) -> None:
+    def __init__(
+        self,
+        history: pd.DataFrame,
+        widen: float = 1.0,
+        extras: Sequence[schema.Metric] = (),
+    ) -> None:
         """`widen` (>= 1) multiplies the band: a detector that learnt from less than a day
         (a new model warming up, a baseline that just moved) has not seen every hour of the
-        daily cycle, so what it takes for usual must be wider (`warmup_widen`)."""
-        x = feature_matrix(history)
+        daily cycle, so what it takes for usual must be wider (`warmup_widen`). `extras`: the
+        declared metrics, each a feature with its direction."""
+        self.extras = tuple(m.name for m in extras)
+        names = (*FEATURES, *self.extras)
+        directions = [*(DIRECTION[f] for f in FEATURES), *(m.direction for m in extras)]
+        x = feature_matrix(history, self.extras)
         hod = history[schema.TS].dt.hour.to_numpy()
         with np.errstate(all="ignore"), warnings.catch_warnings():
             # quiet minutes have no latency: all-null slices are allowed (their level: 0)
@@ -122,43 +138,58 @@ class SeasonalBaseline:
             day_spread = (
                 np.nan_to_num(np.nanstd(daily, axis=0)) if len(daily) >= 3 else np.zeros(x.shape[1])
             )
-        floor = np.array([PRACTICAL_FLOOR[f] for f in FEATURES])
+        floor = np.array([PRACTICAL_FLOOR.get(f, 0.0) for f in names])
         relative = RELATIVE_TOLERANCE * np.abs(self.levels).max(axis=0)
         self.tolerance = max(widen, 1.0) * np.maximum.reduce(
             [floor, 3 * day_spread, 3 * noise, relative, np.full_like(floor, 1e-9)]
         )
-        floor_down = np.array([PRACTICAL_FLOOR_DOWN[f] for f in FEATURES])
+        floor_down = np.array([PRACTICAL_FLOOR_DOWN.get(f, 0.0) for f in names])
         self.tolerance_down = np.maximum(self.tolerance, floor_down)
-        self.upward_only = np.array([DIRECTION[f] > 0 for f in FEATURES])
+        self.upward_only = np.array([d == "up" for d in directions])
+        self.downward_only = np.array([d == "down" for d in directions])
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
         """Deviations from the baseline beyond the tolerance band, in units of the band (a
         fall measured against the band for falls, a rise against the band for rises)."""
-        resid = feature_matrix(frame) - self.levels[frame[schema.TS].dt.hour.to_numpy()]
+        hod = frame[schema.TS].dt.hour.to_numpy()
+        resid = feature_matrix(frame, self.extras) - self.levels[hod]
         resid[np.isnan(resid)] = 0.0  # a quiet minute's latency is no deviation
         # An absurd value (1e300) against a narrow band is infinitely far: inf, not a warning.
         with np.errstate(over="ignore"):
             up = np.maximum(resid - self.tolerance, 0.0) / self.tolerance
             down = np.maximum(-resid - self.tolerance_down, 0.0) / self.tolerance_down
         down[:, self.upward_only] = 0.0
+        up[:, self.downward_only] = 0.0
         return up - down
 
 
-def clean_training_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """Drop history rows that break the input contract, and say how many went.
+def clean_training_rows(
+    frame: pd.DataFrame, metrics: Sequence[schema.Metric] = schema.METRICS
+) -> tuple[pd.DataFrame, int]:
+    """Drop history rows that break the input contract (`metrics`: built-in and declared),
+    and say how many went.
 
     History hours that were validated and quarantined are excluded upstream; this catches the
     rest (hours never validated), so bad rows can never teach the detector what normal is.
     """
-    present = frame[list(schema.METRIC_NAMES)].notna()
+    present = frame[[m.name for m in metrics]].notna()
     quiet = frame["request_rate"] == 0  # quiet minutes: no latency or error rate to report
     for name in schema.QUIET_NULLABLE:
         present[name] |= quiet
+    unreported = pd.DataFrame(False, index=frame.index, columns=present.columns)
+    hours = frame[schema.TS].dt.floor("h")
+    for m in metrics:
+        if m.optional:  # a model-hour without any value of it: the model does not report it
+            seen = frame[m.name].notna().groupby([frame[schema.MODEL_ID], hours])
+            unreported[m.name] = seen.transform("sum") == 0
+            present[m.name] |= unreported[m.name]
     ok = present.all(axis=1)
-    for m in schema.METRICS:
+    for m in metrics:
         col = frame[m.name]
+        lowest = m.min_value if m.min_value is not None else 0
         if m.name in schema.QUIET_NULLABLE:  # a quiet minute's null is in range
-            col = col.where(~(quiet & col.isna()), m.min_value if m.min_value is not None else 0)
+            col = col.where(~(quiet & col.isna()), lowest)
+        col = col.where(~unreported[m.name], lowest)
         if m.min_value is not None:
             ok &= col >= m.min_value
         if m.max_value is not None:

@@ -104,7 +104,7 @@ def _fit_window(
     them (`warm`: and rows in fewer than `min_hours` distinct hours); its band is widened while
     it has less than a full day detector's minimum."""
     in_window = (history[schema.TS] >= start) & (history[schema.TS] < end)
-    clean, _ = clean_training_rows(history[in_window])
+    clean, _ = clean_training_rows(history[in_window], cfg.metrics)
     if len(clean) < min_hours * schema.ROWS_PER_HOUR * 0.8:
         return None, len(clean)
     if warm and clean[schema.TS].dt.floor("h").nunique() < min_hours:  # hours, not rows
@@ -203,7 +203,7 @@ def detect_model(
         is_anomaly=score >= cfg.threshold,
         n_rows=len(hour_rows),
         n_train_rows=n_train,
-        explanation=explain_with(hour_rows, center, scale),
+        explanation=explain_with(hour_rows, center, scale, det.metrics),
         top_k=cfg.top_k,
     )
 

@@ -21,7 +21,8 @@ from modelwatch.warehouse import WarehouseSpec
 #: Bumped whenever a fitted detector's contents change shape or its classes move module, so
 #: files pickled by older code are refitted instead of loaded (it is part of every file's key).
 #: 4: `Detector` and `PackedForest` moved out of `detection/detector.py` (now `forest.py`).
-STORE_FORMAT = 5
+#: 6: `SeasonalBaseline` carries the declared metrics (`extras`, `downward_only`).
+STORE_FORMAT = 6
 
 
 #: Characters of the model id kept in a file name, for people listing the folder.
@@ -47,14 +48,19 @@ class DetectorStore:
     day), so whichever hour of the day runs first fits it and the others load it: each model
     is fitted once a day, and a score never depends on what the cache held. Files are keyed by the
     detection settings' digest, so a config change never reuses stale forests; old days can
-    be deleted freely (`prune`). Writes go through a temporary file and a rename, so parallel
-    shards never read half a file.
+    be deleted freely (`prune`). The declared metrics are part of the key too, and a loaded
+    detector must watch exactly `cfg`'s metrics: one fitted before a metric was declared never
+    scores without it. Writes go through a temporary file and a rename, so parallel shards
+    never read half a file.
     """
 
     def __init__(self, root: str | Path, cfg: DetectionConfig) -> None:
         self.root = Path(root)
         key = f"{STORE_FORMAT}:{cfg.model_dump_json()}"
+        if cfg.extra_metrics:  # none declared: the key every existing file was written under
+            key += ":" + ",".join(m.model_dump_json() for m in cfg.extra_metrics)
         self.digest = hashlib.sha256(key.encode()).hexdigest()[:10]
+        self.metrics = cfg.metric_names
         self._memo: dict[Path, Detector] = {}
 
     def path(self, model_id: str, hour: datetime, tag: str = "") -> Path:
@@ -77,7 +83,8 @@ class DetectorStore:
                 det = joblib.load(path)
             except Exception:  # a corrupt or foreign file: refit rather than fail the hour
                 det = None
-            if not isinstance(det, Detector):  # a file that unpickled into something else
+            # a file that unpickled into something else, or a detector of other metrics: refit
+            if not isinstance(det, Detector) or tuple(det.metrics) != self.metrics:
                 det = None
         if det is None or det.fitted_at is None or pd.Timestamp(det.fitted_at) > hour:
             return None

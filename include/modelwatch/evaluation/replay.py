@@ -289,6 +289,9 @@ def replay(
     """
     frame, metrics = normalise_input(frame)
     if metrics is None:
+        lacking = [m for m in cfg.metric_names if m not in frame.columns]
+        if lacking:  # a metric the config declares (source.extra_metrics)
+            raise ValueError(f"replay input lacks declared metric(s) {', '.join(lacking)}")
         life = settings or Settings()  # new normal: the fleet_life and alert rule settings
         return replay_schema_frame(frame, life.model_copy(update={"detection": cfg}))
     groups = list(frame.groupby(schema.MODEL_ID, sort=False))

@@ -8,6 +8,7 @@ is reported back, cell by cell, so the gate can quarantine only that model with 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,12 +30,12 @@ class Coerced:
     unreadable: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def coerce(df: pd.DataFrame) -> Coerced:
-    """Make metrics numeric and `ts` naive-UTC datetime; unreadable cells become missing and
+def coerce(df: pd.DataFrame, metrics: Sequence[str] = schema.METRIC_NAMES) -> Coerced:
+    """Make `metrics` numeric and `ts` naive-UTC datetime; unreadable cells become missing and
     are listed in `unreadable`. Raises for a column that cannot be read at all."""
     data = df.copy()
     unreadable: dict[str, np.ndarray] = {}
-    for name in schema.METRIC_NAMES:
+    for name in metrics:
         col = data[name]
         if isinstance(col.dtype, np.dtype) and (
             pd.api.types.is_float_dtype(col.dtype) or pd.api.types.is_integer_dtype(col.dtype)

@@ -7,6 +7,7 @@ Every expectation carries its check name, the name operators read in `mw_validat
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -49,25 +50,32 @@ def readable_check(column: str) -> str:
     return "ts is a timestamp" if column == schema.TS else f"{column} is a number"
 
 
-_READABLE = frozenset(readable_check(c) for c in (schema.TS, *schema.METRIC_NAMES))
-
-
 def zero_tolerance(check: str) -> bool:
     """Whether one bad row quarantines the model whatever `max_bad_row_share` allows: duplicates,
-    and values of the wrong type (a broken producer, not a noisy one)."""
-    return check in ZERO_TOLERANCE or check in _READABLE
+    and values of the wrong type (a broken producer, not a noisy one). Check names are ours
+    (`readable_check` of a configured column), never text from the data."""
+    readable = check == readable_check(schema.TS) or check.endswith(" is a number")
+    return check in ZERO_TOLERANCE or readable
 
 
-def column_expectations(gx: Any) -> list[Any]:
+def required_columns(metrics: Sequence[schema.Metric] = schema.METRICS) -> tuple[str, ...]:
+    """The columns an hour must have: the keys and every metric, built-in and declared."""
+    return (schema.MODEL_ID, schema.TS, *(m.name for m in metrics))
+
+
+def column_expectations(gx: Any, metrics: Sequence[schema.Metric] = schema.METRICS) -> list[Any]:
     """Every required column must exist (the structural suite)."""
     return [
         expect(gx, "ExpectColumnToExist", column_check(c), column=c)
-        for c in schema.REQUIRED_COLUMNS
+        for c in required_columns(metrics)
     ]
 
 
-def row_expectations(gx: Any, hour: datetime) -> list[Any]:
-    """The per-row rules: keys present and in the hour, metrics present, finite, in range."""
+def row_expectations(
+    gx: Any, hour: datetime, metrics: Sequence[schema.Metric] = schema.METRICS
+) -> list[Any]:
+    """The per-row rules: keys present and in the hour, metrics (built-in and declared)
+    present, finite, in range."""
     exps = [
         expect(gx, "ExpectColumnValuesToNotBeNull", CHECK_MODEL_ID, column=schema.MODEL_ID),
         expect(gx, "ExpectColumnValuesToNotBeNull", not_null_check(schema.TS), column=schema.TS),
@@ -87,7 +95,7 @@ def row_expectations(gx: Any, hour: datetime) -> list[Any]:
             column_list=[schema.MODEL_ID, schema.TS],
         ),
     ]
-    for m in schema.METRICS:
+    for m in metrics:
         # Quiet minutes (no traffic) have no latency or error rate: null is valid there only.
         quiet = (
             {"row_condition": schema.TRAFFIC_CONDITION, "condition_parser": "pandas"}

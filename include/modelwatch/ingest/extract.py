@@ -30,12 +30,13 @@ class ExtractError(ValueError):
 
 
 def column_dtype(name: str) -> str:
-    """The pandas dtype one of our columns is staged with (ids and versions are text)."""
+    """The pandas dtype one of our columns is staged with: ids and versions are text, every
+    other column the extract reads is a metric (built-in or declared in the config)."""
     if name == schema.TS:
         return "datetime64[us]"
-    if name in schema.METRIC_NAMES:
-        return "float64"
-    return "str"
+    if name in (schema.MODEL_ID, schema.MODEL_VERSION):
+        return "str"
+    return "float64"
 
 
 def typed_empty(columns: Sequence[str]) -> pd.DataFrame:
@@ -46,11 +47,11 @@ def typed_empty(columns: Sequence[str]) -> pd.DataFrame:
 
 
 def _select_list(src: SourceConfig, available: set[str]) -> str:
-    """Our columns that the table has, renamed; a missing required column is left out here
-    and named by the validation gate's structural check."""
+    """Our columns (declared metrics included) that the table has, renamed; a missing
+    required column is left out here and named by the validation gate's structural check."""
     parts = [
         f"{quote_ident(src.column(ours))} AS {quote_ident(ours)}"
-        for ours in schema.ALL_COLUMNS
+        for ours in src.all_columns
         if src.column(ours).lower() in available
     ]
     return ", ".join(parts)

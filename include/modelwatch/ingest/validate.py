@@ -31,6 +31,7 @@ from modelwatch.ingest.expectations import (
     model_expectations,
     not_null_check,
     readable_check,
+    required_columns,
     row_expectations,
     zero_tolerance,
 )
@@ -106,7 +107,8 @@ def validate_hour(
     quarantined with the reason; an expected model without rows is `no_data`, and when that is
     every expected model the FLEET row is `no_data` too: the hour is recorded, not lost.
     Raises StructuralValidationError only when the frame cannot be validated at all (missing
-    columns, timestamps given as numbers).
+    columns, timestamps given as numbers). The metrics are `cfg.metrics`: the built-ins and
+    the ones the config declares, each checked like the others.
     """
     _check_hour(hour)
     expected = list(dict.fromkeys(str(m) for m in expected_models))
@@ -116,14 +118,16 @@ def validate_hour(
     gx, context = ephemeral_context()
     token = f"{hour:%Y%m%dT%H}_{uuid.uuid4().hex[:8]}"
     stats: dict[str, int] = defaultdict(int)
-    _check_columns(gx, context, df, token, stats)
-    coerced = coerce(df)
+    metrics = cfg.metrics
+    _check_columns(gx, context, df, token, stats, metrics)
+    coerced = coerce(df, cfg.metric_names)
     data = coerced.data
-    rows = data[list(schema.REQUIRED_COLUMNS)].reset_index(drop=True)
+    rows = data[list(required_columns(metrics))].reset_index(drop=True)
     null_ids, row_failures = 0, {}
     if len(rows):
-        null_ids, row_failures = _validate_rows(gx, context, rows, hour, token, stats)
+        null_ids, row_failures = _validate_rows(gx, context, rows, hour, token, stats, metrics)
         _add_unreadable(row_failures, rows, coerced.unreadable)
+        _allow_unreported(row_failures, rows, df.reset_index(drop=True), metrics)
     facts = _model_facts(rows, hour, expected)
     agg_failures = _validate_models(gx, context, facts, cfg, token, stats)
 
@@ -150,14 +154,19 @@ def _check_hour(hour: datetime) -> None:
 
 
 def _check_columns(
-    gx: Any, context: Any, df: pd.DataFrame, token: str, stats: dict[str, int]
+    gx: Any,
+    context: Any,
+    df: pd.DataFrame,
+    token: str,
+    stats: dict[str, int],
+    metrics: Sequence[schema.Metric],
 ) -> None:
-    """Every required column must exist; name all the missing ones at once."""
-    results = run_suite(
-        gx, context, df, column_expectations(gx), f"modelwatch_schema_{token}", stats
-    )
+    """Every required column (declared metrics included) must exist; name all the missing
+    ones at once."""
+    suite = column_expectations(gx, metrics)
+    results = run_suite(gx, context, df, suite, f"modelwatch_schema_{token}", stats)
     failed = {check_name(r) for r in results if not r.success}
-    missing = [c for c in schema.REQUIRED_COLUMNS if column_check(c) in failed]
+    missing = [c for c in required_columns(metrics) if column_check(c) in failed]
     if missing:
         raise StructuralValidationError(
             f"required column(s) missing: {', '.join(missing)} "
@@ -172,6 +181,7 @@ def _validate_rows(
     hour: datetime,
     token: str,
     stats: dict[str, int],
+    metrics: Sequence[schema.Metric],
 ) -> tuple[int, dict[str, dict[str, int]]]:
     """One GX pass over all rows; returns (null model_id rows, {model: {check: bad rows}}).
 
@@ -179,9 +189,8 @@ def _validate_rows(
     their own check afterwards, and the "not null" checks here count them too, which
     `_add_unreadable` takes back out, so each bad value is reported once, as what it is.
     """
-    results = run_suite(
-        gx, context, rows, row_expectations(gx, hour), f"modelwatch_rows_{token}", stats
-    )
+    suite = row_expectations(gx, hour, metrics)
+    results = run_suite(gx, context, rows, suite, f"modelwatch_rows_{token}", stats)
     ids = rows[schema.MODEL_ID].to_numpy(dtype=object)
     null_ids = 0
     failures: dict[str, dict[str, int]] = defaultdict(dict)
@@ -215,6 +224,29 @@ def _add_unreadable(
             else:
                 checks.pop(not_null_check(column), None)
             checks[readable_check(column)] = int(n)
+
+
+def _allow_unreported(
+    failures: dict[str, dict[str, int]],
+    rows: pd.DataFrame,
+    raw: pd.DataFrame,
+    metrics: Sequence[schema.Metric],
+) -> None:
+    """An optional metric (declared, not `required`) that a model sent no value of at all in
+    the hour (`raw`: as read, so a column of unreadable text still counts as sent) is one the
+    model does not report: not bad data. A model that sent some must send it on every row."""
+    ids = rows[schema.MODEL_ID].astype(str)
+    for m in metrics:
+        if not m.optional:
+            continue
+        absent = raw[m.name].isna().groupby(ids).all()
+        for model_id in absent[absent].index:
+            checks = failures.get(str(model_id))
+            if checks is None:
+                continue
+            checks.pop(not_null_check(m.name), None)
+            if not checks:
+                del failures[str(model_id)]
 
 
 def _model_facts(rows: pd.DataFrame, hour: datetime, expected: list[str]) -> pd.DataFrame:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from modelwatch.sim.fleet import Fleet
+from modelwatch.sim.life import EXTRA_METRIC
 from modelwatch.sim.story import Story
 from modelwatch.warehouse import Warehouse
 
@@ -86,6 +87,9 @@ def seed(wh: Warehouse, fleet: Fleet, story: Story | None = None) -> int:
     with wh.transaction():
         for ddl in INPUT_DDL:
             wh.execute(ddl)
+        if EXTRA_METRIC in fleet.metrics.columns:  # opt-in (`sim.life` extra_metric) only
+            column = f"{EXTRA_METRIC} DOUBLE PRECISION"
+            wh.execute(f"ALTER TABLE model_metrics ADD COLUMN IF NOT EXISTS {column}")
         wh.insert("model_metrics", fleet.metrics)
         wh.insert("incidents", fleet.incidents)
         wh.insert("models", fleet.models)

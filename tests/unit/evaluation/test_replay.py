@@ -10,9 +10,11 @@ import pandas as pd
 import pytest
 
 from modelwatch.config import DetectionConfig
+from modelwatch.config.metrics import MetricSpec
 from modelwatch.detection.stream import fit_schedule
 from modelwatch.evaluation import replay as rp
 from modelwatch.sim.fleet import DEMO_DAY
+from tests.unit.detection.frames import week_and_hour
 
 CFG = DetectionConfig(n_estimators=50)
 
@@ -130,3 +132,10 @@ def test_io_by_extension(tmp_path) -> None:
 def test_input_without_metrics_is_refused() -> None:
     with pytest.raises(ValueError, match="numeric metric"):
         rp.replay(pd.DataFrame({"model_id": ["a"], "ts": ["2026-01-01"]}), CFG)
+
+
+def test_a_declared_metric_the_replay_input_lacks_is_a_clear_error() -> None:
+    rows, hist = week_and_hour()
+    cfg = CFG.with_metrics([MetricSpec(name="gpu_util")])
+    with pytest.raises(ValueError, match="lacks declared metric"):
+        rp.replay(pd.concat([hist, rows]), cfg)
