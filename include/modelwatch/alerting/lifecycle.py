@@ -126,8 +126,10 @@ def build_episodes(
     end: datetime,
     cfg: AlertsConfig,
     closures: list[Closure] | None = None,
+    per_model: Mapping[str, AlertsConfig] | None = None,
 ) -> list[Episode]:
-    """Replay the lifecycle rules over the hours [start, end] for every (model, kind)."""
+    """Replay the lifecycle rules over the hours [start, end] for every (model, kind);
+    `per_model`: the alert settings of models whose overrides change their rules."""
     by_key: dict[tuple[str, str], dict[datetime, Signal]] = {}
     for s in signals:
         by_key.setdefault((s.model_id, s.kind), {})[s.hour] = s
@@ -137,7 +139,7 @@ def build_episodes(
             closing.setdefault((c.model_id, kind), {})[c.hour] = c.reason
     out: list[Episode] = []
     for (model_id, kind), hours in sorted(by_key.items()):
-        rule = _rule(cfg, kind)
+        rule = _rule((per_model or {}).get(model_id, cfg), kind)
         recent: deque[bool] = deque(maxlen=rule.m)
         current: Episode | None = None
         closes = closing.get((model_id, kind), {})

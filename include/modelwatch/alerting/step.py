@@ -39,6 +39,7 @@ from modelwatch.alerting.ledger import (
     notification_id,
     plan_delivery,
 )
+from modelwatch.alerting.overrides import alert_settings
 from modelwatch.alerting.plots import plot_alert
 from modelwatch.alerting.scope import alert_models, drop_unknown
 from modelwatch.alerting.silences import load_silences
@@ -229,9 +230,10 @@ def alert_hour(
         signals = without_fleet_outage_hours(signals, fleet_signals)
         fleet_eps = lifecycle.build_episodes(fleet_signals, start, end, cfg)
         closures = load_closures(wh, models, start, end)  # baseline moves, retirements
-        episodes = lifecycle.build_episodes(signals, start, end, cfg, closures)
-        mine = episodes + (fleet_eps if full else [])
         model_labels = routing.load_labels(wh, cfg, models)
+        rules = alert_settings(settings, models, model_labels)  # per-model overrides
+        episodes = lifecycle.build_episodes(signals, start, end, cfg, closures, rules)
+        mine = episodes + (fleet_eps if full else [])
         tiers = {m: lab["tier"] for m, lab in model_labels.items() if "tier" in lab}
         events = lifecycle.events_at(mine, ctx.hour, cfg, tiers)
         hints = hints_for(wh, settings, mine, signals + fleet_signals, ctx.hour)

@@ -1,8 +1,8 @@
 """Settings, read from one YAML file and validated, so a typo fails loudly at load time.
 
 Every field has a default that suits the demo fleet; a file only says what differs. One module
-per section of config/modelwatch.yaml (source, detection, drift, alerts, remediation) and `settings`
-for the whole and its loading; this package re-exports the public names, its API.
+per section of config/modelwatch.yaml (source, detection, drift, alerts, remediation, overrides)
+and `settings` for the whole and its loading; this package re-exports the public names, its API.
 """
 
 from modelwatch.config.alerts import (
@@ -22,6 +22,16 @@ from modelwatch.config.detection import DetectionConfig
 from modelwatch.config.drift import DriftConfig, PinnedReference
 from modelwatch.config.fleetlife import FleetLifeConfig
 from modelwatch.config.logs import CHANGE_KINDS, LOG_COLUMNS, HintsConfig, LogsConfig
+from modelwatch.config.overrides import (
+    MATCH_LABELS,
+    Override,
+    alerts_for,
+    detection_for,
+    needs_labels,
+    per_model_alerts,
+    per_model_detection,
+    with_detection_changes,
+)
 from modelwatch.config.remediation import (
     REMEDIATION_ACTIONS,
     REMEDIATION_TARGETS,
@@ -49,6 +59,7 @@ __all__ = [
     "CHANNEL_TYPES",
     "CONFIG_ENV",
     "LOG_COLUMNS",
+    "MATCH_LABELS",
     "REMEDIATION_ACTIONS",
     "REMEDIATION_TARGETS",
     "STAGING_ENV",
@@ -68,6 +79,7 @@ __all__ = [
     "LabelsConfig",
     "LogsConfig",
     "MaintenanceWindow",
+    "Override",
     "PinnedReference",
     "RemediationConfig",
     "RestartPolicy",
@@ -79,5 +91,11 @@ __all__ = [
     "SourceConfig",
     "ValidationConfig",
     "WebhookTargetConfig",
+    "alerts_for",
+    "detection_for",
     "load_settings",
+    "needs_labels",
+    "per_model_alerts",
+    "per_model_detection",
+    "with_detection_changes",
 ]

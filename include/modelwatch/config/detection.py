@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from modelwatch import schema
 from modelwatch.config.metrics import MetricsAware
+
+
+def check_exclude_metrics(names: tuple[str, ...]) -> tuple[str, ...]:
+    """Known schema metrics, sorted and without repeats (one spelling, one detector key); at
+    least one metric besides `replicas` (a feature only with traffic) must be left to score."""
+    unknown = [n for n in names if n not in schema.METRIC_NAMES]
+    if unknown:
+        known = ", ".join(schema.METRIC_NAMES)
+        raise ValueError(f"exclude_metrics: unknown metric(s) {unknown}; known: {known}")
+    if set(schema.METRIC_NAMES) - {"replicas"} <= set(names):
+        raise ValueError("exclude_metrics leaves no metric to score")
+    return tuple(sorted(set(names)))
 
 
 class DetectionConfig(MetricsAware):
@@ -19,6 +31,9 @@ class DetectionConfig(MetricsAware):
     #: (x sqrt(min_history_hours / hours)) and narrows as history grows; before: warming up.
     warmup_hours: int = Field(6, ge=1)
     threshold: float = Field(0.95, gt=0.0, lt=1.0)
+    #: Metrics the detector leaves out (features, score and explanation); usually set per
+    #: model or label in `overrides`.
+    exclude_metrics: tuple[str, ...] = ()
     n_estimators: int = Field(100, ge=10, le=1000)
     max_samples: int = Field(256, ge=16)
     #: Training rows are subsampled to at most this many, to bound the cost per model.
@@ -52,3 +67,8 @@ class DetectionConfig(MetricsAware):
     #: After a hit, no detection for this many rows; scores are damped meanwhile.
     refractory_rows: int = Field(144, ge=0)
     refractory_damp: float = Field(0.5, ge=0.0, le=1.0)
+
+    @field_validator("exclude_metrics")
+    @classmethod
+    def _excluded(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return check_exclude_metrics(v)

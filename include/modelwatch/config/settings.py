@@ -19,6 +19,7 @@ from modelwatch.config.detection import DetectionConfig
 from modelwatch.config.drift import DriftConfig
 from modelwatch.config.fleetlife import FleetLifeConfig
 from modelwatch.config.logs import HintsConfig, LogsConfig
+from modelwatch.config.overrides import Override, check_label_source
 from modelwatch.config.remediation import RemediationConfig
 from modelwatch.config.source import SourceConfig, ValidationConfig
 
@@ -38,6 +39,8 @@ class Settings(StrictModel):
     logs: LogsConfig = LogsConfig()
     hints: HintsConfig = HintsConfig()
     fleet_life: FleetLifeConfig = FleetLifeConfig()
+    #: Detection and alert settings per model id or label (config/overrides.py).
+    overrides: tuple[Override, ...] = ()
     #: Models per detect task (a mapped task instance each). Empty: chosen from the fleet's
     #: size, about `shard_target_size` models a shard and at most `max_shards` shards, so the
     #: number of task instances grows with shards, not models (see sharding.py).
@@ -52,6 +55,11 @@ class Settings(StrictModel):
     #: The what-if shadow these settings run for (None: production); not a setting of the
     #: file, so never in the digest. Its files live apart: see `staging_path`, `for_shadow`.
     _shadow: str | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _override_labels(self) -> Settings:
+        check_label_source(self.overrides, self.alerts.labels)
+        return self
 
     @model_validator(mode="after")
     def _declared_metrics_reach_their_users(self) -> Settings:

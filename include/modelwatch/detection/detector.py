@@ -17,8 +17,9 @@ import pandas as pd
 
 from modelwatch import schema
 from modelwatch.config import DetectionConfig
+from modelwatch.detection.exclusion import kept_features
 from modelwatch.detection.explain import explain_baselines
-from modelwatch.detection.features import SeasonalBaseline
+from modelwatch.detection.features import FEATURES, SeasonalBaseline
 from modelwatch.detection.forest import PackedForest, fit_forest, model_seed
 
 
@@ -97,9 +98,13 @@ class Detector:
     #: from the cache needs no pass over the history.
     hod_center: np.ndarray | None = None
     hod_scale: np.ndarray | None = None
+    #: The features it sees (indices into `features.FEATURES`); None: all of them. Fewer when
+    #: the model's settings exclude metrics (`exclusion.py`).
+    keep: np.ndarray | None = None
 
     def features(self, frame: pd.DataFrame) -> np.ndarray:
-        return self.baseline.transform(frame)
+        x = self.baseline.transform(frame)
+        return x if self.keep is None else x[:, self.keep]
 
     def tail(self, raw: np.ndarray) -> np.ndarray:
         """Per row: the share of training rows that looked more normal (mid-rank for ties)."""
@@ -165,7 +170,10 @@ def fit_detector(
     if len(train) > cfg.max_train_rows:
         idx = np.sort(rng.choice(len(train), size=cfg.max_train_rows, replace=False))
         train = train.iloc[idx]
+    keep = kept_features(cfg.exclude_metrics, (*FEATURES, *baseline.extras))
     x = baseline.transform(train)
+    if keep is not None:
+        x = x[:, keep]
     packed = fit_forest(x, cfg, model_seed(model_id, cfg.seed))
     values = train[metrics].to_numpy(dtype=float)
     center, scale = robust_center_scale(values)
@@ -183,5 +191,6 @@ def fit_detector(
         scale=scale,
         n_train_rows=len(history),
         fitted_at=fitted_at,
+        keep=keep,
         **explain_baselines(history, metrics),
     )

@@ -20,8 +20,10 @@ import pandas as pd
 from modelwatch import schema
 from modelwatch.config import DetectionConfig
 from modelwatch.detection.detector import Detector, fit_detector
+from modelwatch.detection.exclusion import without_metrics
 from modelwatch.detection.explain import MetricExplanation, explain_with, explanation_json
 from modelwatch.detection.features import clean_training_rows, warmup_widen
+from modelwatch.detection.per_model import Changes, ModelDetection
 from modelwatch.detection.store import DetectorStore
 from modelwatch.run import to_naive_utc
 
@@ -203,7 +205,9 @@ def detect_model(
         is_anomaly=score >= cfg.threshold,
         n_rows=len(hour_rows),
         n_train_rows=n_train,
-        explanation=explain_with(hour_rows, center, scale, det.metrics),
+        explanation=without_metrics(
+            explain_with(hour_rows, center, scale, det.metrics), cfg.exclude_metrics
+        ),
         top_k=cfg.top_k,
     )
 
@@ -235,17 +239,19 @@ def detect_models(
     cfg: DetectionConfig,
     store_dir: str | Path | None = None,
     baselines: Mapping[str, datetime] | None = None,
+    changes: Changes | None = None,
 ) -> pd.DataFrame:
     """Score each of `models` (one shard); returns `mw_scores` rows.
 
     `store_dir`: a folder for the per-model, per-day detector cache (`DetectorStore`); without
     it every model's forest is fitted afresh (same scores for the day's first hour, slower).
     `baselines`: model -> onset of its moved baseline (`baselines.py`), for the models whose
-    baseline moved.
+    baseline moved. `changes`: model -> the detection settings its overrides change
+    (`config.overrides.per_model_detection`); the others use `cfg`.
     """
     hour = to_naive_utc(hour)
     hour_rows, history = naive_utc(hour_rows), naive_utc(history)
-    store = DetectorStore(store_dir, cfg) if store_dir is not None else None
+    per = ModelDetection(cfg, changes, store_dir)
     hour_groups = dict(tuple(hour_rows.groupby(schema.MODEL_ID, sort=False)))
     hist_groups = dict(tuple(history.groupby(schema.MODEL_ID, sort=False)))
     empty_h = history.iloc[0:0]
@@ -258,7 +264,8 @@ def detect_models(
         else:
             own_h = hist_groups.get(model_id, empty_h)
             since = baselines.get(model_id)
-            verdict = detect_model(model_id, own, own_h, hour, cfg, store, since)
+            own_cfg, store = per.cfg(model_id), per.store(model_id)
+            verdict = detect_model(model_id, own, own_h, hour, own_cfg, store, since)
         rows.append(verdict.as_row(hour))
     return pd.DataFrame(rows, columns=SCORE_COLUMNS)
 

@@ -29,7 +29,8 @@ from modelwatch.detection.hourly import (
     detect_models,
     excluded_verdict,
 )
-from modelwatch.detection.store import DetectorStore, detector_store
+from modelwatch.detection.per_model import ModelDetection
+from modelwatch.detection.store import detector_store
 from modelwatch.drift.hourly import drift_hour
 from modelwatch.ingest.extract import (
     HISTORY_ROW_GROUP,
@@ -42,6 +43,7 @@ from modelwatch.ingest.landing import check_landing, waits
 from modelwatch.ingest.presence import record_retirements
 from modelwatch.ingest.validate import validate_hour
 from modelwatch.logs.step import mine_hour
+from modelwatch.pipeline.overrides import read_detection_changes, stage_detection_changes
 from modelwatch.remediation import outbox
 from modelwatch.remediation import requests as remediation
 from modelwatch.remediation.targets import build_target, target_connection
@@ -77,7 +79,6 @@ def step_landing(ctx: RunContext, spec: WarehouseSpec, settings: Settings, now: 
 def step_extract(ctx: RunContext, spec: WarehouseSpec, settings: Settings) -> dict[str, Any]:
     """Stage the hour's rows, and the history of the models whose detector for the day is
     not fitted yet (none, on most hours), as Parquet."""
-    store = DetectorStore(detector_store(settings, spec), settings.detection)
     day = ctx.hour.replace(hour=0)
     ctx.path.mkdir(parents=True, exist_ok=True)
     with open_warehouse(spec, migrate=True) as wh:
@@ -86,7 +87,9 @@ def step_extract(ctx: RunContext, spec: WarehouseSpec, settings: Settings) -> di
         record_retirements(wh, ex.retired)
         moved = baselines.decide_hour(wh, settings, ex.expected, ctx.hour)  # new normal
         _write_moved(ctx, moved)
-        unfitted = [m for m in ex.expected if m in moved or not store.path(m, day).exists()]
+        changes = stage_detection_changes(wh, settings, ex.expected, ctx.path)  # overrides
+        per = ModelDetection(settings.detection, changes, detector_store(settings, spec))
+        unfitted = [m for m in ex.expected if m in moved or not per.path(m, day).exists()]
         if unfitted:  # sorted by model, in small row groups: each shard reads only its own
             n_history, n_out = write_training_history(
                 wh,
@@ -190,11 +193,12 @@ def step_detect(
     history = pd.read_parquet(ctx.path / HISTORY, filters=filters)
     # A detector cached when extract ran may be gone now (pruned by a run of a later day):
     # read those models' history rather than score them without a detector.
-    store = DetectorStore(detector_store(settings, spec), settings.detection)
+    changes = read_detection_changes(ctx.path)
+    per = ModelDetection(settings.detection, changes, detector_store(settings, spec))
     day = ctx.hour.replace(hour=0)
     staged = set(history[schema.MODEL_ID].unique())
     moved = _read_moved(ctx)
-    missing = [m for m in shard if m not in staged and not store.path(m, day).exists()]
+    missing = [m for m in shard if m not in staged and not per.path(m, day).exists()]
     if missing:
         log.warning("reading history for %d models whose detector is gone", len(missing))
         with open_warehouse(spec) as wh:
@@ -210,6 +214,7 @@ def step_detect(
         settings.detection,
         store_dir=detector_store(settings, spec),
         baselines={m: since for m, (since, _) in moved.items()},
+        changes=changes,
     )
     out = ctx.path / f"scores-{index:04d}.parquet"
     scores.to_parquet(out, index=False)

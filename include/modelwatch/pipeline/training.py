@@ -23,7 +23,8 @@ import pandas as pd
 from modelwatch import schema
 from modelwatch.config import Settings
 from modelwatch.detection.hourly import day_detector
-from modelwatch.detection.store import DetectorStore, detector_store
+from modelwatch.detection.per_model import ModelDetection
+from modelwatch.detection.store import detector_store
 from modelwatch.ingest.extract import (
     HISTORY_ROW_GROUP,
     known_models,
@@ -31,6 +32,7 @@ from modelwatch.ingest.extract import (
     write_training_history,
 )
 from modelwatch.logs.step import train_day
+from modelwatch.pipeline.overrides import read_detection_changes, stage_detection_changes
 from modelwatch.run import HOUR, WindowError, parse_hour, to_naive_utc
 from modelwatch.sharding import split_models
 from modelwatch.warehouse import WarehouseSpec, open_warehouse
@@ -69,7 +71,6 @@ def staging_folder(settings: Settings, day: datetime) -> Path:
 def stage_training(spec: WarehouseSpec, settings: Settings, day: datetime) -> list[list[str]]:
     """Stage the training history of every model whose detector for `day` is not cached yet;
     returns them in shards (none when all are cached: a rerun does nothing)."""
-    store = DetectorStore(detector_store(settings, spec), settings.detection)
     lookback = timedelta(days=settings.detection.history_days)
     folder = staging_folder(settings, day)
     for old in folder.parent.glob("[0-9]" * 8):  # earlier days' leftovers
@@ -77,15 +78,13 @@ def stage_training(spec: WarehouseSpec, settings: Settings, day: datetime) -> li
             shutil.rmtree(old, ignore_errors=True)
     with open_warehouse(spec, migrate=True) as wh:
         source_columns(wh, settings.source)
-        models = [
-            m
-            for m in known_models(wh, settings.source, day - HOUR, lookback - HOUR)
-            if not store.path(m, day).exists()
-        ]
+        known = known_models(wh, settings.source, day - HOUR, lookback - HOUR)
+        changes = stage_detection_changes(wh, settings, known, folder)  # overrides
+        per = ModelDetection(settings.detection, changes, detector_store(settings, spec))
+        models = [m for m in known if not per.path(m, day).exists()]
         if not models:
             log.info("every detector for %s is fitted already", day.date())
             return []
-        folder.mkdir(parents=True, exist_ok=True)
         rows, left_out = write_training_history(
             wh, settings, models, day, folder / "history.parquet", row_group_size=HISTORY_ROW_GROUP
         )
@@ -105,17 +104,19 @@ def train_shard(
     spec: WarehouseSpec, settings: Settings, day: datetime, shard: list[str]
 ) -> dict[str, Any]:
     """Fit and cache the day's detector of each model in the shard (skipping cached ones)."""
-    store = DetectorStore(detector_store(settings, spec), settings.detection)
+    folder = staging_folder(settings, day)
+    per = ModelDetection(
+        settings.detection, read_detection_changes(folder), detector_store(settings, spec)
+    )
     history = pd.read_parquet(
-        staging_folder(settings, day) / "history.parquet",
+        folder / "history.parquet",
         filters=[(schema.MODEL_ID, "in", shard)],
     )
     groups = dict(tuple(history.groupby(schema.MODEL_ID, sort=False)))
     fitted, too_short = 0, []
     for model_id in shard:
-        det, _ = day_detector(
-            model_id, groups.get(model_id, history.iloc[0:0]), day, settings.detection, store
-        )
+        own = groups.get(model_id, history.iloc[0:0])
+        det, _ = day_detector(model_id, own, day, per.cfg(model_id), per.store(model_id))
         if det is None:
             too_short.append(model_id)
         else:

@@ -8,6 +8,7 @@ here is the one the alert step writes, whichever step runs first.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from modelwatch.alerting import lifecycle
@@ -16,9 +17,14 @@ from modelwatch.warehouse import Warehouse
 
 
 def answered_alerts(
-    wh: Warehouse, cfg: AlertsConfig, models: list[str], hour: datetime
+    wh: Warehouse,
+    cfg: AlertsConfig,
+    models: list[str],
+    hour: datetime,
+    per_model: Mapping[str, AlertsConfig] | None = None,
 ) -> dict[str, str]:
-    """Each model's anomaly alert active at `hour` (models without one are left out)."""
+    """Each model's anomaly alert active at `hour` (models without one are left out);
+    `per_model`: the rules of models with overrides, as the alert step uses them."""
     if not models:
         return {}
     start = hour - lifecycle.LOOKBACK
@@ -29,5 +35,5 @@ def answered_alerts(
         {"start": start, "hour": hour, "models": sorted(set(models))},
     )
     signals = lifecycle.signals_from(frame)
-    episodes = lifecycle.build_episodes(signals, start, hour, cfg)
+    episodes = lifecycle.build_episodes(signals, start, hour, cfg, per_model=per_model)
     return {e.model_id: e.alert_id for e in episodes if e.active_at(hour)}

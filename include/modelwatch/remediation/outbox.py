@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from modelwatch.alerting.overrides import alert_settings, override_labels
 from modelwatch.config import Settings
 from modelwatch.ingest.extract import read_metrics
 from modelwatch.remediation import guardrails
@@ -101,7 +102,9 @@ def remediate_hour(
     recent = load_recent(wh, settings, ctx.hour, models, throttling)
     proposals = propose(scores, cfg, recent)
     outbox = guardrails.decide(proposals, ctx.hour, history, ctx.mode, cfg, owned=models)
-    answers = answered_alerts(wh, settings.alerts, outbox["model_id"].tolist(), ctx.hour)
+    asked = outbox["model_id"].tolist()
+    rules = alert_settings(settings, asked, override_labels(wh, settings, asked))
+    answers = answered_alerts(wh, settings.alerts, asked, ctx.hour, rules)
     outbox["alert_id"] = [answers.get(m) for m in outbox["model_id"]]
     before = history[(history["hour"] == pd.Timestamp(ctx.hour)) & history["model_id"].isin(models)]
     with wh.transaction():

@@ -104,3 +104,10 @@ def test_a_model_without_the_optional_metric_is_scored_on_the_others() -> None:
     required = MetricSpec(name="gpu_util", min_value=0.0, max_value=1.0, required=True)
     strict = detect_model("m", rows, hist, HOUR, DetectionConfig().with_metrics([required]))
     assert strict.status != STATUS_SCORED  # required: rows without it never train
+
+
+def test_excluding_a_built_in_metric_keeps_the_declared_one() -> None:
+    rows, hist = with_gpu(1.6)
+    cfg = gpu("up").model_copy(update={"exclude_metrics": ("memory_util",)})
+    verdict = detect_model("m", rows, hist, HOUR, cfg)
+    assert verdict.is_anomaly and verdict.explanation[0].metric == "gpu_util"
