@@ -9,6 +9,7 @@ See docs/detection.md.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -176,21 +177,25 @@ def fit_detector(
         x = x[:, keep]
     packed = fit_forest(x, cfg, model_seed(model_id, cfg.seed))
     values = train[metrics].to_numpy(dtype=float)
-    center, scale = robust_center_scale(values)
-    return Detector(
-        forest=packed,
-        metrics=tuple(metrics),
-        baseline=baseline,
-        train_raw=np.sort(packed.raw(x)),
-        lo=np.nanmin(values, axis=0),
-        hi=np.nanmax(values, axis=0),
-        feat_lo=np.nanmin(x, axis=0),
-        feat_hi=np.nanmax(x, axis=0),
-        beyond_gain=cfg.beyond_gain,
-        center=center,
-        scale=scale,
-        n_train_rows=len(history),
-        fitted_at=fitted_at,
-        keep=keep,
-        **explain_baselines(history, metrics),
-    )
+    with warnings.catch_warnings():
+        # a metric the model does not report (an optional declared one) is all-null: its
+        # range and centre are NaN, which reads as "no deviation", not a warning per fit
+        warnings.simplefilter("ignore", RuntimeWarning)
+        center, scale = robust_center_scale(values)
+        return Detector(
+            forest=packed,
+            metrics=tuple(metrics),
+            baseline=baseline,
+            train_raw=np.sort(packed.raw(x)),
+            lo=np.nanmin(values, axis=0),
+            hi=np.nanmax(values, axis=0),
+            feat_lo=np.nanmin(x, axis=0),
+            feat_hi=np.nanmax(x, axis=0),
+            beyond_gain=cfg.beyond_gain,
+            center=center,
+            scale=scale,
+            n_train_rows=len(history),
+            fitted_at=fitted_at,
+            keep=keep,
+            **explain_baselines(history, metrics),
+        )
