@@ -105,6 +105,13 @@ class SeasonalBaseline:
     """
 
     MIN_ROWS_PER_HOUR = 90  # about a day and a half of one-minute rows
+    #: The seasonal slots a level is kept for: the 24 hours of the day. Weekly slots (day of
+    #: week x hour) were measured and paged more (docs/detection.md, bench/bench_weekly.py).
+    SLOTS = 24
+
+    def slots(self, ts: pd.Series) -> np.ndarray:
+        """The slot of each timestamp: its hour of day."""
+        return ts.dt.hour.to_numpy()
 
     def __init__(
         self,
@@ -120,13 +127,13 @@ class SeasonalBaseline:
         names = (*FEATURES, *self.extras)
         directions = [*(DIRECTION[f] for f in FEATURES), *(m.direction for m in extras)]
         x = feature_matrix(history, self.extras)
-        hod = history[schema.TS].dt.hour.to_numpy()
+        hod = self.slots(history[schema.TS])
         with np.errstate(all="ignore"), warnings.catch_warnings():
             # quiet minutes have no latency: all-null slices are allowed (their level: 0)
             warnings.simplefilter("ignore", RuntimeWarning)
             overall = np.nan_to_num(np.nanmedian(x, axis=0))
-            self.levels = np.tile(overall, (24, 1))
-            for h in range(24):
+            self.levels = np.tile(overall, (self.SLOTS, 1))
+            for h in range(self.SLOTS):
                 sel = hod == h
                 if sel.sum() >= self.MIN_ROWS_PER_HOUR:
                     self.levels[h] = np.nan_to_num(np.nanmedian(x[sel], axis=0), nan=overall)
@@ -151,7 +158,7 @@ class SeasonalBaseline:
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
         """Deviations from the baseline beyond the tolerance band, in units of the band (a
         fall measured against the band for falls, a rise against the band for rises)."""
-        hod = frame[schema.TS].dt.hour.to_numpy()
+        hod = self.slots(frame[schema.TS])
         resid = feature_matrix(frame, self.extras) - self.levels[hod]
         resid[np.isnan(resid)] = 0.0  # a quiet minute's latency is no deviation
         # An absurd value (1e300) against a narrow band is infinitely far: inf, not a warning.
