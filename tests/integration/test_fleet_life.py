@@ -36,6 +36,9 @@ EVENTS = (
     LifeEvent("traffic_step", 11, STEP, 2.0),
 )
 
+#: Plots are drawn for every opened alert (about 1 s each) and nothing here looks at them.
+NO_PLOTS = Settings.model_validate({"alerts": {"plots": False}})
+
 
 @pytest.fixture(scope="module")
 def replayed(tmp_path_factory) -> dict[str, Any]:
@@ -44,7 +47,7 @@ def replayed(tmp_path_factory) -> dict[str, Any]:
     fleet = simulate_fleet(FleetSpec(n_models=12, days=9, events=EVENTS))
     folder = tmp_path_factory.mktemp("fleet-life")
     spec = make_warehouse(f"duckdb:///{folder}/w.duckdb", fleet)
-    settings, mode = Settings(), RunMode("scheduled", notify=True, dry_run=True)
+    settings, mode = NO_PLOTS, RunMode("scheduled", notify=True, dry_run=True)
     for i in range(HOURS):
         run_hour(START + i * H, spec, settings, mode=mode, run_id=f"t__{i}")
     with open_warehouse(spec) as wh:
@@ -153,7 +156,7 @@ def test_an_operator_accepts_a_level_as_normal_at_once(tmp_path) -> None:
         FleetSpec(n_models=8, days=9, events=(LifeEvent("deploy_shift", 7, DEPLOY, 1.8),))
     )
     spec = make_warehouse(f"duckdb:///{tmp_path}/w.duckdb", fleet)
-    settings, mode = Settings(), RunMode("scheduled", notify=True, dry_run=True)
+    settings, mode = NO_PLOTS, RunMode("scheduled", notify=True, dry_run=True)
     for i in range(5):
         run_hour(DEPLOY - H + i * H, spec, settings, mode=mode, run_id=f"t__{i}")
     with open_warehouse(spec) as wh:

@@ -30,6 +30,8 @@ from tests.conftest import make_warehouse
 H = timedelta(hours=1)
 FIRST, LAST = 6, 23  # hours of the incident day replayed
 KINDS = ("anomaly", "outage", "data_quality")
+#: Plots are drawn for every opened alert (about 1 s each) and nothing here looks at them.
+NO_PLOTS = {"alerts": {"plots": False}}
 OVERRIDES = [
     {"match": {"team": "search"}, "detection": {"exclude_metrics": ["memory_util"]}},
     {"match": {"tier": "critical"}, "detection": {"threshold": 0.9}},
@@ -61,12 +63,12 @@ def replay(folder, settings: Settings) -> dict[str, pd.DataFrame]:
 
 @pytest.fixture(scope="module")
 def fleet_run(tmp_path_factory) -> dict[str, pd.DataFrame]:
-    return replay(tmp_path_factory.mktemp("fleet-defaults"), Settings())
+    return replay(tmp_path_factory.mktemp("fleet-defaults"), Settings.model_validate(NO_PLOTS))
 
 
 @pytest.fixture(scope="module")
 def override_run(tmp_path_factory) -> dict[str, pd.DataFrame]:
-    settings = Settings.model_validate({"overrides": OVERRIDES})
+    settings = Settings.model_validate({**NO_PLOTS, "overrides": OVERRIDES})
     return replay(tmp_path_factory.mktemp("overrides"), settings)
 
 
