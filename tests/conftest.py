@@ -198,15 +198,33 @@ def pytest_collection_modifyitems(config, items) -> None:
     items.sort(key=lambda item: not _real_server_module(item.nodeid))  # stable
 
 
+#: The warehouse backends `new_warehouse` is parametrized over (part of a test's node id).
+BACKENDS = ("duckdb", "postgres")
+
+
+def _scheduling_unit(nodeid: str) -> str:
+    """What xdist hands a worker at once: the whole deployment tier, or a module's tests on
+    one backend. A module's DuckDB and PostgreSQL halves share no fixture above function scope
+    but the cheap simulated fleets, so the two workers can split a long module (the what-if
+    shadows ran 3-6 minutes alone at the end of the suite as one unit)."""
+    if _real_server_module(nodeid):
+        return "real-servers"
+    module = nodeid.split("::", 1)[0]
+    params = nodeid.rsplit("[", 1)[1].rstrip("]").split("-") if nodeid.endswith("]") else []
+    backend = next((b for b in BACKENDS if b in params), None)
+    return f"{module}[{backend}]" if backend else module
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
-    """xdist's scope scheduling with two kinds of unit: the whole deployment tier (one worker,
-    one deployment at a time, the session's `airflow_server` started once), and a module."""
+    """xdist's scope scheduling with the units of `_scheduling_unit`: the whole deployment tier
+    (one worker, one deployment at a time, the session's `airflow_server` started once), and a
+    module's tests per backend."""
     from xdist.scheduler import LoadScopeScheduling
 
     class RealServersTogether(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            return "real-servers" if _real_server_module(nodeid) else nodeid.split("::", 1)[0]
+            return _scheduling_unit(nodeid)
 
     config.option.loadscopereorder = False  # the real-server unit, the longest, goes first
     return RealServersTogether(config, log)
