@@ -95,13 +95,24 @@ def replay(db: Path, start: datetime, days: int, out: Path, extra: str | None) -
     print(f"replayed {days * 24} hours in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
 
 
-def table(before: pd.DataFrame, after: pd.DataFrame, start: datetime, models: int, days: int):
+def pages(notes: pd.DataFrame) -> pd.DataFrame:
+    """The pages among a replay's notifications: firing or repeated, sent (not resolves)."""
+    p = notes[notes["event"].isin(["firing", "repeated"]) & (notes["state"] == "sent")]
+    return p.assign(hour=pd.to_datetime(p["hour"]))
+
+
+def incident_pages(p: pd.DataFrame, i: int, model_id: str) -> pd.DataFrame:
+    """The pages of canonical incident `i`'s model from its onset to 2 h after its end."""
     from modelwatch.sim.fleet import DEMO_DAY
     from modelwatch.sim.incidents import CANONICAL_INCIDENTS
 
-    def pages(notes: pd.DataFrame) -> pd.DataFrame:
-        p = notes[notes["event"].isin(["firing", "repeated"]) & (notes["state"] == "sent")]
-        return p.assign(hour=pd.to_datetime(p["hour"]))
+    _, h0, h1 = CANONICAL_INCIDENTS[i]
+    lo, hi = DEMO_DAY + h0 * HOUR, DEMO_DAY + (h1 + 2) * HOUR
+    return p[(p["model_id"] == model_id) & (p["hour"] >= lo) & (p["hour"] <= hi)]
+
+
+def table(before: pd.DataFrame, after: pd.DataFrame, start: datetime, models: int, days: int):
+    from modelwatch.sim.incidents import CANONICAL_INCIDENTS
 
     rows = []
     ids = [f"model-{i:03d}" for i in range(models)]
@@ -128,11 +139,10 @@ def table(before: pd.DataFrame, after: pd.DataFrame, start: datetime, models: in
                 "model": f"{n / model_days:.3f}",
             }
         )
-    for i, (kind, h0, h1) in enumerate(CANONICAL_INCIDENTS):
-        lo, hi = DEMO_DAY + h0 * HOUR, DEMO_DAY + (h1 + 2) * HOUR
+    for i, (kind, _, _) in enumerate(CANONICAL_INCIDENTS):
         row = {"scenario": f"incident {kind}", "model": ids[i]}
         for name, p in (("before", pb), ("after", pa)):
-            own = p[(p["model_id"] == ids[i]) & (p["hour"] >= lo) & (p["hour"] <= hi)]
+            own = incident_pages(p, i, ids[i])
             fired = own[own["event"] == "firing"]["alert_id"].nunique()
             row[f"{name} pages"] = len(own)
             row[f"{name} last page (h after event)"] = f"alerts fired: {fired}"

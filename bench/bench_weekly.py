@@ -32,7 +32,6 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-HOUR = timedelta(hours=1)
 #: variant -> (baseline slots, history_days)
 VARIANTS: dict[str, tuple[str, int]] = {
     "daily@7": ("daily", 7),
@@ -75,19 +74,21 @@ def seed_warehouse(path: Path, models: int, days: int, seed: int) -> None:
 
 
 def summary(notes: pd.DataFrame, models: int, days: int) -> dict[str, str]:
-    from modelwatch.sim.fleet import DEMO_DAY, model_ids
+    """Pages per healthy model-day, and how many canonical incidents fired (as the fleet-life
+    benchmark counts them)."""
+    from bench_fleet_life import incident_pages, pages
+
+    from modelwatch.sim.fleet import model_ids
     from modelwatch.sim.incidents import CANONICAL_INCIDENTS
 
-    p = notes[notes["event"].isin(["firing", "repeated"]) & (notes["state"] == "sent")]
-    p = p.assign(hour=pd.to_datetime(p["hour"]))
+    p = pages(notes)
     ids = model_ids(models)
     healthy = ids[len(CANONICAL_INCIDENTS) :]
     per_day = p["model_id"].isin(healthy).sum() / (len(healthy) * days)
     row = {"healthy pages/model-day": f"{per_day:.4f}"}
     paged = 0
-    for i, (_, h0, h1) in enumerate(CANONICAL_INCIDENTS):
-        lo, hi = DEMO_DAY + h0 * HOUR, DEMO_DAY + (h1 + 2) * HOUR
-        own = p[(p["model_id"] == ids[i]) & (p["hour"] >= lo) & (p["hour"] <= hi)]
+    for i in range(len(CANONICAL_INCIDENTS)):
+        own = incident_pages(p, i, ids[i])
         paged += int((own["event"] == "firing").any())
     row["incidents paged"] = f"{paged}/{len(CANONICAL_INCIDENTS)}"
     return row

@@ -127,17 +127,17 @@ class SeasonalBaseline:
         names = (*FEATURES, *self.extras)
         directions = [*(DIRECTION[f] for f in FEATURES), *(m.direction for m in extras)]
         x = feature_matrix(history, self.extras)
-        hod = self.slots(history[schema.TS])
+        slot = self.slots(history[schema.TS])
         with np.errstate(all="ignore"), warnings.catch_warnings():
             # quiet minutes have no latency: all-null slices are allowed (their level: 0)
             warnings.simplefilter("ignore", RuntimeWarning)
             overall = np.nan_to_num(np.nanmedian(x, axis=0))
             self.levels = np.tile(overall, (self.SLOTS, 1))
-            for h in range(self.SLOTS):
-                sel = hod == h
+            for k in range(self.SLOTS):
+                sel = slot == k
                 if sel.sum() >= self.MIN_ROWS_PER_HOUR:
-                    self.levels[h] = np.nan_to_num(np.nanmedian(x[sel], axis=0), nan=overall)
-            resid = x - self.levels[hod]
+                    self.levels[k] = np.nan_to_num(np.nanmedian(x[sel], axis=0), nan=overall)
+            resid = x - self.levels[slot]
             dev = np.abs(resid - np.nanmedian(resid, axis=0))
             noise = np.nan_to_num(1.4826 * np.nanmedian(dev, axis=0))
             days = history[schema.TS].dt.floor("D").to_numpy()
@@ -158,8 +158,8 @@ class SeasonalBaseline:
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
         """Deviations from the baseline beyond the tolerance band, in units of the band (a
         fall measured against the band for falls, a rise against the band for rises)."""
-        hod = self.slots(frame[schema.TS])
-        resid = feature_matrix(frame, self.extras) - self.levels[hod]
+        slot = self.slots(frame[schema.TS])
+        resid = feature_matrix(frame, self.extras) - self.levels[slot]
         resid[np.isnan(resid)] = 0.0  # a quiet minute's latency is no deviation
         # An absurd value (1e300) against a narrow band is infinitely far: inf, not a warning.
         with np.errstate(over="ignore"):
