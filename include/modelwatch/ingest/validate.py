@@ -9,7 +9,6 @@ The rules live in `expectations.py`, the GX plumbing (and its lazy import) in `g
 from __future__ import annotations
 
 import json
-import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -35,7 +34,7 @@ from modelwatch.ingest.expectations import (
     row_expectations,
     zero_tolerance,
 )
-from modelwatch.ingest.gx import check_name, ephemeral_context, failing_positions, run_suite
+from modelwatch.ingest.gx import check_name, failing_positions, frame_batches, run_suite
 
 PASSED = "passed"
 QUARANTINED = "quarantined"
@@ -115,21 +114,21 @@ def validate_hour(
     if schema.FLEET in expected:
         raise StructuralValidationError(f"{schema.FLEET!r} is reserved and cannot be a model id")
 
-    gx, context = ephemeral_context()
-    token = f"{hour:%Y%m%dT%H}_{uuid.uuid4().hex[:8]}"
+    gx, batches = frame_batches()
+    token = f"{hour:%Y%m%dT%H}"
     stats: dict[str, int] = defaultdict(int)
     metrics = cfg.metrics
-    _check_columns(gx, context, df, token, stats, metrics)
+    _check_columns(gx, batches, df, token, stats, metrics)
     coerced = coerce(df, cfg.metric_names)
     data = coerced.data
     rows = data[list(required_columns(metrics))].reset_index(drop=True)
     null_ids, row_failures = 0, {}
     if len(rows):
-        null_ids, row_failures = _validate_rows(gx, context, rows, hour, token, stats, metrics)
+        null_ids, row_failures = _validate_rows(gx, batches, rows, hour, token, stats, metrics)
         _add_unreadable(row_failures, rows, coerced.unreadable)
         _allow_unreported(row_failures, rows, df.reset_index(drop=True), metrics)
     facts = _model_facts(rows, hour, expected)
-    agg_failures = _validate_models(gx, context, facts, cfg, token, stats)
+    agg_failures = _validate_models(gx, batches, facts, cfg, token, stats)
 
     verdicts = _verdicts(facts, row_failures, agg_failures, cfg, hour)
     fleet = _fleet_row(rows, facts, hour, null_ids)
@@ -155,7 +154,7 @@ def _check_hour(hour: datetime) -> None:
 
 def _check_columns(
     gx: Any,
-    context: Any,
+    batches: Any,
     df: pd.DataFrame,
     token: str,
     stats: dict[str, int],
@@ -164,7 +163,7 @@ def _check_columns(
     """Every required column (declared metrics included) must exist; name all the missing
     ones at once."""
     suite = column_expectations(gx, metrics)
-    results = run_suite(gx, context, df, suite, f"modelwatch_schema_{token}", stats)
+    results = run_suite(gx, batches, df, suite, f"modelwatch_schema_{token}", stats)
     failed = {check_name(r) for r in results if not r.success}
     missing = [c for c in required_columns(metrics) if column_check(c) in failed]
     if missing:
@@ -176,7 +175,7 @@ def _check_columns(
 
 def _validate_rows(
     gx: Any,
-    context: Any,
+    batches: Any,
     rows: pd.DataFrame,
     hour: datetime,
     token: str,
@@ -190,7 +189,7 @@ def _validate_rows(
     `_add_unreadable` takes back out, so each bad value is reported once, as what it is.
     """
     suite = row_expectations(gx, hour, metrics)
-    results = run_suite(gx, context, rows, suite, f"modelwatch_rows_{token}", stats)
+    results = run_suite(gx, batches, rows, suite, f"modelwatch_rows_{token}", stats)
     ids = rows[schema.MODEL_ID].to_numpy(dtype=object)
     null_ids = 0
     failures: dict[str, dict[str, int]] = defaultdict(dict)
@@ -269,7 +268,7 @@ def _model_facts(rows: pd.DataFrame, hour: datetime, expected: list[str]) -> pd.
 
 def _validate_models(
     gx: Any,
-    context: Any,
+    batches: Any,
     facts: pd.DataFrame,
     cfg: ValidationConfig,
     token: str,
@@ -280,7 +279,7 @@ def _validate_models(
     if present.empty:
         return {}
     suite = model_expectations(gx, cfg)
-    results = run_suite(gx, context, present, suite, f"modelwatch_models_{token}", stats)
+    results = run_suite(gx, batches, present, suite, f"modelwatch_models_{token}", stats)
     ids = present[schema.MODEL_ID].to_numpy(dtype=object)
     failures: dict[str, dict[str, int]] = defaultdict(dict)
     for r in results:

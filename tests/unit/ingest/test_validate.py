@@ -325,7 +325,15 @@ def test_import_does_not_load_great_expectations() -> None:
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 
-def test_gx_runs_quietly(capfd: pytest.CaptureFixture[str]) -> None:
+def test_gx_runs_quietly(
+    capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from modelwatch.ingest import gx as mwgx
+
+    # a fresh thread cache, so building GX's context is inside the captured run too
+    monkeypatch.setattr(mwgx, "_LOCAL", threading.local())
     validate_hour(make_hour(["m1", "m2"]), HOUR, ["m1", "m2"], CFG)
     out, err = capfd.readouterr()
     assert out == "" and err == ""  # no tqdm bars, no GX log lines
@@ -336,7 +344,7 @@ def test_expectation_gx_cannot_evaluate_is_fatal() -> None:
 
     from modelwatch.ingest import gx as mwgx
 
-    gx, context = mwgx.ephemeral_context()
+    gx, batches = mwgx.frame_batches()
     bad = mwgx.expect(gx, "ExpectColumnValuesToNotBeNull", "nope not null", column="nope")
     with pytest.raises(RuntimeError, match="could not evaluate 'nope not null'"):
-        mwgx.run_suite(gx, context, pd.DataFrame({"a": [1.0]}), [bad], "t", defaultdict(int))
+        mwgx.run_suite(gx, batches, pd.DataFrame({"a": [1.0]}), [bad], "t", defaultdict(int))
