@@ -52,6 +52,18 @@ def test_parse_imports_nothing_heavy_and_is_fast(probe):
         assert seconds < 1.0, f"parsing {path} took {seconds:.2f}s"
 
 
+def test_a_task_imports_only_what_its_step_needs():
+    """Every task process imports the library's task edge; scipy.stats (a second of every
+    task's start), scikit-learn and GX belong to the steps that use them, not to that import."""
+    code = (
+        "import sys, json; import modelwatch.pipeline.tasks; "
+        "print(json.dumps(sorted(m for m in sys.modules "
+        "if m.split('.')[0] in ('scipy', 'sklearn', 'great_expectations', 'matplotlib'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == []
+
+
 @pytest.fixture(scope="module")
 def dag():
     from airflow.dag_processing.dagbag import DagBag

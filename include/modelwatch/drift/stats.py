@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import special, stats
 
 from modelwatch.config import DriftConfig
 
@@ -80,6 +79,8 @@ def continuous_tests(
 ) -> list[TestResult]:
     """PSI (on the reference's deciles), the KS statistic and the Wasserstein distance (in
     reference standard deviations) of one hour's values against the reference sketch."""
+    from scipy import special, stats  # here, not at the top: see `categorical_tests`
+
     ref = np.asarray(sketch["q"], dtype=np.float64)
     x = np.sort(np.asarray(current, dtype=np.float64))
     n, m = x.size, int(sketch["n"])  # type: ignore[call-overload]
@@ -113,6 +114,10 @@ def categorical_tests(
     """PSI on the class shares, and Cramer's V (effect size) with the chi-square test's
     p-value, of one hour's classes against the reference's counts. A class the reference
     never saw, or one that disappeared, weighs in through the smoothing."""
+    # scipy.stats takes about a second to import; only the drift task needs it, and every
+    # Airflow task imports this package
+    from scipy import stats
+
     ref_counts: dict[str, int] = dict(sketch["cats"])  # type: ignore[call-overload]
     cats, counts = np.unique(np.asarray(current).astype(str), return_counts=True)
     now = dict(zip(cats.tolist(), counts.tolist(), strict=True))

@@ -18,7 +18,6 @@ from __future__ import annotations
 from datetime import datetime
 
 import pandas as pd
-from scipy.stats import binom
 
 from modelwatch.config import HintsConfig
 from modelwatch.hints.labels import Labels, members
@@ -38,6 +37,8 @@ def load_trouble(wh: Warehouse, start: datetime, end: datetime) -> pd.DataFrame:
 
 
 def _score(weight: float, n: int, size: int, p_fleet: float) -> float:
+    from scipy.stats import binom  # imported here: scipy.stats costs every Airflow task ~1 s
+
     chance = float(binom.sf(n - 1, size, min(max(p_fleet, 1e-6), 1.0)))
     return weight * (1.0 - chance) * (1.0 - 0.5 ** (n - 1))
 
