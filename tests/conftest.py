@@ -128,41 +128,6 @@ def empty_wh(new_warehouse) -> WarehouseSpec:
     return new_warehouse()
 
 
-@pytest.fixture(scope="session")
-def airflow_server(tmp_path_factory, fleet):
-    """One real Airflow deployment for the session (see tests/deployment/airflow_harness.py).
-
-    Its warehouse is a PostgreSQL database holding the test fleet's incident day and a small
-    "live" fleet reporting until two hours past the fixture's hour; the connection and the pool
-    are set through the Airflow CLI. Yields the `AirflowServer`, with `.spec` (the warehouse)
-    and `.wh_uri` added.
-    """
-    from datetime import UTC, datetime, timedelta
-
-    from tests.deployment.airflow_harness import AirflowServer
-
-    home = tmp_path_factory.mktemp("airflow-real")
-    now_hour = datetime.now(UTC).replace(tzinfo=None, minute=0, second=0, microsecond=0)
-    with pg_database() as wh_uri:
-        spec = make_warehouse(wh_uri, fleet)
-        # Rows up to two hours past the fixture's hour: whichever hour the scheduler runs (the
-        # deployment may come up after the top of the next hour), its rows are there.
-        live_end = now_hour + timedelta(hours=2)
-        live = simulate_fleet(FleetSpec(n_models=3, days=8, end=live_end, seed=3))
-        with open_warehouse(spec) as wh:
-            wh.insert("model_metrics", live.metrics)
-        server = AirflowServer(home, PG_ADMIN_URI, {"MODELWATCH_STAGING_DIR": str(home / "stg")})
-        try:
-            server.start()
-            server.cli("pools", "set", "modelwatch_warehouse", "4", "warehouse writers")
-            server.cli("connections", "add", "modelwatch_warehouse", "--conn-uri", wh_uri)
-            server.wait_for_dag("model_health")
-            server.spec, server.wh_uri = spec, wh_uri
-            yield server
-        finally:
-            server.stop()
-
-
 #: Test tiers are folders; each test gets its folder's marker (`-m unit`, `-m "not deployment"`).
 TIERS = ("unit", "integration", "dags", "deployment")
 #: Markers that start real servers; their tests must live in tests/deployment/.
@@ -179,9 +144,9 @@ def _real_server_module(nodeid: str) -> bool:
 
 
 def pytest_collection_modifyitems(config, items) -> None:
-    """Mark each test with its tier (its folder); run the deployment tier first, in collection
-    order. A test outside the tier folders, or a real-server test outside tests/deployment/
-    (xdist would run it beside the deployments), is a usage error."""
+    """Mark each test with its tier (its folder); run the deployment tier first (`_run_order`).
+    A test outside the tier folders, or a real-server test outside tests/deployment/ (xdist
+    would run it beside the deployments), is a usage error."""
     loose = [item.nodeid for item in items if _tier(item.nodeid) is None]
     if loose:
         raise pytest.UsageError(f"tests must live in a tier folder {TIERS}: {loose[:5]}")
@@ -195,7 +160,15 @@ def pytest_collection_modifyitems(config, items) -> None:
         raise pytest.UsageError(f"move these real-server tests to tests/deployment/: {stray}")
     for item in items:
         item.add_marker(getattr(pytest.mark, _tier(item.nodeid) or "unit"))
-    items.sort(key=lambda item: not _real_server_module(item.nodeid))  # stable
+    items.sort(key=_run_order)  # stable
+
+
+def _run_order(item) -> int:
+    """The deployments first, the shared LocalExecutor one (the longest unit) before them all:
+    xdist hands out units in this order, and the longest ones should not start last."""
+    if not _real_server_module(item.nodeid):
+        return 2
+    return 0 if "/local_executor/" in item.nodeid else 1
 
 
 #: The warehouse backends `new_warehouse` is parametrized over (part of a test's node id).
@@ -203,13 +176,16 @@ BACKENDS = ("duckdb", "postgres")
 
 
 def _scheduling_unit(nodeid: str) -> str:
-    """What xdist hands a worker at once: the whole deployment tier, or a module's tests on
-    one backend. A module's DuckDB and PostgreSQL halves share no fixture above function scope
-    but the cheap simulated fleets, so the two workers can split a long module (the what-if
-    shadows ran 3-6 minutes alone at the end of the suite as one unit)."""
-    if _real_server_module(nodeid):
-        return "real-servers"
+    """What xdist hands a worker at once: one deployment's tests, or a module's tests on one
+    backend. A deployment's tests are its module's, or its folder's when the folder's modules
+    share one deployment (tests/deployment/local_executor/); the two workers may each run a
+    deployment at once. A module's DuckDB and PostgreSQL halves share no fixture above
+    function scope but the cheap simulated fleets, so the two workers can split a long module
+    (the what-if shadows ran 3-6 minutes alone at the end of the suite as one unit)."""
     module = nodeid.split("::", 1)[0]
+    if _real_server_module(nodeid):
+        folder = module.rsplit("/", 1)[0]
+        return folder if folder != "tests/deployment" else module
     params = nodeid.rsplit("[", 1)[1].rstrip("]").split("-") if nodeid.endswith("]") else []
     backend = next((b for b in BACKENDS if b in params), None)
     return f"{module}[{backend}]" if backend else module
@@ -217,14 +193,14 @@ def _scheduling_unit(nodeid: str) -> str:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
-    """xdist's scope scheduling with the units of `_scheduling_unit`: the whole deployment tier
-    (one worker, one deployment at a time, the session's `airflow_server` started once), and a
-    module's tests per backend."""
+    """xdist's scope scheduling with the units of `_scheduling_unit`: a deployment's tests (the
+    LocalExecutor deployment's `airflow_server` started once, and stopped when its folder is
+    done), and a module's tests per backend."""
     from xdist.scheduler import LoadScopeScheduling
 
     class RealServersTogether(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             return _scheduling_unit(nodeid)
 
-    config.option.loadscopereorder = False  # the real-server unit, the longest, goes first
+    config.option.loadscopereorder = False  # the deployments, the longest units, go first
     return RealServersTogether(config, log)

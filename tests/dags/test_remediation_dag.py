@@ -4,8 +4,9 @@ Live manual runs of the saturation hour with an auto-approval limit the scale-up
 `needs_approval` branch skips `approve` and goes straight to `dispatch`, which sends the request
 once; three reruns send nothing more. Every task runs for real in-process (Task SDK, XCom,
 branching, trigger rules) against a seeded DuckDB warehouse. The path through the approval task
-needs an answer from outside the run: tests/deployment/test_remediation_approval.py gives it
-through the REST API of a real deployment.
+needs an answer from outside the run:
+tests/deployment/local_executor/test_remediation_approval.py gives it through the REST API of a
+real deployment.
 """
 
 from __future__ import annotations

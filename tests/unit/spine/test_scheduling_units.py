@@ -7,13 +7,17 @@ import pytest
 from tests.conftest import _scheduling_unit
 
 W = "tests/integration/test_whatif.py"
+D = "tests/deployment"
+L = f"{D}/local_executor"  # one deployment, shared by the folder's modules
 
 
 @pytest.mark.parametrize(
     ("nodeid", "unit"),
     [
-        ("tests/deployment/test_celery.py::test_a_1000_model_hour", "real-servers"),
-        ("tests/deployment/test_browser.py::test_form[duckdb]", "real-servers"),
+        (f"{L}/test_airflow_real.py::test_backfill", L),
+        (f"{L}/test_remediation_approval.py::test_a_rejected_rollback[duckdb]", L),
+        (f"{D}/test_celery.py::test_a_1000_model_hour", f"{D}/test_celery.py"),
+        (f"{D}/test_browser.py::test_form[duckdb]", f"{D}/test_browser.py"),
         (f"{W}::test_reruns[postgres]", f"{W}[postgres]"),
         (f"{W}::test_reruns[duckdb]", f"{W}[duckdb]"),
         (f"{W}::test_list_and_drop", W),
@@ -22,5 +26,5 @@ W = "tests/integration/test_whatif.py"
         ("tests/unit/x/test_y.py::C::test_z[0.5]", "tests/unit/x/test_y.py"),
     ],
 )
-def test_a_module_is_one_unit_per_backend_and_the_deployments_one_in_all(nodeid, unit):
+def test_a_module_is_one_unit_per_backend_and_a_deployment_one_unit(nodeid, unit):
     assert _scheduling_unit(nodeid) == unit

@@ -9,7 +9,7 @@ Required Actions page does. Approved, the request is dispatched once, and three 
 hour dispatch nothing more and ask nothing more; rejected (a rollback of model-002), nothing is
 sent. Everything goes through the REST API and the `airflow` CLI, as users do.
 
-The session's `airflow_server` fixture (tests/conftest.py) is used through three handles only:
+The folder's `airflow_server` fixture (its conftest.py) is used through three handles only:
 `base_url`, `token()` (a bearer token for the REST API) and `env` (the deployment's environment,
 for the `airflow` CLI). Run with `-m airflow_server` (`make test-airflow`).
 """

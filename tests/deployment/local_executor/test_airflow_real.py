@@ -24,7 +24,7 @@ DAG = "model_health"
 
 @pytest.fixture(scope="module")
 def deployment(airflow_server):
-    """The session's Airflow deployment, with model_health unpaused (the scheduler starts no
+    """The folder's Airflow deployment, with model_health unpaused (the scheduler starts no
     run, backfill or not, of a paused DAG)."""
     airflow_server.api("PATCH", f"/dags/{DAG}", json={"is_paused": False})
     yield airflow_server
