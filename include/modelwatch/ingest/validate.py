@@ -115,20 +115,19 @@ def validate_hour(
         raise StructuralValidationError(f"{schema.FLEET!r} is reserved and cannot be a model id")
 
     gx, batches = frame_batches()
-    token = f"{hour:%Y%m%dT%H}"
     stats: dict[str, int] = defaultdict(int)
     metrics = cfg.metrics
-    _check_columns(gx, batches, df, token, stats, metrics)
+    _check_columns(gx, batches, df, stats, metrics)
     coerced = coerce(df, cfg.metric_names)
     data = coerced.data
     rows = data[list(required_columns(metrics))].reset_index(drop=True)
     null_ids, row_failures = 0, {}
     if len(rows):
-        null_ids, row_failures = _validate_rows(gx, batches, rows, hour, token, stats, metrics)
+        null_ids, row_failures = _validate_rows(gx, batches, rows, hour, stats, metrics)
         _add_unreadable(row_failures, rows, coerced.unreadable)
         _allow_unreported(row_failures, rows, df.reset_index(drop=True), metrics)
     facts = _model_facts(rows, hour, expected)
-    agg_failures = _validate_models(gx, batches, facts, cfg, token, stats)
+    agg_failures = _validate_models(gx, batches, facts, cfg, stats)
 
     verdicts = _verdicts(facts, row_failures, agg_failures, cfg, hour)
     fleet = _fleet_row(rows, facts, hour, null_ids)
@@ -156,14 +155,13 @@ def _check_columns(
     gx: Any,
     batches: Any,
     df: pd.DataFrame,
-    token: str,
     stats: dict[str, int],
     metrics: Sequence[schema.Metric],
 ) -> None:
     """Every required column (declared metrics included) must exist; name all the missing
     ones at once."""
     suite = column_expectations(gx, metrics)
-    results = run_suite(gx, batches, df, suite, f"modelwatch_schema_{token}", stats)
+    results = run_suite(gx, batches, df, suite, "modelwatch_schema", stats)
     failed = {check_name(r) for r in results if not r.success}
     missing = [c for c in required_columns(metrics) if column_check(c) in failed]
     if missing:
@@ -178,7 +176,6 @@ def _validate_rows(
     batches: Any,
     rows: pd.DataFrame,
     hour: datetime,
-    token: str,
     stats: dict[str, int],
     metrics: Sequence[schema.Metric],
 ) -> tuple[int, dict[str, dict[str, int]]]:
@@ -189,7 +186,7 @@ def _validate_rows(
     `_add_unreadable` takes back out, so each bad value is reported once, as what it is.
     """
     suite = row_expectations(gx, hour, metrics)
-    results = run_suite(gx, batches, rows, suite, f"modelwatch_rows_{token}", stats)
+    results = run_suite(gx, batches, rows, suite, "modelwatch_rows", stats)
     ids = rows[schema.MODEL_ID].to_numpy(dtype=object)
     null_ids = 0
     failures: dict[str, dict[str, int]] = defaultdict(dict)
@@ -271,7 +268,6 @@ def _validate_models(
     batches: Any,
     facts: pd.DataFrame,
     cfg: ValidationConfig,
-    token: str,
     stats: dict[str, int],
 ) -> dict[str, dict[str, int]]:
     """One GX pass over the per-model summary of models that sent rows: coverage and freshness."""
@@ -279,7 +275,7 @@ def _validate_models(
     if present.empty:
         return {}
     suite = model_expectations(gx, cfg)
-    results = run_suite(gx, batches, present, suite, f"modelwatch_models_{token}", stats)
+    results = run_suite(gx, batches, present, suite, "modelwatch_models", stats)
     ids = present[schema.MODEL_ID].to_numpy(dtype=object)
     failures: dict[str, dict[str, int]] = defaultdict(dict)
     for r in results:
