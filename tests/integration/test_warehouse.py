@@ -12,7 +12,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from modelwatch.warehouse import WarehouseError, open_warehouse, spec_from_uri, warehouse_spec
+from modelwatch.warehouse import (
+    WarehouseError,
+    held_open,
+    open_warehouse,
+    spec_from_uri,
+    warehouse_spec,
+)
 from modelwatch.warehouse.base import expand_params, migrations, quote_ident, to_driver
 
 H = datetime(2026, 11, 1, 9)
@@ -156,6 +162,51 @@ def test_duckdb_writers_in_separate_processes_wait_for_the_lock(tmp_path: Path):
     with open_warehouse(empty_wh) as wh:
         got = wh.query("SELECT model_id, COUNT(*) AS n FROM mw_validation GROUP BY 1 ORDER BY 1")
     assert got.values.tolist() == [["writer-a", 25], ["writer-b", 25]]
+
+
+READER = textwrap.dedent(
+    """
+    import sys
+    from modelwatch.warehouse import WarehouseError
+    from modelwatch.warehouse.duckdb_backend import DuckDBWarehouse
+
+    try:
+        wh = DuckDBWarehouse(sys.argv[1], lock_timeout_s=0.3)
+    except WarehouseError as exc:
+        print("locked" if "stayed locked" in str(exc) else f"error {exc}")
+    else:
+        n = wh.query("SELECT COUNT(*) AS n FROM mw_validation")["n"].iloc[0]
+        print(f"rows {n}")
+    """
+)
+
+
+def read_in_another_process(path: str) -> str:
+    out = subprocess.run(
+        [sys.executable, "-c", READER, path], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip().splitlines()[-1]
+
+
+def test_a_held_duckdb_file_keeps_every_write_and_is_locked_only_while_held(tmp_path: Path):
+    """`held_open` (a local run's hour, a what-if replay) keeps one connection open while the
+    steps open and close their own: their writes must all reach the file when it ends, and
+    other processes wait for the file only meanwhile."""
+    from tests.conftest import make_warehouse
+
+    spec = make_warehouse(f"duckdb:///{tmp_path}/held.duckdb")
+    row = {"h": datetime(2026, 1, 1), "m": "m-1"}
+    insert = (
+        "INSERT INTO mw_validation (hour, model_id, status, n_rows, failed_checks) "
+        "VALUES (:h, :m, 'passed', 60, '[]')"
+    )
+    with held_open(spec):
+        for step in range(3):  # each step its own connection, as run_hour's steps do
+            with open_warehouse(spec) as wh:
+                wh.execute(insert, {**row, "m": f"m-{step}"})
+        assert read_in_another_process(spec.duckdb_path) == "locked"
+    assert read_in_another_process(spec.duckdb_path) == "rows 3"
 
 
 def test_postgres_uri_quotes_credentials():

@@ -16,7 +16,7 @@ from modelwatch.config import Settings
 from modelwatch.pipeline import hourly
 from modelwatch.pipeline.summary import step_summary
 from modelwatch.run import RunMode, hour_key, make_context
-from modelwatch.warehouse import WarehouseSpec
+from modelwatch.warehouse import WarehouseSpec, held_open
 
 
 def run_hour(
@@ -37,32 +37,33 @@ def run_hour(
     mode = mode or RunMode("manual", notify=False, dry_run=True)
     ctx = make_context(hour, run_id or f"local__{hour_key(hour)}", mode, models, settings)
     clock = _stopwatch(timings)
-    with clock("extract"):
-        extracted = hourly.step_extract(ctx, spec, settings)
-    with clock("logs"):
-        hourly.step_logs(ctx, spec, settings)
-    with clock("validate"):
-        shards = hourly.step_validate(ctx, extracted["expected"], spec, settings)
-    with clock("detect"):
-        results = [
-            hourly.step_detect(ctx, shard, i, settings, spec) for i, shard in enumerate(shards)
-        ]
-        persisted = hourly.step_persist(ctx, results, spec)
-    with clock("drift"):
-        drifted = hourly.step_drift(ctx, spec, settings, shards)
-    with clock("route"):
-        branches = hourly.step_route(ctx, persisted, spec, settings, drifted)
-    if hourly.ALERT in branches:
-        with clock("alert"):
-            hourly.step_alert(ctx, spec, settings)
-    if hourly.REMEDIATE in branches:
-        # no operator to ask outside Airflow: requests that need approval stay awaiting it
-        with clock("remediate"):
-            hourly.step_remediate(ctx, spec, settings)
-        if dispatch:
-            hourly.step_dispatch(ctx, spec, settings)
-    with clock("summary"):
-        return step_summary(ctx, spec, settings)
+    with held_open(spec):  # one DuckDB instance for the hour, not one per step
+        with clock("extract"):
+            extracted = hourly.step_extract(ctx, spec, settings)
+        with clock("logs"):
+            hourly.step_logs(ctx, spec, settings)
+        with clock("validate"):
+            shards = hourly.step_validate(ctx, extracted["expected"], spec, settings)
+        with clock("detect"):
+            results = [
+                hourly.step_detect(ctx, shard, i, settings, spec) for i, shard in enumerate(shards)
+            ]
+            persisted = hourly.step_persist(ctx, results, spec)
+        with clock("drift"):
+            drifted = hourly.step_drift(ctx, spec, settings, shards)
+        with clock("route"):
+            branches = hourly.step_route(ctx, persisted, spec, settings, drifted)
+        if hourly.ALERT in branches:
+            with clock("alert"):
+                hourly.step_alert(ctx, spec, settings)
+        if hourly.REMEDIATE in branches:
+            # no operator to ask outside Airflow: requests that need approval stay awaiting it
+            with clock("remediate"):
+                hourly.step_remediate(ctx, spec, settings)
+            if dispatch:
+                hourly.step_dispatch(ctx, spec, settings)
+        with clock("summary"):
+            return step_summary(ctx, spec, settings)
 
 
 def _stopwatch(timings: dict[str, float] | None) -> Any:

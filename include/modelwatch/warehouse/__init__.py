@@ -7,6 +7,7 @@ portable, with `:name` placeholders; each backend binds them its own way.
 from modelwatch.warehouse.base import Warehouse, WarehouseError
 from modelwatch.warehouse.connect import (
     WarehouseSpec,
+    held_open,
     open_warehouse,
     spec_from_uri,
     warehouse_spec,
@@ -16,6 +17,7 @@ __all__ = [
     "Warehouse",
     "WarehouseError",
     "WarehouseSpec",
+    "held_open",
     "open_warehouse",
     "spec_from_uri",
     "warehouse_spec",

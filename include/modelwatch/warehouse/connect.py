@@ -7,6 +7,8 @@ inside Airflow and out. Credentials stay in the connection; nothing here logs th
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -139,3 +141,19 @@ def open_warehouse(spec: WarehouseSpec, *, migrate: bool = False) -> Warehouse:
         wh.close()
         raise
     return wh
+
+
+@contextmanager
+def held_open(spec: WarehouseSpec) -> Iterator[None]:
+    """Keep an embedded (DuckDB) warehouse open across several steps of one process.
+
+    Each step opens and closes its own connection, as an Airflow task must. In one process
+    (a local run, a replay, a what-if shadow) DuckDB shares one database instance between
+    the connections to a file while any is open, and closing the last one checkpoints the
+    file: held open, the steps' opens are cheap and the checkpoint happens once. The file
+    stays locked against other processes meanwhile. Other backends: nothing to hold."""
+    if spec.conn_type not in DUCKDB_TYPES:
+        yield
+        return
+    with open_warehouse(spec.in_schema(None)):  # the file, not a shadow's schema
+        yield
