@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -207,6 +207,38 @@ def test_a_held_duckdb_file_keeps_every_write_and_is_locked_only_while_held(tmp_
                 wh.execute(insert, {**row, "m": f"m-{step}"})
         assert read_in_another_process(spec.duckdb_path) == "locked"
     assert read_in_another_process(spec.duckdb_path) == "rows 3"
+
+
+def test_a_shadow_run_releases_the_duckdb_file_between_hours(tmp_path: Path, fleet, monkeypatch):
+    """A what-if shadow replays many hours; holding the file for all of them would make the
+    DAG's tasks on the same DuckDB file wait out the whole run (and fail at their deadline).
+    After each hour, another process can open the file."""
+    from modelwatch.config import Settings
+    from modelwatch.pipeline import whatif
+    from modelwatch.sim.fleet import DEMO_DAY
+    from tests.conftest import make_warehouse
+
+    spec = make_warehouse(f"duckdb:///{tmp_path}/shadowed.duckdb", fleet)
+    seen: list[str] = []
+    real = whatif.run_hour
+
+    def hour_then_look(*args, **kwargs):
+        out = real(*args, **kwargs)
+        seen.append(read_in_another_process(spec.duckdb_path).split()[0])
+        return out
+
+    monkeypatch.setattr(whatif, "run_hour", hour_then_look)
+    first = DEMO_DAY + timedelta(hours=8)
+    got = whatif.run_shadow(
+        spec,
+        Settings(),
+        "between",
+        first,
+        first + timedelta(hours=2),
+        models=["model-000"],
+        progress=False,
+    )
+    assert got["hours_run"] == 2 and seen == ["rows", "rows"]
 
 
 def test_postgres_uri_quotes_credentials():

@@ -28,13 +28,7 @@ from modelwatch.config import Settings
 from modelwatch.links import report_dir
 from modelwatch.pipeline.local import run_hour
 from modelwatch.run import HOUR, RunMode, hour_key
-from modelwatch.warehouse import (
-    Warehouse,
-    WarehouseError,
-    WarehouseSpec,
-    held_open,
-    open_warehouse,
-)
+from modelwatch.warehouse import Warehouse, WarehouseError, WarehouseSpec, open_warehouse
 from modelwatch.warehouse.base import quote_ident
 from modelwatch.warehouse.connect import SHADOW_PREFIX, shadow_schema
 
@@ -201,21 +195,20 @@ def run_shadow(
     from tqdm import tqdm
 
     lines = []
-    with held_open(shadow):  # one DuckDB instance for the whole replay
-        for hour in tqdm(hours, desc=f"whatif {name}", unit="h", disable=not progress):
-            summary = run_hour(
-                hour,
-                shadow,
-                mine,
-                WHATIF,
-                list(record.models) if record.models else None,
-                run_id=f"whatif__{name}__{hour_key(hour)}",
-                dispatch=False,
-                timings=timings,
-            )
-            lines.append(summary.get("line", ""))
-            with open_warehouse(shadow) as wh:
-                wh.execute(f"UPDATE {RECORD} SET done_hour = :h", {"h": hour})
+    for hour in tqdm(hours, desc=f"whatif {name}", unit="h", disable=not progress):
+        summary = run_hour(
+            hour,
+            shadow,
+            mine,
+            WHATIF,
+            list(record.models) if record.models else None,
+            run_id=f"whatif__{name}__{hour_key(hour)}",
+            dispatch=False,
+            timings=timings,
+        )
+        lines.append(summary.get("line", ""))
+        with open_warehouse(shadow) as wh:
+            wh.execute(f"UPDATE {RECORD} SET done_hour = :h", {"h": hour})
     return {
         "name": name,
         "schema": schema_of(name),

@@ -145,13 +145,15 @@ def open_warehouse(spec: WarehouseSpec, *, migrate: bool = False) -> Warehouse:
 
 @contextmanager
 def held_open(spec: WarehouseSpec) -> Iterator[None]:
-    """Keep an embedded (DuckDB) warehouse open across several steps of one process.
+    """Keep an embedded (DuckDB) warehouse open across the steps of one hour in one process.
 
     Each step opens and closes its own connection, as an Airflow task must. In one process
-    (a local run, a replay, a what-if shadow) DuckDB shares one database instance between
-    the connections to a file while any is open, and closing the last one checkpoints the
-    file: held open, the steps' opens are cheap and the checkpoint happens once. The file
-    stays locked against other processes meanwhile. Other backends: nothing to hold."""
+    (a local run, a what-if shadow) DuckDB shares one database instance between the
+    connections to a file while any is open, and closing the last one checkpoints the file:
+    held open, the steps' opens are cheap and the checkpoint happens once. Other processes
+    wait for the file meanwhile, so hold it for an hour, never for a whole replay: the DAG's
+    tasks on the same file then wait at most one hour's processing, not the shadow's run
+    (and their lock wait has a deadline). Other backends: nothing to hold."""
     if spec.conn_type not in DUCKDB_TYPES:
         yield
         return
