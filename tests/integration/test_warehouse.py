@@ -241,6 +241,36 @@ def test_a_shadow_run_releases_the_duckdb_file_between_hours(tmp_path: Path, fle
     assert got["hours_run"] == 2 and seen == ["rows", "rows"]
 
 
+def test_a_replay_of_the_warehouse_releases_the_duckdb_file_between_reads(
+    tmp_path: Path, fleet, monkeypatch
+):
+    """`modelwatch replay --warehouse` over days of history must not hold the production
+    DuckDB file for its whole run: the hourly DAG's tasks on it would wait out the replay."""
+    from modelwatch.evaluation import replay
+    from modelwatch.sim.fleet import DEMO_DAY
+    from tests.conftest import make_warehouse
+
+    spec = make_warehouse(f"duckdb:///{tmp_path}/replayed.duckdb", fleet)
+    seen: list[str] = []
+    real = replay.replay_hours
+
+    def looking(hours, hour_input, *args, **kwargs):
+        def read_then_look(hour):
+            out = hour_input(hour)
+            seen.append(read_in_another_process(spec.duckdb_path).split()[0])
+            return out
+
+        return real(hours, read_then_look, *args, **kwargs)
+
+    monkeypatch.setattr(replay, "replay_hours", looking)
+    first = DEMO_DAY + timedelta(hours=8)
+    rows, scores = replay.replay_warehouse(
+        f"duckdb:///{spec.duckdb_path}", first, first + timedelta(hours=2), models=["model-000"]
+    )
+    assert seen == ["rows", "rows"]
+    assert len(scores) == 2 and set(rows["model_id"]) == {"model-000"}
+
+
 def test_postgres_uri_quotes_credentials():
     from modelwatch.warehouse import WarehouseSpec
 

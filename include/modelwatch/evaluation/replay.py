@@ -224,30 +224,35 @@ def replay_warehouse(
     lookback = timedelta(days=settings.detection.history_days)
     hours = pd.date_range(start, end, freq="h", inclusive="left")
     parts: list[pd.DataFrame] = []
-    with open_warehouse(spec) as wh:
+    # Each read opens the warehouse for itself: held for the whole replay, a DuckDB file
+    # would keep the hourly DAG's tasks on it waiting until the replay ends.
 
-        def hour_input(hour: datetime) -> HourInput:
+    def hour_input(hour: datetime) -> HourInput:
+        with open_warehouse(spec) as wh:
             expected = sorted(set(models)) if models else in_service(wh, settings, hour)[0]
             rows = read_metrics(wh, settings.source, hour, hour + HOUR, models)
-            parts.append(rows)
-            report = validate_hour(rows, hour, expected, settings.validation)
-            v = report.verdicts[report.verdicts["model_id"] != schema.FLEET]
-            kept_out = dict(zip(v["model_id"], v["status"], strict=True))
-            passed = sorted(m for m, st in kept_out.items() if st == "passed")
-            kept_out = {m: st for m, st in kept_out.items() if st != "passed"}
-            return report.clean, passed, kept_out
+        parts.append(rows)
+        report = validate_hour(rows, hour, expected, settings.validation)
+        v = report.verdicts[report.verdicts["model_id"] != schema.FLEET]
+        kept_out = dict(zip(v["model_id"], v["status"], strict=True))
+        passed = sorted(m for m, st in kept_out.items() if st == "passed")
+        kept_out = {m: st for m, st in kept_out.items() if st != "passed"}
+        return report.clean, passed, kept_out
 
-        def history_for(day: datetime, until: datetime, spans: Spans) -> pd.DataFrame:
+    def history_for(day: datetime, until: datetime, spans: Spans) -> pd.DataFrame:
+        with open_warehouse(spec) as wh:
             ids = models or known_models(wh, settings.source, until, lookback)
             return read_training_history(wh, settings, ids, day, until, spans)[0]
 
-        def deploys(ids, start: datetime, end: datetime) -> dict[str, list[datetime]]:
+    def deploys(ids, start: datetime, end: datetime) -> dict[str, list[datetime]]:
+        with open_warehouse(spec) as wh:
             return version_changes(wh, settings, ids, start, end)
 
+    with open_warehouse(spec) as wh:
         operators = operator_moves(wh, start, end)
-        moves = ReplayBaselines(settings, deploys, operators)
-        hourly = [h.to_pydatetime() for h in hours]
-        verdicts = replay_hours(hourly, hour_input, history_for, settings.detection, moves)
+    moves = ReplayBaselines(settings, deploys, operators)
+    hourly = [h.to_pydatetime() for h in hours]
+    verdicts = replay_hours(hourly, hour_input, history_for, settings.detection, moves)
     frame = (
         pd.concat(parts, ignore_index=True)
         if parts
