@@ -19,5 +19,8 @@ COPY --chown=airflow:root dags /opt/airflow/dags
 COPY --chown=airflow:root plugins /opt/airflow/plugins
 COPY --chown=airflow:root config/modelwatch.yaml /opt/airflow/config/modelwatch.yaml
 
+# The LocalExecutor with the task libraries imported before its workers fork
+# (docs/operations.md); set AIRFLOW__CORE__EXECUTOR=CeleryExecutor to distribute instead.
 ENV MODELWATCH_CONFIG=/opt/airflow/config/modelwatch.yaml \
-    MODELWATCH_STAGING_DIR=/opt/airflow/staging
+    MODELWATCH_STAGING_DIR=/opt/airflow/staging \
+    AIRFLOW__CORE__EXECUTOR=modelwatch.pipeline.executor.PreloadingLocalExecutor

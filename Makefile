@@ -11,6 +11,7 @@ export AIRFLOW_HOME                      ?= $(ROOT)/.airflow
 export AIRFLOW__CORE__DAGS_FOLDER        ?= $(ROOT)/dags
 export AIRFLOW__CORE__PLUGINS_FOLDER     ?= $(ROOT)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES      ?= False
+export AIRFLOW__CORE__EXECUTOR           ?= modelwatch.pipeline.executor.PreloadingLocalExecutor
 export AIRFLOW_CONN_MODELWATCH_WAREHOUSE ?= duckdb:///$(ROOT)/.data/warehouse.duckdb
 export MODELWATCH_STAGING_DIR            ?= $(ROOT)/.data/staging
 export MODELWATCH_CONFIG                 ?= $(ROOT)/config/modelwatch.yaml

@@ -1,9 +1,9 @@
 """The three ways users run model_health, on a real Airflow: scheduled, backfill, manual rerun.
 
-A real deployment (api-server, scheduler, dag-processor, triggerer; LocalExecutor; PostgreSQL
-metadata database) runs against a PostgreSQL warehouse seeded with the simulated fleet. The
-tests act only through the `airflow` CLI and the REST API v2, as users do. Run this suite on
-its own with `make test-airflow` (marker `airflow_server`).
+A real deployment (api-server, scheduler, dag-processor, triggerer; production's LocalExecutor,
+`PreloadingLocalExecutor`; PostgreSQL metadata database) runs against a PostgreSQL warehouse
+seeded with the simulated fleet. The tests act only through the `airflow` CLI and the REST API
+v2, as users do. Run this suite on its own with `make test-airflow` (marker `airflow_server`).
 """
 
 from __future__ import annotations
@@ -50,6 +50,11 @@ def test_the_scheduled_hour_runs_and_succeeds(deployment):
     hour = start.replace(tzinfo=None)
     got = q(server, "SELECT models_scored FROM mw_runs WHERE hour = :h", h=hour)
     assert got["models_scored"].tolist() == [3]  # the live fleet's three models
+    # the deployment's executor is production's: the task libraries were imported before the
+    # workers forked, every one of them
+    scheduler_log = server.log_tail("scheduler", 10**8)
+    assert "modelwatch: preloaded task libraries" in scheduler_log
+    assert "could not preload" not in scheduler_log
 
 
 #: The backfilled hours: model-003's leak (a restart at 08) and the surge's start (a scale-up at
