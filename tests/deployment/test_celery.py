@@ -130,6 +130,10 @@ def test_a_1000_model_hour_runs_on_two_celery_workers(celery_deployment):
     per_model = HISTORY_DAYS * 24 * 60
     assert first > 0.9 * N_MODELS * per_model
     assert second <= 5 * per_model
-    # ... and both Celery workers took part
+    # ... and both Celery workers took part, each with the task libraries preloaded
     received = server.worker_tasks()
     assert len(received) == 2 and all(n > 0 for n in received.values()), received
+    for name in received:
+        worker_log = server.log_tail(name, 10**8)
+        assert "modelwatch: preloaded task libraries" in worker_log, name
+        assert "could not preload" not in worker_log, name
