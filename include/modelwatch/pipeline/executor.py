@@ -20,9 +20,9 @@ from airflow.executors.local_executor import LocalExecutor
 
 log = logging.getLogger(__name__)
 
-#: What the DAGs' tasks import (measured: `python -X importtime`): the pipeline's task edge,
-#: then what its steps import only when they run. Importing starts no thread in any of them,
-#: so forking after it is safe.
+#: What the DAGs' tasks import: the pipeline's task edge, then the heavy libraries its steps
+#: import only when they run (the packages new in `sys.modules` after an hour of
+#: `pipeline.local.run_hour`). Importing them starts no thread, so forking after it is safe.
 PRELOAD: tuple[str, ...] = (
     "modelwatch.pipeline.tasks",
     "pandas",
