@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from modelwatch import schema
 from modelwatch.config import Settings
+from modelwatch.timestamps import to_naive_utc
 from modelwatch.warehouse import Warehouse
 
 HOUR = timedelta(hours=1)
@@ -37,13 +38,6 @@ def hour_key(hour: datetime) -> str:
 
 class WindowError(ValueError):
     """The requested hour or run parameters cannot be understood."""
-
-
-def to_naive_utc(value: datetime) -> datetime:
-    """Naive UTC is the warehouse's convention: convert aware datetimes, keep naive ones."""
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value
 
 
 def parse_hour(value: str | datetime) -> datetime:

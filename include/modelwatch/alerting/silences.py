@@ -22,7 +22,8 @@ from datetime import datetime, timedelta
 import pandas as pd
 
 from modelwatch.config import ALERT_LABELS, MaintenanceWindow
-from modelwatch.run import HOUR, to_naive_utc
+from modelwatch.run import HOUR
+from modelwatch.timestamps import to_naive_utc
 from modelwatch.warehouse import Warehouse
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -16,7 +16,7 @@ from modelwatch.alerting.silences import (
 )
 from modelwatch.cli.common import add_warehouse_arg, spec_from_args
 from modelwatch.config import ALERT_LABELS
-from modelwatch.run import to_naive_utc
+from modelwatch.timestamps import to_naive_utc
 from modelwatch.warehouse import open_warehouse
 
 

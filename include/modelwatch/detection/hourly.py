@@ -25,7 +25,7 @@ from modelwatch.detection.explain import MetricExplanation, explain_with, explan
 from modelwatch.detection.features import clean_training_rows, warmup_widen
 from modelwatch.detection.per_model import Changes, ModelDetection
 from modelwatch.detection.store import DetectorStore
-from modelwatch.run import to_naive_utc
+from modelwatch.timestamps import naive_utc_columns, to_naive_utc
 
 STATUS_SCORED = "scored"
 STATUS_INSUFFICIENT = "insufficient_history"
@@ -77,20 +77,9 @@ class HourVerdict:
 
 
 def naive_utc(frame: pd.DataFrame) -> pd.DataFrame:
-    """`frame` with its `ts` in naive UTC, the warehouse's convention (`run.to_naive_utc` for a
-    column): aware stamps are converted to UTC and lose their zone, naive ones are UTC already.
-
-    Why at detection's entry: a source whose `ts` is timezone-aware must not crash the hour
-    (aware and naive stamps cannot be compared) nor shift hour-of-day baselines to local time.
-    """
-    ts = frame[schema.TS]
-    if isinstance(ts.dtype, pd.DatetimeTZDtype):
-        ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
-    elif pd.api.types.is_datetime64_dtype(ts):
-        return frame
-    else:  # strings or Python datetimes (naive ones read as UTC)
-        ts = pd.to_datetime(ts, utc=True).dt.tz_localize(None)
-    return frame.assign(**{schema.TS: ts})
+    """`frame` with its `ts` in naive UTC (`timestamps.naive_utc_columns`): a source whose `ts`
+    is timezone-aware must not crash the hour nor shift hour-of-day baselines to local time."""
+    return naive_utc_columns(frame, [schema.TS])
 
 
 def _fit_window(

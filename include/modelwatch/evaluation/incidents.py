@@ -24,6 +24,7 @@ import pandas as pd
 
 from modelwatch import schema
 from modelwatch.evaluation import nab
+from modelwatch.timestamps import naive_utc_columns
 
 
 @dataclass
@@ -56,10 +57,7 @@ def normalise_incidents(frame: pd.DataFrame) -> pd.DataFrame:
     missing = {schema.MODEL_ID, "start", "end"} - set(frame.columns)
     if missing:
         raise ValueError(f"incident windows lack column(s) {', '.join(sorted(missing))}")
-    out = frame.copy()
-    for c in ("start", "end"):
-        t = pd.to_datetime(out[c])
-        out[c] = t.dt.tz_convert("UTC").dt.tz_localize(None) if t.dt.tz is not None else t
+    out = naive_utc_columns(frame, ("start", "end")).copy()
     out[schema.MODEL_ID] = out[schema.MODEL_ID].astype(str)
     return out.sort_values([schema.MODEL_ID, "start"]).reset_index(drop=True)
 

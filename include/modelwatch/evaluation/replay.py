@@ -38,6 +38,7 @@ from modelwatch.detection.forest import model_seed
 from modelwatch.detection.hourly import detect_models
 from modelwatch.detection.stream import stream_series
 from modelwatch.evaluation.newnormal import ReplayBaselines, frame_deploys
+from modelwatch.timestamps import naive_utc_columns
 
 OUTPUT_COLUMNS = ["model_id", "ts", "score", "is_anomaly", "explanation"]
 HOUR = timedelta(hours=1)
@@ -272,10 +273,7 @@ def normalise_input(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str] | None
     metrics = metric_columns(frame)
     if not metrics:
         raise ValueError("replay input has no numeric metric column")
-    ts = pd.to_datetime(frame[schema.TS])
-    if ts.dt.tz is not None:
-        ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
-    frame = frame.assign(**{schema.TS: ts}).reset_index(drop=True)
+    frame = naive_utc_columns(frame, [schema.TS]).reset_index(drop=True)
     return frame, (None if schema_columns(frame) else metrics)
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from modelwatch import schema
+from modelwatch.timestamps import naive_utc
 
 
 class StructuralValidationError(ValueError):
@@ -62,13 +63,8 @@ def coerce(df: pd.DataFrame, metrics: Sequence[str] = schema.METRIC_NAMES) -> Co
 def _coerce_ts(ts: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """Naive UTC timestamps; aware ones are converted, numbers refused (their unit is a guess).
     Returns the column and the mask of values that could not be read as timestamps."""
-    none = np.zeros(len(ts), dtype=bool)
-    if isinstance(ts.dtype, pd.DatetimeTZDtype):
-        return ts.dt.tz_convert("UTC").dt.tz_localize(None), none
-    if pd.api.types.is_datetime64_dtype(ts.dtype):
-        return ts, none
     if pd.api.types.is_numeric_dtype(ts.dtype) or pd.api.types.is_timedelta64_dtype(ts.dtype):
         raise StructuralValidationError(f"column 'ts' is not datetime-like (dtype {ts.dtype})")
-    parsed = pd.to_datetime(ts.astype(object), errors="coerce", format="ISO8601", utc=True)
+    parsed = naive_utc(ts, errors="coerce")
     bad = (ts.notna() & parsed.isna()).to_numpy(dtype=bool)
-    return parsed.dt.tz_localize(None), bad
+    return parsed, bad

@@ -28,7 +28,8 @@ from datetime import datetime, timedelta
 from modelwatch import schema
 from modelwatch.config import Settings
 from modelwatch.ingest.extract import known_models
-from modelwatch.run import HOUR, RunContext, to_naive_utc
+from modelwatch.run import HOUR, RunContext
+from modelwatch.timestamps import to_naive_utc
 from modelwatch.warehouse import Warehouse
 from modelwatch.warehouse.base import quote_ident
 

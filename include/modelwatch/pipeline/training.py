@@ -33,8 +33,9 @@ from modelwatch.ingest.extract import (
 )
 from modelwatch.logs.step import train_day
 from modelwatch.pipeline.overrides import read_detection_changes, stage_detection_changes
-from modelwatch.run import HOUR, WindowError, parse_hour, to_naive_utc
+from modelwatch.run import HOUR, WindowError, parse_hour
 from modelwatch.sharding import split_models
+from modelwatch.timestamps import to_naive_utc
 from modelwatch.warehouse import WarehouseSpec, open_warehouse
 
 log = logging.getLogger(__name__)

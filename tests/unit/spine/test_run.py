@@ -15,8 +15,8 @@ from modelwatch.run import (
     parse_hour,
     resolve_hour,
     resolve_mode,
-    to_naive_utc,
 )
+from modelwatch.timestamps import to_naive_utc
 
 H = datetime(2026, 11, 1, 9)
 PLUS2 = timezone(timedelta(hours=2))
