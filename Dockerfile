@@ -23,4 +23,4 @@ COPY --chown=airflow:root config/modelwatch.yaml /opt/airflow/config/modelwatch.
 # (docs/operations.md); set AIRFLOW__CORE__EXECUTOR=CeleryExecutor to distribute instead.
 ENV MODELWATCH_CONFIG=/opt/airflow/config/modelwatch.yaml \
     MODELWATCH_STAGING_DIR=/opt/airflow/staging \
-    AIRFLOW__CORE__EXECUTOR=modelwatch.pipeline.executor.PreloadingLocalExecutor
+    AIRFLOW__CORE__EXECUTOR=modelwatch.airflow.executor.PreloadingLocalExecutor

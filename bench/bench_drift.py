@@ -31,8 +31,8 @@ import pandas as pd
 from modelwatch.alerting import lifecycle
 from modelwatch.config import Settings
 from modelwatch.drift import stats
+from modelwatch.drift.calculator import drift_hour
 from modelwatch.drift.findings import drift_signal_rows
-from modelwatch.drift.hourly import drift_hour
 from modelwatch.drift.reference import BUILT, BUILT_HOUR, reference_label
 from modelwatch.pipeline.hourly import step_drift
 from modelwatch.run import HOUR, RunMode, make_context

@@ -4,7 +4,7 @@ Simulates `--models` models (default 50) over `--days` replayed days (14) plus a
 history, with opt-in life events (`sim.life`): deploys that move latency for good, traffic
 steps, a retired model, a model added mid-day, a low-traffic model with quiet minutes; the
 seven canonical incidents land on the last day. Each code version replays every hour through
-`pipeline.local.run_hour` (notify on, dry run) in its own process, with PYTHONPATH pointing at
+`pipeline.local.run_local` (notify on, dry run) in its own process, with PYTHONPATH pointing at
 that version's `include/`, on its own copy of the seeded warehouse; then one table compares
 pages (firing or repeated notifications sent; resolve messages are not pages).
 
@@ -65,13 +65,13 @@ def seed_warehouse(path: Path, models: int, days: int, seed: int) -> datetime:
 
 
 def replay(db: Path, start: datetime, days: int, out: Path, extra: str | None) -> None:
-    """The child: every hour through run_hour, then the ledger's pages to pages.csv. `extra`:
+    """The child: every hour through run_local, then the ledger's pages to pages.csv. `extra`:
     settings (JSON) on top of plots off, for the version that has them."""
     import logging
 
     logging.disable(logging.WARNING)
     from modelwatch.config import Settings
-    from modelwatch.pipeline.local import run_hour
+    from modelwatch.pipeline.runner import run_local
     from modelwatch.run import RunMode
     from modelwatch.warehouse import open_warehouse, spec_from_uri
 
@@ -85,7 +85,7 @@ def replay(db: Path, start: datetime, days: int, out: Path, extra: str | None) -
     mode = RunMode("scheduled", notify=True, dry_run=True)
     t0 = time.perf_counter()
     for i in range(days * 24):
-        run_hour(start + i * HOUR, spec, settings, mode=mode, run_id=f"bench__{i}")
+        run_local(start + i * HOUR, spec, settings, mode=mode, run_id=f"bench__{i}")
     with open_warehouse(spec) as wh:
         notes = wh.query(
             "SELECT n.model_id, n.alert_id, n.event, n.hour, n.state, a.kind, a.summary "

@@ -4,7 +4,7 @@
 
 Each case simulates a fleet with its troubleshooting story (logs, changes, labels, an upstream
 outage, decoys), seeds a fresh DuckDB warehouse, runs the 24 hours of the incident day through
-`pipeline.local.run_hour` (the DAG's steps) and judges the stored hints against the labelled
+`pipeline.local.run_local` (the DAG's steps) and judges the stored hints against the labelled
 causes (`evaluation.hints`, the same as `modelwatch evaluate --hints`). The demo fleet is the
 one the ranking was tuned on; seeds 11 and 23 were looked at while tuning; seed 42 never was.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from modelwatch.config import Settings
 from modelwatch.evaluation.hints import evaluate_hints, format_score
-from modelwatch.pipeline.local import run_hour
+from modelwatch.pipeline.runner import run_local
 from modelwatch.sim.fleet import DEMO_DAY, FleetSpec, simulate_fleet
 from modelwatch.sim.seed import seed
 from modelwatch.sim.story import tell_story
@@ -42,7 +42,7 @@ def run_case(name: str, fspec: FleetSpec, folder: Path, verbose: bool) -> None:
     settings = Settings(staging_dir=str(folder / "staging"))
     t0 = time.perf_counter()
     for h in range(24):
-        run_hour(DEMO_DAY + timedelta(hours=h), spec, settings)
+        run_local(DEMO_DAY + timedelta(hours=h), spec, settings)
     with open_warehouse(spec) as wh:
         score = evaluate_hints(wh)
     print(f"{name:16} {format_score(score)}  ({time.perf_counter() - t0:.0f} s for 24 hours)")

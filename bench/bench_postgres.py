@@ -20,7 +20,7 @@ from datetime import timedelta
 import adbc_driver_postgresql.dbapi as pg
 
 from modelwatch.config import Settings
-from modelwatch.detection.hourly import SCORE_COLUMNS, excluded_verdict
+from modelwatch.detection.score import SCORE_COLUMNS, excluded_verdict
 from modelwatch.ingest.extract import extract_hour, read_metrics
 from modelwatch.sim.fleet import DEMO_DAY, FleetSpec, simulate_fleet
 from modelwatch.sim.seed import seed

@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "include"))
 
 from modelwatch.config import load_settings
-from modelwatch.pipeline.local import run_hour
+from modelwatch.pipeline.runner import run_local
 from modelwatch.pipeline.whatif import run_shadow
 from modelwatch.sim.fleet import DEMO_END, FleetSpec, simulate_fleet
 from modelwatch.sim.seed import seed
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     end = DEMO_END
     start = end - timedelta(days=args.days)
     for i in range(args.production_hours):
-        run_hour(start + timedelta(hours=i), spec, load_settings(None), dispatch=False)
+        run_local(start + timedelta(hours=i), spec, load_settings(None), dispatch=False)
     before = production_hashes(spec)
 
     timings: dict[str, float] = {}

@@ -24,8 +24,9 @@ import pandas as pd
 
 from modelwatch.alerting.step import alert_hour
 from modelwatch.config import AlertsConfig, ChannelConfig, DeliveryConfig, Settings
-from modelwatch.run import RunMode, make_context
+from modelwatch.run import RunMode
 from modelwatch.warehouse import WarehouseSpec, open_warehouse
+from tests.conftest import make_run
 
 H = datetime(2026, 11, 1, 9)
 MODELS = [f"m{i:02d}" for i in range(10)]
@@ -123,8 +124,8 @@ def run_alerts(
     models: list[str] | None = None,
     run_id: str | None = None,
 ) -> dict[str, Any]:
-    ctx = make_context(hour, run_id or f"scheduled__{hour:%H}", SCHEDULED, models, settings)
-    return alert_hour(ctx, spec, settings)
+    run_id = run_id or f"scheduled__{hour:%H}"
+    return alert_hour(make_run(hour, spec, settings, SCHEDULED, models, run_id))
 
 
 def table(spec: WarehouseSpec, sql: str, **params: Any) -> pd.DataFrame:

@@ -21,9 +21,9 @@ import pytest
 from fastapi import Request
 from fastapi.testclient import TestClient
 
-from modelwatch.alerting.silences import add_silence
+from modelwatch.alerting.silence_table import add_silence
 from modelwatch.config import Settings
-from modelwatch.pipeline.local import run_hour
+from modelwatch.pipeline.runner import run_local
 from modelwatch.run import RunMode
 from modelwatch.sim.fleet import DEMO_DAY
 from modelwatch.ui import app as ui
@@ -58,8 +58,8 @@ def incident(request, tmp_path_factory, fleet):
 def processed(incident):
     settings = Settings()
     for h in (8, 9):
-        run_hour(at(h), incident, settings, DRY, run_id=f"dry__{h}")
-    run_hour(at(10), incident, settings, LIVE, models=[SURGE], run_id="live__10", dispatch=False)
+        run_local(at(h), incident, settings, DRY, run_id=f"dry__{h}")
+    run_local(at(10), incident, settings, LIVE, models=[SURGE], run_id="live__10", dispatch=False)
     with open_warehouse(incident) as wh:
         add_silence(wh, {"model_id": LEAK}, at(8), at(12), "alice", "retraining", at(8))
         add_silence(wh, {"team": "ads"}, at(11), at(13), "bob", "migration", at(8))

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from modelwatch.config import Settings
-from modelwatch.pipeline.local import run_hour
+from modelwatch.pipeline.runner import run_local
 from modelwatch.pipeline.whatif import (
     WhatifError,
     drop_shadow,
@@ -64,7 +64,7 @@ def production_hashes(spec) -> dict[str, str]:
 def test_a_shadow_with_productions_settings_reproduces_its_alerts_and_requests(seeded):
     settings = Settings()
     for h in hours():
-        run_hour(h, seeded, settings, dispatch=False)
+        run_local(h, seeded, settings, dispatch=False)
     before = production_hashes(seeded)
     got = run_shadow(seeded, settings, "same", FIRST, END, progress=False)
     assert got["hours_run"] == 5
@@ -83,7 +83,7 @@ def test_a_shadow_with_productions_settings_reproduces_its_alerts_and_requests(s
 def test_another_threshold_changes_the_shadows_scores_only(seeded):
     settings = Settings()
     for h in hours(FIRST, FIRST + timedelta(hours=2)):
-        run_hour(h, seeded, settings, dispatch=False)
+        run_local(h, seeded, settings, dispatch=False)
     before = production_hashes(seeded)
     touchy = Settings.model_validate({"detection": {"threshold": 0.3}})
     run_shadow(seeded, touchy, "touchy", FIRST, END, progress=False)
@@ -154,7 +154,7 @@ def test_evaluate_compare_shows_what_a_stricter_rule_pages_later_or_never(seeded
 
     settings = Settings()
     for h in hours():
-        run_hour(h, seeded, settings, dispatch=False)
+        run_local(h, seeded, settings, dispatch=False)
     strict = Settings.model_validate(
         {"alerts": {"anomaly": {"n": 3, "m": 3}, "critical_score": 1.0}}
     )

@@ -11,7 +11,7 @@ import argparse
 from datetime import UTC, datetime
 
 from modelwatch.cli.common import add_warehouse_arg, spec_from_args
-from modelwatch.detection.baselines import accept
+from modelwatch.detection.tables import accept
 from modelwatch.run import parse_hour
 from modelwatch.warehouse import open_warehouse
 

@@ -22,7 +22,8 @@ from modelwatch.cli.whatif import add_judge_args
 def cmd_replay(args: argparse.Namespace) -> int:
     """Score every input row causally with the DAG's detector; write one row per input row."""
     from modelwatch.config import load_settings
-    from modelwatch.evaluation.replay import read_table, replay, replay_warehouse, write_table
+    from modelwatch.evaluation.replay import normalise_input, read_table, replay, write_table
+    from modelwatch.pipeline.replay import replay_frame, replay_warehouse
     from modelwatch.run import parse_hour
 
     settings = load_settings(getattr(args, "config", None))
@@ -32,13 +33,17 @@ def cmd_replay(args: argparse.Namespace) -> int:
         raise ValueError("--warehouse needs --start and --end")
     t0 = time.perf_counter()
     if args.metrics:
-        frame = read_table(args.metrics)
-        out = replay(
-            frame, settings.detection, args.jobs, progress=not args.quiet, settings=settings
-        )
+        frame, metrics = normalise_input(read_table(args.metrics))
+        if metrics is None:  # our serving schema: the hourly pipeline itself
+            lacking = [m for m in settings.detection.metric_names if m not in frame.columns]
+            if lacking:  # a metric the config declares (source.extra_metrics)
+                raise ValueError(f"replay input lacks declared metric(s) {', '.join(lacking)}")
+            out = replay_frame(frame, settings).rows
+        else:
+            out = replay(frame, settings.detection, args.jobs, progress=not args.quiet)
     else:  # the DAG's own path: validation, day detectors, hour scores
         start, end = parse_hour(args.start), parse_hour(args.end)
-        out, _ = replay_warehouse(args.warehouse, start, end, args.model, settings)
+        out = replay_warehouse(args.warehouse, start, end, args.model, settings).rows
     write_table(out, args.out)
     secs = time.perf_counter() - t0
     print(

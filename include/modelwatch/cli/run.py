@@ -12,7 +12,7 @@ from modelwatch.run import check_hour_ended, parse_hour
 def cmd_run(args: argparse.Namespace) -> int:
     """Process hours without Airflow (same steps as the DAG)."""
     from modelwatch.config import load_settings
-    from modelwatch.pipeline.local import run_hour
+    from modelwatch.pipeline.runner import run_local
     from modelwatch.run import RunMode
 
     settings = load_settings(args.config)
@@ -23,13 +23,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     mode = RunMode("manual", notify=args.notify, dry_run=not args.live)
     h = start
     while h <= end:
-        print(run_hour(h, spec, settings, mode, args.model or None)["line"], flush=True)
+        print(run_local(h, spec, settings, mode, args.model or None)["line"], flush=True)
         h += timedelta(hours=1)
     return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from modelwatch.pipeline.demo import run_demo
+    from modelwatch.cli.demo import run_demo
 
     return run_demo(
         day=parse_hour(args.day) if args.day else None,

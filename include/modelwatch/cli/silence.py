@@ -7,10 +7,8 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
+from modelwatch.alerting.silence_table import add_silence, expire_silence, list_silences
 from modelwatch.alerting.silences import (
-    add_silence,
-    expire_silence,
-    list_silences,
     parse_duration,
     parse_matchers,
 )

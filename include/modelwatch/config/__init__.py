@@ -46,7 +46,6 @@ from modelwatch.config.remediation import (
 )
 from modelwatch.config.settings import (
     CONFIG_ENV,
-    STAGING_ENV,
     ConfigError,
     Settings,
     load_settings,
@@ -62,7 +61,6 @@ __all__ = [
     "MATCH_LABELS",
     "REMEDIATION_ACTIONS",
     "REMEDIATION_TARGETS",
-    "STAGING_ENV",
     "AlertRule",
     "AlertsConfig",
     "ApprovalPolicy",

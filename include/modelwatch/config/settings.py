@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 import yaml
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import Field, model_validator
 
 from modelwatch.config.alerts import AlertsConfig
 from modelwatch.config.base import StrictModel
@@ -24,7 +24,6 @@ from modelwatch.config.remediation import RemediationConfig
 from modelwatch.config.source import SourceConfig, ValidationConfig
 
 CONFIG_ENV = "MODELWATCH_CONFIG"
-STAGING_ENV = "MODELWATCH_STAGING_DIR"
 
 
 class Settings(StrictModel):
@@ -49,12 +48,9 @@ class Settings(StrictModel):
     max_shards: int = Field(32, ge=1)
     #: Connection id of the warehouse (an Airflow connection, or AIRFLOW_CONN_<ID> outside it).
     warehouse_conn_id: str = "modelwatch_warehouse"
-    #: Where tasks hand data to each other (one folder per run); env MODELWATCH_STAGING_DIR wins.
+    #: Where tasks hand data to each other (one folder per run); env MODELWATCH_STAGING_DIR wins
+    #: (read at the edge: `folders.Folders.from_env`).
     staging_dir: str = ".data/staging"
-
-    #: The what-if shadow these settings run for (None: production); not a setting of the
-    #: file, so never in the digest. Its files live apart: see `staging_path`, `for_shadow`.
-    _shadow: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _override_labels(self) -> Settings:
@@ -70,28 +66,9 @@ class Settings(StrictModel):
             object.__setattr__(self, "detection", self.detection.with_metrics(extras))
         return self
 
-    @property
-    def shadow(self) -> str | None:
-        return self._shadow
-
-    def for_shadow(self, name: str | None) -> Settings:
-        """The same settings for a what-if shadow: staging, detector cache and reports of its
-        own (under `_whatif/<name>`), so a shadow never reads or prunes production's files."""
-        out = self.model_copy(deep=True)
-        out._shadow = name
-        return out
-
     def digest(self) -> str:
         """A short fingerprint, stored with each run, that changes when any setting does."""
         return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:12]
-
-    def staging_root(self) -> Path:
-        """Production's staging folder (env first), whatever shadow these settings are for."""
-        return Path(os.environ.get(STAGING_ENV) or self.staging_dir).resolve()
-
-    def staging_path(self) -> Path:
-        root = self.staging_root()
-        return root / "_whatif" / self._shadow if self._shadow else root
 
 
 class ConfigError(ValueError):

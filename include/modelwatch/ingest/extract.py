@@ -219,23 +219,24 @@ def read_training_history(
     models: Sequence[str],
     day: datetime,
     until: datetime | None = None,
-    moved: Mapping[str, tuple[datetime, datetime]] | None = None,
+    baselines: Mapping[str, tuple[datetime, datetime]] | None = None,
 ) -> tuple[pd.DataFrame, int]:
     """The rows `day`'s detectors of `models` train on: the `history_days` before the day
     (up to `until`, for models warming up), minus the hours that must not train a detector;
     and how many rows were left out.
 
-    `moved`: model -> (since, decided hour) of a baseline that moved: the anomalous hours of
-    the change itself, [since, decided), are its new normal and do train its detectors.
+    `baselines`: model -> (since, decided hour) of its baseline, for the models whose baseline
+    moved: the anomalous hours of the change itself, [since, decided), are its new level and
+    do train its detectors.
     """
     start = day - timedelta(days=settings.detection.history_days)
     end = max(until or day, day)
     history = read_metrics(wh, settings.source, start, end, models=list(models))
     excluded = excluded_hours(wh, models, start, end)
-    if moved and len(excluded):
+    if baselines and len(excluded):
         hours = pd.to_datetime(excluded["hour"])
         keep = pd.Series(True, index=excluded.index)
-        for model_id, (since, decided) in moved.items():
+        for model_id, (since, decided) in baselines.items():
             own = excluded["model_id"].astype(str) == model_id
             keep &= ~(own & (hours >= pd.Timestamp(since)) & (hours < pd.Timestamp(decided)))
         excluded = excluded[keep]
@@ -251,7 +252,7 @@ def write_training_history(
     models_per_read: int = 250,
     row_group_size: int = 32_768,
     until: datetime | None = None,
-    moved: Mapping[str, tuple[datetime, datetime]] | None = None,
+    baselines: Mapping[str, tuple[datetime, datetime]] | None = None,
 ) -> tuple[int, int]:
     """Write `day`'s training history of `models` to one Parquet file, sorted by model, a
     few hundred models at a time; returns (rows written, rows left out).
@@ -271,7 +272,7 @@ def write_training_history(
     try:
         for i in range(0, len(ordered), models_per_read):
             chunk = ordered[i : i + models_per_read]
-            part, n_out = read_training_history(wh, settings, chunk, day, until, moved)
+            part, n_out = read_training_history(wh, settings, chunk, day, until, baselines)
             left_out += n_out
             table = pa.Table.from_pandas(part, preserve_index=False)
             if writer is None:

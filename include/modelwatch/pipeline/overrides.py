@@ -14,32 +14,28 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from modelwatch.alerting.overrides import override_labels
 from modelwatch.config import Settings, per_model_detection
+from modelwatch.labels import override_labels
 from modelwatch.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
-#: model -> the detection fields its overrides change.
-OVERRIDES = "overrides.json"
-
 
 def stage_detection_changes(
-    wh: Warehouse, settings: Settings, models: Sequence[str], folder: Path
+    wh: Warehouse, settings: Settings, models: Sequence[str], path: Path
 ) -> dict[str, dict[str, Any]]:
-    """Resolve the models' detection overrides and write them to `folder` (always, so a
-    rerun with the overrides removed does not read a stale file)."""
+    """Resolve the models' detection overrides and write them to `path` (always, so a rerun
+    with the overrides removed does not read a stale file)."""
     changes: dict[str, dict[str, Any]] = {}
     if settings.overrides:
         labels = override_labels(wh, settings, models)
         changes = per_model_detection(settings.overrides, models, labels)
     if changes:
         log.info("detection overrides for %d models: %s", len(changes), changes)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / OVERRIDES).write_text(json.dumps(changes, sort_keys=True))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(changes, sort_keys=True))
     return changes
 
 
-def read_detection_changes(folder: Path) -> dict[str, dict[str, Any]]:
-    path = folder / OVERRIDES
+def read_detection_changes(path: Path) -> dict[str, dict[str, Any]]:
     return json.loads(path.read_text()) if path.exists() else {}

@@ -15,13 +15,13 @@ import pandas as pd
 
 from modelwatch import schema
 from modelwatch.config import Settings
-from modelwatch.detection.hourly import STATUS_INSUFFICIENT, STATUS_SCORED
-from modelwatch.detection.store import DetectorStore, detector_store
-from modelwatch.remediation import requests as remediation
+from modelwatch.detection.cache import DetectorStore
+from modelwatch.detection.score import STATUS_INSUFFICIENT, STATUS_SCORED
+from modelwatch.remediation import states as remediation
 from modelwatch.remediation.policies import SCALE_UP
-from modelwatch.run import RunContext
+from modelwatch.run import Run
 from modelwatch.ui import report
-from modelwatch.warehouse import Warehouse, WarehouseSpec, open_warehouse
+from modelwatch.warehouse import Warehouse, open_warehouse
 
 log = logging.getLogger(__name__)
 
@@ -83,34 +83,35 @@ def format_summary(row: dict[str, Any]) -> str:
     )
 
 
-def step_summary(ctx: RunContext, spec: WarehouseSpec, settings: Settings) -> dict[str, Any]:
-    """Record the hour's summary row, write its HTML report, remove the run's staging files."""
-    with open_warehouse(spec) as wh:
-        row = hour_summary(wh, ctx.hour, settings)
+def record_hour(run: Run) -> dict[str, Any]:
+    """Record the hour's summary row, write its HTML report, remove the run's staging files,
+    prune the detector cache's old days."""
+    with open_warehouse(run.warehouse) as wh:
+        row = hour_summary(wh, run.hour, run.settings)
         frame = pd.DataFrame([row])
         frame["hour"] = frame["hour"].astype("datetime64[us]")
-        wh.replace("mw_runs", frame, "hour = :hour", {"hour": ctx.hour})
-        page = write_report(wh, ctx, settings)
-    shutil.rmtree(ctx.path, ignore_errors=True)
-    DetectorStore(detector_store(settings, spec), settings.detection).prune(
-        keep_days=2, now=ctx.hour
-    )
+        wh.replace("mw_runs", frame, "hour = :hour", {"hour": run.hour})
+        page = write_hour_report(wh, run)
+    shutil.rmtree(run.staging.folder, ignore_errors=True)
+    DetectorStore(run.detectors, run.settings.detection).prune(keep_days=2, now=run.hour)
     line = format_summary(row)
     log.info("%s", line)
     return {
         **{k: v for k, v in row.items() if k != "hour"},
-        "hour": ctx.hour.isoformat(),
+        "hour": run.hour.isoformat(),
         "line": line,
         "report": page,
     }
 
 
-def write_report(wh: Warehouse, ctx: RunContext, settings: Settings) -> str | None:
-    """The hour's HTML report for operators (`modelwatch.report`); a failure to write it is
+def write_hour_report(wh: Warehouse, run: Run) -> str | None:
+    """The hour's HTML report for operators (`modelwatch.ui.report`); a failure to write it is
     logged and costs the report, never the run."""
     try:
-        models = list(ctx.models) if ctx.models is not None else None
-        return str(report.write_report(wh, settings, ctx.hour, ctx.run_id, models))
+        models = list(run.models) if run.models is not None else None
+        folder = run.folders.report(run.hour)
+        page = report.write_report_html(wh, run.settings, run.hour, folder, run.run_id, models)
+        return str(page)
     except Exception:
-        log.warning("could not write the report of %s", ctx.hour, exc_info=True)
+        log.warning("could not write the report of %s", run.hour, exc_info=True)
         return None

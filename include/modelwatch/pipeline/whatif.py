@@ -2,11 +2,11 @@
 
 A shadow named `n` is the schema `whatif_n` of the production warehouse, holding tables named
 like production's (`mw_scores`, `mw_alerts`, ...). The steps are the DAG's own (through
-`pipeline.local.run_hour`); only where they write differs: the warehouse connection carries the
-schema (`WarehouseSpec.write_schema`), so their unqualified SQL finds the shadow's `mw_*` tables
-first and the inputs (`model_metrics`, `models`, ...) in production's schema, and the settings
-carry the shadow's name (`Settings.for_shadow`), so staging, the detector cache and the reports
-live apart. It never sends nor dispatches, and writes nothing into production's schema; of
+`pipeline.runner.run_hour`); only where they write differs: the run's warehouse connection
+carries the schema (`WarehouseSpec.write_schema`), so their unqualified SQL finds the shadow's
+`mw_*` tables first and the inputs (`model_metrics`, `models`, ...) in production's schema, and
+its folders are the shadow's own (`Folders.for_shadow`), so staging, the detector cache and the
+reports live apart. It never sends nor dispatches, and writes nothing into production's schema; of
 production's own tables it reads only the silences (copied into the shadow when a run starts).
 
 The shadow's record (`mw_whatif`, in the shadow) holds its window, models, settings and the
@@ -25,9 +25,10 @@ from typing import Any
 import pandas as pd
 
 from modelwatch.config import Settings
-from modelwatch.links import report_dir
-from modelwatch.pipeline.local import run_hour
-from modelwatch.run import HOUR, RunMode, hour_key
+from modelwatch.folders import Folders, hour_key
+from modelwatch.pipeline.runner import run_hour
+from modelwatch.pipeline.table import DISPATCH
+from modelwatch.run import HOUR, RunMode, build_run
 from modelwatch.warehouse import Warehouse, WarehouseError, WarehouseSpec, open_warehouse
 from modelwatch.warehouse.base import quote_ident
 from modelwatch.warehouse.connect import SHADOW_PREFIX, shadow_schema
@@ -171,6 +172,7 @@ def run_shadow(
     progress: bool = True,
     timings: dict[str, float] | None = None,
     now: Callable[[], datetime] | None = None,
+    folders: Folders | None = None,
 ) -> dict[str, Any]:
     """Run the hours [start, end) of shadow `name`, in order, continuing where it stopped.
 
@@ -191,21 +193,22 @@ def run_shadow(
         _copy_silences(silences, wh)
     first = start if record.done is None else record.done + HOUR
     hours = [first + i * HOUR for i in range(max(0, int((end - first) / HOUR)))]
-    mine = settings.for_shadow(name)
+    folders = folders or Folders.from_env(settings)
     from tqdm import tqdm
 
     lines = []
     for hour in tqdm(hours, desc=f"whatif {name}", unit="h", disable=not progress):
-        summary = run_hour(
+        run = build_run(
             hour,
-            shadow,
-            mine,
-            WHATIF,
-            list(record.models) if record.models else None,
+            settings,
+            spec,
+            folders,
+            mode=WHATIF,
+            models=record.models,
             run_id=f"whatif__{name}__{hour_key(hour)}",
-            dispatch=False,
-            timings=timings,
+            shadow=name,
         )
+        summary = run_hour(run, skip=(DISPATCH,), timings=timings)["summary"]
         lines.append(summary.get("line", ""))
         with open_warehouse(shadow) as wh:
             wh.execute(f"UPDATE {RECORD} SET done_hour = :h", {"h": hour})
@@ -241,15 +244,17 @@ def list_shadows(spec: WarehouseSpec) -> list[Shadow]:
     return out
 
 
-def drop_shadow(spec: WarehouseSpec, settings: Settings, name: str) -> bool:
+def drop_shadow(
+    spec: WarehouseSpec, settings: Settings, name: str, folders: Folders | None = None
+) -> bool:
     """Drop the shadow's schema and its files; False if there was no such shadow."""
     schema = schema_of(name)
-    mine = settings.for_shadow(name)
+    mine = (folders or Folders.from_env(settings)).for_shadow(name)
     with open_warehouse(spec) as wh:
         exists = schema in _schemas(wh)
         if exists:
             wh.execute(f"DROP SCHEMA {quote_ident(schema)} CASCADE")
-    for folder in (mine.staging_path(), report_dir(mine)):
+    for folder in (mine.staging, mine.reports):
         if folder.exists():
             shutil.rmtree(folder, ignore_errors=True)
             exists = True

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from modelwatch.alerting.lifecycle import ANOMALY, OUTAGE, Signal, build_episodes, events_at
-from modelwatch.alerting.overrides import alert_settings
+from modelwatch.alerting.rules import alert_settings
 from modelwatch.config import Settings
 from modelwatch.run import HOUR
 

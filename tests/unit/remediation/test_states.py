@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from modelwatch.config import ApprovalPolicy, RemediationConfig, ScaleUpPolicy
-from modelwatch.detection.hourly import SCORE_COLUMNS
+from modelwatch.detection.score import SCORE_COLUMNS
 from modelwatch.remediation.guardrails import decide
 from modelwatch.remediation.policies import (
     SCALE_UP,
@@ -21,7 +21,7 @@ from modelwatch.remediation.policies import (
     propose,
     propose_scale_up,
 )
-from modelwatch.remediation.requests import (
+from modelwatch.remediation.states import (
     APPLIED,
     APPROVED,
     AWAITING_APPROVAL,
@@ -735,7 +735,7 @@ def test_a_newer_request_supersedes_an_older_failed_one() -> None:
 
 def test_default_target_logs(caplog: pytest.LogCaptureFixture) -> None:
     assert LogTarget().name == "log"
-    with caplog.at_level("WARNING", logger="modelwatch.remediation.requests"):
+    with caplog.at_level("WARNING", logger="modelwatch.remediation.states"):
         out = dispatch(approved(proposal()), lambda name: LogTarget(), CFG)
     assert list(out["status"]) == [DISPATCHED]
     assert any("m1:20261101T09:scale_up" in r.getMessage() for r in caplog.records)

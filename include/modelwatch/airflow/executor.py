@@ -5,7 +5,7 @@ forked from a worker, so a task starts with what the scheduler had imported and 
 rest itself: Great Expectations alone takes about 4 s, the pipeline and pandas about another
 second, paid by every task of every hour. Imported once in the scheduler before the workers
 fork, they are shared by every task (copy on write). Use it with
-`AIRFLOW__CORE__EXECUTOR=modelwatch.pipeline.executor.PreloadingLocalExecutor`. Under the
+`AIRFLOW__CORE__EXECUTOR=modelwatch.airflow.executor.PreloadingLocalExecutor`. Under the
 spawn start method (macOS) workers start fresh and nothing is preloaded.
 """
 
@@ -22,9 +22,9 @@ log = logging.getLogger(__name__)
 
 #: What the DAGs' tasks import: the pipeline's task edge, then the heavy libraries its steps
 #: import only when they run (the packages new in `sys.modules` after an hour of
-#: `pipeline.local.run_hour`). Importing them starts no thread, so forking after it is safe.
+#: `pipeline.runner.run_hour`). Importing them starts no thread, so forking after it is safe.
 PRELOAD: tuple[str, ...] = (
-    "modelwatch.pipeline.tasks",
+    "modelwatch.airflow.tasks",
     "pandas",
     "pyarrow.parquet",
     "great_expectations",

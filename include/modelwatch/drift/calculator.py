@@ -1,17 +1,16 @@
-"""One hour's drift findings for a set of models: the rows of `mw_drift`.
+"""One hour's drift findings for a set of models, from frames: the rows of `mw_drift`.
 
-Reads the hour's predictions once (one query), the hour of day's reference sketches (cached,
-see reference.py), and runs the tests of `stats` per model and feature. Models with too few
-samples in the hour, or too little reference, get no row rather than a noisy verdict. Keyed
-on the hour alone, so a replay, a backfill and the scheduled run find the same.
+Runs the tests of `stats` per model and feature on the hour's predictions against the hour of
+day's reference sketches (`tables.py` reads both). Models with too few samples in the hour, or
+too little reference, get no row rather than a noisy verdict. Keyed on the hour alone, so a
+replay, a backfill and the scheduled run find the same.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -19,18 +18,8 @@ import pandas as pd
 
 from modelwatch.config import DriftConfig
 from modelwatch.drift import stats
-from modelwatch.drift.reference import SketchMap, load_references
-from modelwatch.drift.source import (
-    LABEL,
-    PREDICTION,
-    predictions_available,
-    read_predictions,
-    tested_columns,
-)
-from modelwatch.run import HOUR
-from modelwatch.warehouse import Warehouse
-
-log = logging.getLogger(__name__)
+from modelwatch.drift.reference import SketchMap
+from modelwatch.drift.source import LABEL, PREDICTION
 
 DRIFT_COLUMNS = [
     "hour",
@@ -133,23 +122,18 @@ def model_findings(
     return out
 
 
-def _findings(
-    wh: Warehouse,
-    cfg: DriftConfig,
+def findings(
     hour: datetime,
-    models: Sequence[str] | None,
-    features: list[str],
-    labels: bool,
-    distributions: bool,
-) -> tuple[pd.DataFrame, list[str]]:
-    rows = read_predictions(wh, cfg, hour, hour + HOUR, models, features, labels)
-    if not distributions:
-        rows = rows[rows[LABEL].notna()] if labels else rows.iloc[:0]
+    rows: pd.DataFrame,
+    sketches: SketchMap,
+    features: Sequence[str],
+    cfg: DriftConfig,
+    distributions: bool = True,
+) -> pd.DataFrame:
+    """Every test of every model in `rows` (the hour's predictions, sorted by model) against
+    its reference sketches: the hour's `mw_drift` rows."""
     ids = rows["model_id"].to_numpy()
     present, starts = np.unique(ids, return_index=True)
-    if not len(present):
-        return empty_frame(), []
-    sketches = load_references(wh, cfg, hour, present.tolist(), features, labels)
     bounds = [*starts.tolist(), len(rows)]
     found: list[dict[str, Any]] = []
     for i, model in enumerate(present.tolist()):
@@ -157,20 +141,4 @@ def _findings(
         found += model_findings(hour, model, part, sketches, features, cfg, distributions)
     frame = pd.DataFrame(found, columns=DRIFT_COLUMNS) if found else empty_frame()
     frame["hour"] = pd.to_datetime(frame["hour"]).astype("datetime64[us]")
-    return frame, present.tolist()
-
-
-def drift_hour(
-    wh: Warehouse, cfg: DriftConfig, hour: datetime, models: Sequence[str] | None
-) -> DriftHour:
-    """The hour's findings for `models` (None: every model with predictions in the hour)."""
-    if not predictions_available(wh, cfg):
-        return DriftHour(empty_frame(), skipped=f"no predictions table {cfg.table!r}")
-    features, labels = tested_columns(wh, cfg)
-    frame, present = _findings(wh, cfg, hour, models, features, labels, True)
-    out = DriftHour(frame, models=present)
-    if labels and cfg.label_delay_hours:
-        late_hour = hour - timedelta(hours=cfg.label_delay_hours)
-        late, _ = _findings(wh, cfg, late_hour, models, features, labels, False)
-        out.late, out.late_hour = late, late_hour
-    return out
+    return frame

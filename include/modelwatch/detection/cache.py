@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from modelwatch.config import DetectionConfig, Settings
+from modelwatch.config import DetectionConfig
 from modelwatch.detection.detector import Detector
-from modelwatch.warehouse import WarehouseSpec
 
 #: Bumped whenever a fitted detector's contents change shape or its classes move module, so
 #: files pickled by older code are refitted instead of loaded (it is part of every file's key).
@@ -117,11 +116,3 @@ class DetectorStore:
                 shutil.rmtree(d, ignore_errors=True)
                 gone += 1
         return gone
-
-
-def detector_store(settings: Settings, spec: WarehouseSpec) -> Path:
-    """Where fitted per-model detectors are kept between hours (one file per model and day),
-    one folder per warehouse and source table: a detector is only as good as the data it
-    learnt from, so two deployments sharing a staging folder never share forests."""
-    source = f"{spec.describe()}|{settings.source.table}"
-    return settings.staging_path() / "_detectors" / hashlib.sha256(source.encode()).hexdigest()[:10]

@@ -19,12 +19,12 @@ import pandas as pd
 
 from modelwatch import schema
 from modelwatch.config import DetectionConfig
+from modelwatch.detection.cache import DetectorStore
 from modelwatch.detection.detector import Detector, fit_detector
 from modelwatch.detection.exclusion import without_metrics
 from modelwatch.detection.explain import MetricExplanation, explain_with, explanation_json
 from modelwatch.detection.features import clean_training_rows, warmup_widen
 from modelwatch.detection.per_model import Changes, ModelDetection
-from modelwatch.detection.store import DetectorStore
 from modelwatch.timestamps import naive_utc_columns, to_naive_utc
 
 STATUS_SCORED = "scored"
