@@ -70,7 +70,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         evaluate,
         format_summary,
         load_incidents,
-        write_report,
+        write_incident_report,
     )
     from modelwatch.evaluation.replay import read_table
 
@@ -81,7 +81,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     ev = evaluate(scores, incidents, pd.Timedelta(minutes=args.grace_minutes), args.profile)
     print(format_summary(ev))
     if args.report:
-        print(f"report: {write_report(ev, scores, args.report)}")
+        print(f"report: {write_incident_report(ev, scores, args.report)}")
     return 0
 
 

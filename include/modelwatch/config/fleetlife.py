@@ -1,8 +1,8 @@
-"""The `fleet_life` section: how detection lives with a real fleet (issue #16).
+"""The `fleet_life` section: how detection lives with a real fleet's ordinary changes.
 
-A lasting level change becomes the model's new normal after it has held for a while (or at
+A lasting level change becomes the model's new baseline after it has held for a while (or at
 once when an operator accepts it); a model that stops reporting while the fleet reports is
-retired. See docs/detection.md#new-normal and docs/data.md#model-lifecycle.
+retired. See docs/detection.md#baselines and docs/data.md#model-lifecycle.
 """
 
 from __future__ import annotations

@@ -211,7 +211,7 @@ def decide_at(
     return [b for b in moves if b.model_id not in set(accepted)]
 
 
-def spans(baselines: Mapping[str, Baseline]) -> dict[str, tuple[datetime, datetime]]:
+def since_and_decided(baselines: Mapping[str, Baseline]) -> dict[str, tuple[datetime, datetime]]:
     """model -> (since, decided hour): what the training history keeps of each baseline."""
     return {m: (b.since, b.decided_hour) for m, b in baselines.items()}
 
@@ -220,12 +220,12 @@ def to_json(baselines: Mapping[str, Baseline]) -> str:
     """The baselines in effect, as staged for the detect shards: model -> [since, decided]."""
     out = {
         m: [f"{since:%Y-%m-%dT%H}", f"{decided:%Y-%m-%dT%H}"]
-        for m, (since, decided) in spans(baselines).items()
+        for m, (since, decided) in since_and_decided(baselines).items()
     }
     return json.dumps(out, sort_keys=True)
 
 
 def from_json(text: str) -> dict[str, tuple[datetime, datetime]]:
-    """`to_json`'s spans back (model -> (since, decided hour))."""
+    """`to_json`'s baselines back (model -> (since, decided hour))."""
     raw = json.loads(text) if text else {}
     return {m: (datetime.fromisoformat(a), datetime.fromisoformat(b)) for m, (a, b) in raw.items()}

@@ -1,18 +1,23 @@
-"""The detection stage's stored facts: recent scores, deploys and `mw_baselines`.
+"""The detection stage's stored facts: recent scores, deploys, `mw_baselines`, overrides.
 
 Loads what a baseline decision needs (`baselines.decide_at` is the rule), records the moves
-the hour decided, and an operator's accept (`modelwatch baseline accept`).
+the hour decided and an operator's accept (`modelwatch baseline accept`), and stages each
+model's detection overrides for the shards.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from modelwatch import schema
-from modelwatch.config import Settings
+from modelwatch.config import Settings, per_model_detection
 from modelwatch.detection.baselines import (
     AUTO,
     OPERATOR,
@@ -24,9 +29,12 @@ from modelwatch.detection.baselines import (
     streak_start,
 )
 from modelwatch.ingest.extract import ids_param, in_models, source_columns
+from modelwatch.labels import override_labels
 from modelwatch.run import HOUR
 from modelwatch.warehouse import Warehouse
 from modelwatch.warehouse.base import quote_ident
+
+log = logging.getLogger(__name__)
 
 
 def recent_scores(wh: Warehouse, models: Sequence[str], hour: datetime, hours: int) -> pd.DataFrame:
@@ -170,3 +178,29 @@ def accept(
         {"hour": hour, "m": model_id},
     )
     return move
+
+
+# --- per-model detection settings, staged for the shards ---------------------------------
+# Why staged: the shards run in parallel and do not read the warehouse on a normal hour; the
+# labels overrides match on are read once, where the warehouse is open anyway, and every shard
+# then scores (and finds its cached detectors) with the same settings.
+
+
+def stage_detection_changes(
+    wh: Warehouse, settings: Settings, models: Sequence[str], path: Path
+) -> dict[str, dict[str, Any]]:
+    """Resolve the models' detection overrides and write them to `path` (always, so a rerun
+    with the overrides removed does not read a stale file)."""
+    changes: dict[str, dict[str, Any]] = {}
+    if settings.overrides:
+        labels = override_labels(wh, settings, models)
+        changes = per_model_detection(settings.overrides, models, labels)
+    if changes:
+        log.info("detection overrides for %d models: %s", len(changes), changes)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(changes, sort_keys=True))
+    return changes
+
+
+def read_detection_changes(path: Path) -> dict[str, dict[str, Any]]:
+    return json.loads(path.read_text()) if path.exists() else {}

@@ -29,7 +29,7 @@ from modelwatch.detection.score import (
     detect_models,
     excluded_verdict,
 )
-from modelwatch.detection.tables import decide_hour
+from modelwatch.detection.tables import decide_hour, read_detection_changes, stage_detection_changes
 from modelwatch.drift.tables import write_drift_hour
 from modelwatch.ingest.extract import (
     HISTORY_ROW_GROUP,
@@ -42,7 +42,7 @@ from modelwatch.ingest.landing import check_landing
 from modelwatch.ingest.presence import record_retirements
 from modelwatch.ingest.validate import validate_hour
 from modelwatch.logs.step import mine_hour
-from modelwatch.pipeline import approval, overrides
+from modelwatch.pipeline import approval
 from modelwatch.pipeline.summary import record_hour
 from modelwatch.pipeline.table import ALERT, ALL_CLEAR, APPROVE, DISPATCH, DRIFT, REMEDIATE
 from modelwatch.remediation import outbox
@@ -85,11 +85,11 @@ def extract(run: Run, inputs: Inputs) -> dict[str, Any]:
         ex = extract_hour(wh, settings, run.hour, run.models, with_history=False)
         ex.rows.to_parquet(staged.hour_rows, index=False)
         record_retirements(wh, ex.retired)
-        moved = decide_hour(wh, settings, ex.expected, run.hour)  # baselines in effect
-        staged.baselines.write_text(baselines.to_json(moved))
-        changes = overrides.stage_detection_changes(wh, settings, ex.expected, staged.overrides)
+        current = decide_hour(wh, settings, ex.expected, run.hour)  # baselines in effect
+        staged.baselines.write_text(baselines.to_json(current))
+        changes = stage_detection_changes(wh, settings, ex.expected, staged.overrides)
         per = ModelDetection(settings.detection, changes, run.detectors)
-        unfitted = [m for m in ex.expected if m in moved or not per.path(m, run.day).exists()]
+        unfitted = [m for m in ex.expected if m in current or not per.path(m, run.day).exists()]
         if unfitted:  # sorted by model, in small row groups: each shard reads only its own
             n_history, n_out = write_training_history(
                 wh,
@@ -99,7 +99,7 @@ def extract(run: Run, inputs: Inputs) -> dict[str, Any]:
                 staged.history,
                 row_group_size=HISTORY_ROW_GROUP,
                 until=run.hour,
-                baselines=baselines.spans(moved),
+                baselines=baselines.since_and_decided(current),
             )
         else:
             ex.history.to_parquet(staged.history, index=False)  # no rows, typed columns
@@ -170,9 +170,9 @@ def detect(run: Run, inputs: Inputs) -> dict[str, Any]:
     filters = [(schema.MODEL_ID, "in", shard)]
     rows = pd.read_parquet(staged.clean, filters=filters)
     history = pd.read_parquet(staged.history, filters=filters)
-    changes = overrides.read_detection_changes(staged.overrides)
+    changes = read_detection_changes(staged.overrides)
     per = ModelDetection(settings.detection, changes, run.detectors)
-    moved = baselines.from_json(staged.baselines.read_text())
+    current = baselines.from_json(staged.baselines.read_text())
     # A detector cached when extract ran may be gone now (pruned by a run of a later day):
     # read those models' history rather than score them without a detector.
     have = set(history[schema.MODEL_ID].unique())
@@ -180,7 +180,7 @@ def detect(run: Run, inputs: Inputs) -> dict[str, Any]:
     if missing:
         log.warning("reading history for %d models whose detector is gone", len(missing))
         with open_warehouse(run.warehouse) as wh:
-            own = {m: moved[m] for m in missing if m in moved}
+            own = {m: current[m] for m in missing if m in current}
             extra, _ = read_training_history(wh, settings, missing, run.day, run.hour, own)
         history = pd.concat([history, extra], ignore_index=True) if len(history) else extra
     scores = detect_models(
@@ -190,7 +190,7 @@ def detect(run: Run, inputs: Inputs) -> dict[str, Any]:
         run.hour,
         settings.detection,
         store_dir=run.detectors,
-        baselines={m: since for m, (since, _) in moved.items()},
+        baselines={m: since for m, (since, _) in current.items()},
         changes=changes,
     )
     out = staged.scores(int(inputs["index"]))

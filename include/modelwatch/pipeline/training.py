@@ -23,6 +23,7 @@ from modelwatch import schema
 from modelwatch.config import Settings
 from modelwatch.detection.per_model import ModelDetection
 from modelwatch.detection.score import day_detector
+from modelwatch.detection.tables import read_detection_changes, stage_detection_changes
 from modelwatch.folders import Folders
 from modelwatch.ingest.extract import (
     HISTORY_ROW_GROUP,
@@ -31,7 +32,6 @@ from modelwatch.ingest.extract import (
     write_training_history,
 )
 from modelwatch.logs.step import train_day
-from modelwatch.pipeline.overrides import read_detection_changes, stage_detection_changes
 from modelwatch.run import HOUR, Staging, WindowError, detector_cache, parse_hour
 from modelwatch.sharding import split_models
 from modelwatch.timestamps import to_naive_utc
