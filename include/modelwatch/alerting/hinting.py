@@ -50,7 +50,9 @@ def live_refs(
     return [alert_ref(ep, signals) for ep in live]
 
 
-def with_hints(e: lifecycle.AlertEvent, hints: pd.DataFrame) -> lifecycle.AlertEvent:
-    """The event carrying its top hints (for every channel's message)."""
+def with_hints(
+    e: lifecycle.AlertEvent, hints: pd.DataFrame, notes: tuple[str, ...] = ()
+) -> lifecycle.AlertEvent:
+    """The event carrying its top hints, then `notes` (for every channel's message)."""
     top = top_summaries(hints[hints["alert_id"] == e.alert_id]) if len(hints) else {}
-    return replace(e, hints=top.get(e.alert_id, ()))
+    return replace(e, hints=top.get(e.alert_id, ()) + notes)

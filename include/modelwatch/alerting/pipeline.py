@@ -11,6 +11,7 @@ of the hour, so a rerun decides the same.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,6 +35,7 @@ from modelwatch.alerting.silences import Silence
 from modelwatch.config import AlertsConfig
 from modelwatch.labels import Labels
 from modelwatch.links import view_incident_url, view_report_url
+from modelwatch.logs.masking import mask_secrets
 
 Event = lifecycle.AlertEvent
 
@@ -114,17 +116,42 @@ def retries(
     return events, receivers_of
 
 
+#: Control characters (terminal escapes, NUL, line breaks) never reach a message or a row.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+#: What each enrichment gives an alert, for the note saying it is missing this hour.
+UNAVAILABLE = {"logs": "log hints", "drift": "drift findings", "hints": "hints"}
+
+
+def one_line(text: str, limit: int = 200) -> str:
+    """Why something failed, safe to show and store: secrets masked, control characters
+    dropped, one line, at most `limit` characters."""
+    return CONTROL.sub(" ", mask_secrets(text)).strip()[:limit]
+
+
+def unavailable(failures: Mapping[str, str]) -> tuple[str, ...]:
+    """One note per failed enrichment, for every alert's hints section: what is missing, and
+    why (the reasons come one line long, masked)."""
+    return tuple(
+        f"{UNAVAILABLE.get(name, name)} unavailable: {why}"
+        for name, why in sorted(failures.items())
+    )
+
+
 def dress(
     events: Sequence[Event],
     hints: pd.DataFrame,
     labels: Mapping[str, Labels],
     cfg: AlertsConfig,
     run_id: str,
+    notes: tuple[str, ...] = (),
 ) -> list[Event]:
-    """Each event with its top hints, its labels, its runbook and the view's links."""
+    """Each event with its top hints (then `notes`: what enrichment is missing this hour), its
+    labels, its runbook and the view's links."""
     return [
         routing.replace_links(
-            routing.enrich(with_hints(e, hints), routing.event_labels(e, labels), cfg, run_id),
+            routing.enrich(
+                with_hints(e, hints, notes), routing.event_labels(e, labels), cfg, run_id
+            ),
             {
                 "report_url": view_report_url(cfg.airflow_url, e.hour),
                 "incident_url": view_incident_url(cfg.airflow_url, e.alert_id),

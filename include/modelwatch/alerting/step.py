@@ -60,8 +60,9 @@ def alert_hour(
     """Rebuild the alert episodes of this run's models and deliver what is due.
     `failures`: enrichment -> why it failed this hour (shown with each alert's hints)."""
     cfg = run.settings.alerts
+    failures = dict(failures or {})
     with open_warehouse(run.warehouse) as wh:
-        ready = prepare(wh, run, dict(failures or {}))
+        ready = prepare(wh, run, failures)
         tables.record_intents(wh, intent_rows(ready.plan))
     result = send_planned(
         ready.plan,
@@ -83,7 +84,8 @@ def alert_hour(
         except OSError:
             log.warning("could not write the alert notes of %s", run.hour, exc_info=True)
     attempts = len(result.attempts)
-    return pipeline.outcome(ready.eps, recorded, ready.retried, attempts, ready.inputs.unknown)
+    out = pipeline.outcome(ready.eps, recorded, ready.retried, attempts, ready.inputs.unknown)
+    return {**out, "hints_failure": failures.get("hints")}
 
 
 def prepare(wh: Warehouse, run: Run, failures: dict[str, str]) -> Prepared:
@@ -98,7 +100,8 @@ def prepare(wh: Warehouse, run: Run, failures: dict[str, str]) -> Prepared:
     ledger = inputs.ledger
     if len(inputs.owed):
         ledger = pd.concat([ledger, inputs.owed], ignore_index=True)
-    events = pipeline.dress([*retry, *eps.events], hints, inputs.labels, cfg, run.run_id)
+    notes = pipeline.unavailable(failures)
+    events = pipeline.dress([*retry, *eps.events], hints, inputs.labels, cfg, run.run_id, notes)
     held = pipeline.mute(events, inputs, eps, cfg)
     routes = pipeline.route(events, owed, hour, cfg, lambda r: available_receivers(cfg, r))
     if run.notify and cfg.plots:
@@ -126,7 +129,7 @@ def find_hints(
         log.warning(
             "could not find hints for %s; alerts go out without them", run.hour, exc_info=True
         )
-        failures["hints"] = f"{type(exc).__name__}: {exc}"
+        failures["hints"] = pipeline.one_line(f"{type(exc).__name__}: {exc}")
         return no_hints([])
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from modelwatch import schema
+from modelwatch.alerting.pipeline import one_line
 from modelwatch.alerting.step import alert_hour
 from modelwatch.alerting.tables import open_or_owed
 from modelwatch.detection import baselines
@@ -298,14 +299,21 @@ def all_clear(run: Run, inputs: Inputs) -> None:
 
 
 def summary(run: Run, inputs: Inputs) -> dict[str, Any]:
-    """The hour's figures into `mw_runs`, its HTML report, the run's clean-up."""
-    return record_hour(run)
+    """The hour's figures into `mw_runs` (and why an enrichment failed), its HTML report, the
+    run's clean-up."""
+    failures = enrichment_failures(inputs)
+    hints = (inputs.get(ALERT) or {}).get("hints_failure")
+    if hints:
+        failures["hints"] = hints
+    return record_hour(run, failures)
 
 
 def enrichment_failures(inputs: Inputs) -> dict[str, str]:
-    """Enrichment -> why it failed, for the enrichments among `inputs` that did."""
+    """Enrichment -> why it failed, for the enrichments among `inputs` that did: one line of at
+    most 200 characters, secrets masked and control characters dropped (it is shown to
+    on-call and stored)."""
     return {
-        name: str(out["failed"])
+        name: one_line(str(out["failed"]))
         for name, out in inputs.items()
         if isinstance(out, dict) and out.get("failed")
     }

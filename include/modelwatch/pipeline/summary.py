@@ -72,22 +72,34 @@ def hour_summary(wh: Warehouse, hour: datetime, settings: Settings) -> dict[str,
     }
 
 
+#: The enrichments whose failure the summary records: name -> the `mw_runs` column.
+FAILURE_COLUMNS = {"logs": "logs_failure", "drift": "drift_failure", "hints": "hints_failure"}
+
+
 def format_summary(row: dict[str, Any]) -> str:
     """The one compact line per hour that the demo and the task log print."""
-    return (
+    line = (
         f"{row['hour']:%Y-%m-%d %H:00}  scored {row['models_scored']:>4}  "
         f"quarantined {row['models_quarantined']:>2}  no-data {row['models_no_data']:>2}  "
         f"anomalous {row['models_anomalous']:>3}  alerts +{row['alerts_opened']}/"
         f"-{row['alerts_resolved']} (firing {row['alerts_firing']})  "
         f"scaling {row['scaling_requests']}"
     )
+    failed = [name for name, col in FAILURE_COLUMNS.items() if _present(row.get(col))]
+    return line + (f"  unavailable: {', '.join(failed)}" if failed else "")
 
 
-def record_hour(run: Run) -> dict[str, Any]:
-    """Record the hour's summary row, write its HTML report, remove the run's staging files,
-    prune the detector cache's old days."""
+def _present(value: Any) -> bool:
+    return value is not None and not (isinstance(value, float) and pd.isna(value))
+
+
+def record_hour(run: Run, failures: dict[str, str] | None = None) -> dict[str, Any]:
+    """Record the hour's summary row (with why each failed enrichment failed), write its HTML
+    report, remove the run's staging files, prune the detector cache's old days."""
+    failures = failures or {}
     with open_warehouse(run.warehouse) as wh:
         row = hour_summary(wh, run.hour, run.settings)
+        row |= {col: failures.get(name) for name, col in FAILURE_COLUMNS.items()}
         frame = pd.DataFrame([row])
         frame["hour"] = frame["hour"].astype("datetime64[us]")
         wh.replace("mw_runs", frame, "hour = :hour", {"hour": run.hour})
