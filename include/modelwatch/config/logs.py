@@ -3,10 +3,11 @@ signatures are mined, and how troubleshooting hints are found and ranked (docs/h
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from modelwatch.config.base import IDENTIFIER, StrictModel
 
@@ -53,6 +54,17 @@ class LogsConfig(StrictModel):
     @classmethod
     def _table(cls, v: str) -> str:
         return _ident(v) or v
+
+    @model_validator(mode="after")
+    def _deprecated(self) -> LogsConfig:
+        for key in ("drain_sim_th", "drain_depth"):
+            if key in self.model_fields_set:
+                logging.getLogger(__name__).warning(
+                    "logs.%s is deprecated and ignored: the miner is no longer Drain "
+                    "(docs/hints.md); remove it from the config",
+                    key,
+                )
+        return self
 
     @field_validator("columns")
     @classmethod

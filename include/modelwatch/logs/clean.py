@@ -41,6 +41,14 @@ def _safe_id(model: object) -> str:
     return str(safe_text(model, 200))
 
 
+def _per_distinct(values: pd.Series, fn) -> pd.Series:
+    """`fn` of each value, computed once per distinct value (ids, levels and messages repeat);
+    nulls stay None."""
+    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
+    done = np.array([fn(u) for u in uniques] + [None], dtype=object)
+    return pd.Series(done[codes], index=values.index, dtype=object)
+
+
 def normalise_level(level: pd.Series) -> pd.Series:
     up = level.astype("string").str.strip().str.upper().fillna("UNKNOWN")
     up = up.mask(up == "", "UNKNOWN")
@@ -55,7 +63,7 @@ def clean_lines(
     n = len(lines)
     reason = np.full(n, None, dtype=object)
     ts = naive_utc(lines["ts"], errors="coerce") if n else lines["ts"]
-    model = pd.Series([safe_text(m) for m in lines["model_id"]], index=lines.index, dtype=object)
+    model = _per_distinct(lines["model_id"], safe_text)
     msg = lines["message"]
 
     def flag(mask: np.ndarray, why: str) -> None:
@@ -69,12 +77,9 @@ def clean_lines(
             NULL_MODEL,
         )
         flag(msg.isna().to_numpy(), NULL_MESSAGE)
-        texts = []
-        for i, m in enumerate(msg):
-            if isinstance(m, str):
-                m, cut_flags[i] = cut(m, max_chars)
-            texts.append(m)
-        msg = pd.Series(texts, index=lines.index, dtype=object)
+        done = _per_distinct(msg, lambda m: cut(m, max_chars) if isinstance(m, str) else (m, False))
+        cut_flags = np.fromiter((bool(d and d[1]) for d in done), bool, n)
+        msg = pd.Series([d[0] if d else None for d in done], index=lines.index, dtype=object)
         flag(~np.fromiter((_valid_utf8(m) for m in msg), bool, n), INVALID_UTF8)
         if known_models is not None:
             known = set(known_models)

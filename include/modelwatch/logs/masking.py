@@ -98,7 +98,7 @@ _DOTTED = re.compile(r"[a-z0-9_-]{2,}+(?:\.[a-z0-9_-]{2,}+)++")
 _SLASHED = re.compile(r"[\w.-]++(?:/[\w.+-]++)++/?+")
 #: Cache of classified tokens; cleared when full so memory stays bounded.
 _CACHE: dict[str, str] = {}
-_CACHE_MAX = 500_000
+_CACHE_MAX = 200_000
 #: Tokens longer than this are blobs (base64, serialised payloads): always variable.
 LONG_TOKEN = 80
 
