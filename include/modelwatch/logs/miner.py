@@ -34,6 +34,8 @@ from modelwatch.logs.masking import PARAM, tokens
 OTHER_ID, OTHER_TEXT = "o-other", "(other: over the template cap)"
 #: A position with more distinct values than this in a group is a variable, never a split.
 MAX_SPLIT_VALUES = 4
+#: Positions tried as a split per group; templates compared pairwise per frame bucket.
+SPLIT_CANDIDATES, FRAME_HEADS = 16, 64
 #: Constant tokens a shared prefix or suffix alone needs to make one statement of templates of
 #: different lengths, and a shared prefix and suffix together.
 FRAME_CONSTANTS, TWO_SIDED_CONSTANTS = 4, 3
@@ -67,14 +69,29 @@ def _split(lines: list[Line], members: list[int]) -> list[list[int]]:
     variables. A varying position with few values (at most `MAX_SPLIT_VALUES`) splits the
     group only when another varying position is a function of it (each of its values always
     comes with the same token there): two statements that differ in more than one place. A
-    position that varies alone is a variable (`VM Started` / `VM Stopped`)."""
+    position that varies alone is a variable (`VM Started` / `VM Stopped`). At most
+    `SPLIT_CANDIDATES` positions are tried per group, so a hostile group stays linear."""
+    done: list[list[int]] = []
+    todo = [members]
+    while todo:
+        group = todo.pop()
+        parts = _split_once(lines, group)
+        if parts is None:
+            done.append(group)
+        else:
+            todo.extend(reversed(parts))
+    return done
+
+
+def _split_once(lines: list[Line], members: list[int]) -> list[list[int]] | None:
     width = len(lines[members[0]][0])
     varying = []
     for i in range(width):
         values = {lines[k][0][i] for k in members}
         if len(values) > 1:
             varying.append((len(values), i))
-    for n_values, c in sorted(varying):
+    varying.sort()
+    for n_values, c in varying[:SPLIT_CANDIDATES]:
         if n_values > MAX_SPLIT_VALUES:
             break
         parts: dict[str, list[int]] = defaultdict(list)
@@ -82,8 +99,8 @@ def _split(lines: list[Line], members: list[int]) -> list[list[int]]:
             parts[lines[k][0][c]].append(k)
         for _, d in varying:
             if d != c and all(len({lines[k][0][d] for k in g}) == 1 for g in parts.values()):
-                return [sub for key in sorted(parts) for sub in _split(lines, parts[key])]
-    return [members]
+                return [parts[key] for key in sorted(parts)]
+    return None
 
 
 def _template(lines: list[Line], members: list[int]) -> str:
@@ -137,10 +154,13 @@ def _merge_frames(templates: list[tuple[str, ...]]) -> list[int]:
             for j in members[1:]:
                 parent[find(j)] = find(members[0])
             continue
-        for x, a in enumerate(members):
-            for b in members[x + 1 :]:
-                if find(a) != find(b) and _two_sided(templates[a], templates[b]):
-                    parent[find(b)] = find(a)
+        heads: list[int] = []  # at most FRAME_HEADS representatives: linear in the bucket
+        for b in members:
+            a = next((a for a in heads if _two_sided(templates[a], templates[b])), None)
+            if a is not None:
+                parent[find(b)] = find(a)
+            elif len(heads) < FRAME_HEADS:
+                heads.append(b)
     return [find(i) for i in range(len(templates))]
 
 
