@@ -16,26 +16,14 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parent / "logs" / "data"
 
 
-def grouping_accuracy(labels: Sequence[str], found: Sequence[str]) -> float:
-    """The share of lines whose predicted group holds exactly the lines of their label."""
-    by_found: dict[str, set[int]] = {}
-    by_label: dict[str, set[int]] = {}
-    for i, (lab, got) in enumerate(zip(labels, found, strict=True)):
-        by_found.setdefault(got, set()).add(i)
-        by_label.setdefault(lab, set()).add(i)
-    truth = {frozenset(g) for g in by_label.values()}
-    return sum(len(g) for g in by_found.values() if frozenset(g) in truth) / max(len(labels), 1)
-
-
 def score_file(path: Path, masks_only: bool) -> tuple[float, int, int, float]:
     """(accuracy, lines, statements, seconds) of one labelled file."""
-    from modelwatch.logs.corpus import templates_of_file
+    from modelwatch.logs.corpus import grouping_accuracy, templates_of_file
     from modelwatch.logs.masking import mask
 
     records = [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]

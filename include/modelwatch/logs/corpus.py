@@ -11,6 +11,7 @@ the "other" template. Times and model ids are not needed here and not checked.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -62,3 +63,15 @@ def templates_of_file(path: str | Path, cfg: LogsConfig | None = None) -> pd.Dat
     return pd.DataFrame(
         {"line": frame[LINE].astype("int64"), "template_id": ids, "template": shown}
     )
+
+
+def grouping_accuracy(labels: Sequence[str], found: Sequence[str]) -> float:
+    """The share of lines whose group of lines (by `found`) is exactly their label's group:
+    how a miner is judged against a labelled corpus."""
+    by_found: dict[str, set[int]] = {}
+    by_label: dict[str, set[int]] = {}
+    for i, (lab, got) in enumerate(zip(labels, found, strict=True)):
+        by_found.setdefault(got, set()).add(i)
+        by_label.setdefault(lab, set()).add(i)
+    truth = {frozenset(g) for g in by_label.values()}
+    return sum(len(g) for g in by_found.values() if frozenset(g) in truth) / max(len(labels), 1)

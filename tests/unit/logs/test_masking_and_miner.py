@@ -8,6 +8,7 @@ import random
 
 import pytest
 
+from modelwatch.logs.corpus import grouping_accuracy
 from modelwatch.logs.masking import PARAM, mask, mask_secrets
 from modelwatch.logs.miner import FrozenTemplates, learn_templates, template_id
 
@@ -100,17 +101,6 @@ def corpus(seed: int) -> list[tuple[str, str]]:
         )
         out.append((label, text))
     return out
-
-
-def grouping_accuracy(labels: list[str], found: list[str]) -> float:
-    """Grouping accuracy: a line is right when its group holds exactly its label's lines."""
-    by_found: dict[str, set[int]] = {}
-    by_label: dict[str, set[int]] = {}
-    for i, (lab, got) in enumerate(zip(labels, found, strict=True)):
-        by_found.setdefault(got, set()).add(i)
-        by_label.setdefault(lab, set()).add(i)
-    right = sum(len(g) for g in by_found.values() if g in by_label.values())
-    return right / len(labels)
 
 
 def test_templates_group_a_labelled_corpus_and_ignore_line_order() -> None:
