@@ -158,3 +158,20 @@ def test_unmatched_lines_get_a_deterministic_signature_of_their_own() -> None:
     a = frozen.match(mask("disk /dev/sda1 failed after 3 retries"))
     b = FrozenTemplates({}).match(mask("disk /dev/sdb2 failed after 7 retries"))
     assert a == b and a[0].startswith("u")
+
+
+def test_an_hours_new_signatures_are_capped_per_model() -> None:
+    import pandas as pd
+
+    from modelwatch.logs.miner import OTHER_ID
+    from modelwatch.logs.step import assign
+
+    words = ["alpha", "bravo", "cedar", "delta", "ember"]
+    msgs = [f"{a} {b}" for a in words for b in words] + ["alpha bravo"] * 3
+    lines = pd.DataFrame({"model_id": ["m1"] * len(msgs) + ["m2"], "message": [*msgs, "x y"]})
+    tagged = assign(lines, FrozenTemplates({}), max_new=4)
+    m1 = tagged[tagged["model_id"] == "m1"]
+    assert m1["template_id"].nunique() == 5  # 4 signatures and "other"
+    assert (m1["template_id"] == OTHER_ID).sum() == len(msgs) - 4 - 3
+    assert m1.loc[m1["message"] == "alpha bravo", "template_id"].iloc[0].startswith("u")
+    assert tagged.loc[tagged["model_id"] == "m2", "template_id"].iloc[0].startswith("u")
