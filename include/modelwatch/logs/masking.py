@@ -47,11 +47,13 @@ _SECRET_SHAPES = (
     ),
     re.compile(r"(?<![\w+.-])([a-zA-Z][\w+.-]*+://[^/\s:@]++:)[^@\s/]++(@)"),  # URL credentials
 )
-#: Cheap test that a line may hold a secret at all (most do not).
-_SECRET_HINT = re.compile(
-    r"(?i)pass|pwd|secret|token|key|auth|credential|cookie|signature|bearer|basic|gh[pousr]_"
-    r"|github_pat|xox|AKIA|ASIA|eyJ|_live_|://[^\s/]*@"
-)
+#: Cheap test that a line may hold a secret at all (most do not): substrings of its lower-cased
+#: text, which `in` finds far faster than one case-insensitive alternation.
+_SECRET_HINTS = (
+    "pass", "pwd", "secret", "token", "key", "auth", "credential", "cookie", "signature",
+    "bearer", "basic", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat", "xox", "akia",
+    "asia", "eyj", "_live_", "@",
+)  # fmt: skip
 HIDDEN = "***"
 
 
@@ -70,7 +72,8 @@ def _keep_around(m: re.Match[str]) -> str:
 
 def mask_secrets(text: str) -> str:
     """The line with passwords, tokens, keys and URL credentials replaced by `***`."""
-    if not _SECRET_HINT.search(text):
+    low = text.lower()
+    if not any(h in low for h in _SECRET_HINTS):
         return text
     text = _KEY_VALUE.sub(_hide_value, text)
     for pattern in _SECRET_SHAPES:
@@ -144,8 +147,19 @@ def _token(token: str) -> str:
     return got
 
 
+#: Month and day names as written in logs (`Jul`, `JUL`, `jul`, `Jul,`): a quick first test.
+_NAME_FORMS = frozenset(
+    f
+    for n in _MONTHS | _DAYS
+    for w in (n, n.capitalize(), n.upper())
+    for f in (w, w + ",", w + ".")
+)
+
+
 def _dates(toks: list[str]) -> None:
     """Month and day names next to a masked value are part of a date: `Jul 10 12:00:01`."""
+    if _NAME_FORMS.isdisjoint(toks):
+        return
     for names in (_MONTHS, _DAYS):
         for i, t in enumerate(toks):
             if t.lower().rstrip(".,") in names and (
@@ -158,7 +172,8 @@ def mask_tokens(text: str) -> list[str]:
     """The masked tokens of a line whose secrets are already hidden."""
     if '"' in text or "'" in text:
         text = _QUOTED.sub(lambda m: m.group(0)[0] + PARAM + m.group(0)[0], text)
-    toks = [_token(t) for t in text.split()]
+    cache = _CACHE
+    toks = [cache.get(t) or _token(t) for t in text.split()]
     _dates(toks)
     return toks
 

@@ -26,10 +26,13 @@ _DROP = dict.fromkeys(
     + list(range(0x2066, 0x206A))
 )
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def strip_controls(text: str) -> str:
     """`text` without ANSI escapes and control characters (tab and newline kept)."""
+    if _CONTROL.search(text) is None:
+        return text
     if "\x1b" in text:
         text = _ANSI.sub("", text)
     return text.translate(_DROP)
