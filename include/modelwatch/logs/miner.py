@@ -39,6 +39,9 @@ SPLIT_CANDIDATES, FRAME_HEADS = 16, 64
 #: Constant tokens a shared prefix or suffix alone needs to make one statement of templates of
 #: different lengths, and a shared prefix and suffix together.
 FRAME_CONSTANTS, TWO_SIDED_CONSTANTS = 4, 3
+#: Which shared side alone makes a frame: a prefix (trailing free text) and a suffix (a leading
+#: program name of several words).
+ONE_SIDED = ("p", "s")
 
 
 def template_id(template: str, unmatched: bool = False) -> str:
@@ -115,23 +118,25 @@ def _constant(tok: str) -> bool:
 
 
 def _frame_keys(toks: tuple[str, ...]) -> list[tuple[str, tuple[str, ...]]]:
-    """Where a template can share a frame with others: the shortest prefix and the shortest
-    suffix holding `FRAME_CONSTANTS` constant tokens, and its first and last constant tokens
-    with what precedes/follows them (checked pairwise in `_merge_frames`)."""
+    """Where a template can share a frame with others: its shortest prefix and shortest
+    suffix holding `FRAME_CONSTANTS` constant words (merged whole), and its head and tail up
+    to the first and from the last constant word (pairs checked in `_two_sided`)."""
     keys = []
-    for side, seq in (("p", toks), ("s", toks[::-1])):
+    ends = []
+    for side in ("p", "s"):
+        seq = toks if side == "p" else toks[::-1]
         seen = 0
         for j, t in enumerate(seq):
-            seen += _constant(t)
-            if seen == 1 and side == "p":
-                first = seq[: j + 1]
-            if seen == 1 and side == "s":
-                last = seq[: j + 1]
-            if seen == FRAME_CONSTANTS:
-                keys.append((side, seq[: j + 1]))
-                break
-    if any(_constant(t) for t in toks):
-        keys.append(("ps", (*first, "|", *last)))
+            if _constant(t):
+                seen += 1
+                if seen == 1:
+                    ends.append(seq[: j + 1])
+                if seen == FRAME_CONSTANTS:
+                    if side in ONE_SIDED:
+                        keys.append((side, seq[: j + 1]))
+                    break
+    if len(ends) == 2:
+        keys.append(("ps", (*ends[0], "|", *ends[1])))
     return keys
 
 
