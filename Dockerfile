@@ -7,13 +7,12 @@ RUN apt-get update && apt-get install -y --no-install-recommends build-essential
  && rm -rf /var/lib/apt/lists/*
 USER airflow
 
-COPY requirements.txt requirements-nodeps.txt /tmp/
-RUN pip install --no-cache-dir "apache-airflow==3.3.2" -r /tmp/requirements.txt \
- && pip install --no-cache-dir --no-deps -r /tmp/requirements-nodeps.txt
+COPY requirements.txt /tmp/
+RUN pip install --no-cache-dir "apache-airflow==3.3.2" -r /tmp/requirements.txt
 
 COPY --chown=airflow:root pyproject.toml README.md /opt/modelwatch/
 COPY --chown=airflow:root include /opt/modelwatch/include
-RUN pip install --no-cache-dir --no-deps /opt/modelwatch
+RUN pip install --no-cache-dir /opt/modelwatch
 
 COPY --chown=airflow:root dags /opt/airflow/dags
 COPY --chown=airflow:root plugins /opt/airflow/plugins

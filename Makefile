@@ -29,13 +29,12 @@ help:
 	@echo "make clean  - remove the venv, the Airflow home and the demo data"
 
 # The venv is rebuilt when the pins change; the stamp marks a finished install.
-$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-nodeps.txt pyproject.toml
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 11) else "modelwatch needs Python 3.11 or newer, got %d.%d (set PYTHON=...)" % v[:2])'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements-dev.txt
-	$(BIN)/python -m pip install -q --no-deps -r requirements-nodeps.txt
-	$(BIN)/python -m pip install -q --no-deps -e .
+	$(BIN)/python -m pip install -q -e .
 	touch $@
 
 venv: $(VENV)/.installed

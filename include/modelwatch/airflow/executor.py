@@ -31,7 +31,6 @@ PRELOAD: tuple[str, ...] = (
     "isotree",
     "sklearn.ensemble",
     "scipy.stats",
-    "drain3",
 )
 
 

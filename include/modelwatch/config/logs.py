@@ -3,10 +3,11 @@ signatures are mined, and how troubleshooting hints are found and ranked (docs/h
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from modelwatch.config.base import IDENTIFIER, StrictModel
 
@@ -39,16 +40,31 @@ class LogsConfig(StrictModel):
     page_size: int = Field(5000, ge=1, le=10000)
     #: Days of logs before a day that its templates are learned from and that count as usual.
     baseline_days: int = Field(7, ge=1, le=60)
-    #: Lines longer than this are skipped (reason `huge`), never mined.
-    max_message_chars: int = Field(8192, ge=64)
-    #: Drain's similarity threshold and tree depth (docs/hints.md: tuned on labelled corpora).
-    drain_sim_th: float = Field(0.5, gt=0.0, le=1.0)
-    drain_depth: int = Field(4, ge=3, le=10)
+    #: Longer messages have their tail cut at the input edge (counted as `truncated`).
+    max_message_chars: int = Field(8192, ge=64, le=1_000_000)
+    #: Templates per day (and new signatures per model and hour) at most; the lines beyond it
+    #: count as one "other" signature. Far above one real system's day (docs/hints.md).
+    max_templates: int = Field(2000, ge=1)
+    #: Deprecated, ignored: settings of the Drain miner this project no longer uses. Still
+    #: accepted so that existing config files load (a warning says they do nothing).
+    drain_sim_th: float | None = Field(None, gt=0.0, le=1.0, deprecated="ignored: no Drain")
+    drain_depth: int | None = Field(None, ge=3, le=10, deprecated="ignored: no Drain")
 
     @field_validator("table")
     @classmethod
     def _table(cls, v: str) -> str:
         return _ident(v) or v
+
+    @model_validator(mode="after")
+    def _deprecated(self) -> LogsConfig:
+        for key in ("drain_sim_th", "drain_depth"):
+            if key in self.model_fields_set:
+                logging.getLogger(__name__).warning(
+                    "logs.%s is deprecated and ignored: the miner is no longer Drain "
+                    "(docs/hints.md); remove it from the config",
+                    key,
+                )
+        return self
 
     @field_validator("columns")
     @classmethod
