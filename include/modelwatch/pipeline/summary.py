@@ -17,6 +17,7 @@ from modelwatch import schema
 from modelwatch.config import Settings
 from modelwatch.detection.hourly import STATUS_INSUFFICIENT, STATUS_SCORED
 from modelwatch.detection.store import DetectorStore, detector_store
+from modelwatch.pipeline.selfmetrics import push_run_metrics
 from modelwatch.remediation import requests as remediation
 from modelwatch.remediation.policies import SCALE_UP
 from modelwatch.run import RunContext
@@ -91,6 +92,7 @@ def step_summary(ctx: RunContext, spec: WarehouseSpec, settings: Settings) -> di
         frame["hour"] = frame["hour"].astype("datetime64[us]")
         wh.replace("mw_runs", frame, "hour = :hour", {"hour": ctx.hour})
         page = write_report(wh, ctx, settings)
+    push_run_metrics(ctx, spec, row)  # before the staging files go: they date the run's start
     shutil.rmtree(ctx.path, ignore_errors=True)
     DetectorStore(detector_store(settings, spec), settings.detection).prune(
         keep_days=2, now=ctx.hour
