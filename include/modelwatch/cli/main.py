@@ -30,6 +30,17 @@ from modelwatch.cli import (
 LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
 
 
+class CurrentStderr:
+    """Whatever `sys.stderr` is when a line is written (a redirect, a test's capture), not
+    what it was when logging was set up."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="modelwatch", description=__doc__)
     p.add_argument("--config", help="settings file (default: $MODELWATCH_CONFIG or built-in)")
@@ -51,13 +62,13 @@ def setup_logging(verbose: bool, quiet: bool) -> None:
 
     theirs = logging.INFO if verbose else logging.WARNING
     ours = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
-    logging.basicConfig(level=theirs, stream=sys.stderr, format=LOG_FORMAT, force=True)
+    logging.basicConfig(level=theirs, stream=CurrentStderr(), format=LOG_FORMAT, force=True)
     for name in ("airflow", "uvicorn.error", "gunicorn.error"):
         logging.getLogger(name).setLevel(theirs)
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
     logging.getLogger("modelwatch").setLevel(ours)
-    structlog.configure(logger_factory=structlog.WriteLoggerFactory(file=sys.stderr))
+    structlog.configure(logger_factory=structlog.WriteLoggerFactory(file=CurrentStderr()))
 
 
 def fail(command: str, exc: BaseException) -> int:
