@@ -14,6 +14,7 @@ import argparse
 import logging
 import sys
 
+from modelwatch.alerting.redaction import redact
 from modelwatch.cli import (
     alerts,
     baseline,
@@ -32,10 +33,11 @@ LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
 
 class CurrentStderr:
     """Whatever `sys.stderr` is when a line is written (a redirect, a test's capture), not
-    what it was when logging was set up."""
+    what it was when logging was set up; secrets and URL paths masked, whoever logs (the HTTP
+    hook logs the URL it retries, a webhook's token in its path)."""
 
     def write(self, text: str) -> int:
-        return sys.stderr.write(text)
+        return sys.stderr.write(redact(text))
 
     def flush(self) -> None:
         sys.stderr.flush()
@@ -77,7 +79,7 @@ def fail(command: str, exc: BaseException) -> int:
         text = f"{exc.strerror or type(exc).__name__}: {exc.filename}"
     else:
         text = str(exc) or type(exc).__name__
-    for line in text.splitlines() or [text]:
+    for line in redact(text).splitlines() or [text]:
         if line.strip():
             print(f"modelwatch {command}: {line}", file=sys.stderr)
     return 2
