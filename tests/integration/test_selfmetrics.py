@@ -3,9 +3,7 @@ loopback port), read back from its `/metrics` with `prometheus_client`'s own tex
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -21,7 +19,7 @@ from modelwatch.run import RunMode, make_context
 from modelwatch.sim.fleet import DEMO_DAY
 from modelwatch.warehouse import open_warehouse
 from tests.conftest import make_warehouse
-from tests.integration.test_channels_servers import free_port, wait_ready
+from tests.integration.test_channels_servers import free_port, loopback_server, require_binary
 
 CONN = "AIRFLOW_CONN_MODELWATCH_PUSHGATEWAY"
 SIX = (
@@ -61,32 +59,13 @@ class Pushgateway:
 
 @pytest.fixture(scope="module")
 def gateway_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pushgateway]:
-    """A real Pushgateway on a free loopback port; skipped locally without the binary, a
-    failure in CI (where .ci/services.sh installs it)."""
-    binary = pushgateway_binary()
-    if binary is None:
-        reason = "Pushgateway binary not found (apt-get install prometheus-pushgateway)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+    """A real Pushgateway on a free loopback port (its admin API on, to wipe it per test)."""
+    binary = require_binary(pushgateway_binary(), "prometheus-pushgateway")
     port = free_port()
-    log = (tmp_path_factory.mktemp("pushgateway") / "pgw.log").open("w")
-    proc = subprocess.Popen(
-        [binary, f"--web.listen-address=127.0.0.1:{port}", "--web.enable-admin-api"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(f"{url}/-/ready")
+    argv = [binary, f"--web.listen-address=127.0.0.1:{port}", "--web.enable-admin-api"]
+    log = tmp_path_factory.mktemp("pushgateway") / "pgw.log"
+    with loopback_server(argv, port, log) as url:
         yield Pushgateway(url)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.fixture
@@ -114,7 +93,7 @@ def runs_row(spec, hour) -> dict:
 def test_one_cli_run_pushes_its_figures(pushgateway, warehouse, monkeypatch, capsys) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_MODELWATCH_WAREHOUSE", f"duckdb:///{warehouse.duckdb_path}")
     before = time.time()
-    assert main(["run", "--from", f"{at(9):%Y-%m-%dT%H:%MZ}"]) == 0
+    assert main(["run", "--hour", f"{at(9):%Y-%m-%dT%H:%MZ}"]) == 0  # the old spelling, still accepted
     after = time.time()
     got = pushgateway.samples()
     row = runs_row(warehouse, at(9))
