@@ -93,7 +93,7 @@ def runs_row(spec, hour) -> dict:
 def test_one_cli_run_pushes_its_figures(pushgateway, warehouse, monkeypatch, capsys) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_MODELWATCH_WAREHOUSE", f"duckdb:///{warehouse.duckdb_path}")
     before = time.time()
-    assert main(["run", "--hour", f"{at(9):%Y-%m-%dT%H:%MZ}"]) == 0  # the old spelling, still accepted
+    assert main(["run", "--hour", f"{at(9):%Y-%m-%dT%H:%MZ}"]) == 0  # the old spelling works
     after = time.time()
     got = pushgateway.samples()
     row = runs_row(warehouse, at(9))

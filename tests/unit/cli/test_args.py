@@ -7,6 +7,7 @@ import json
 import math
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -106,3 +107,32 @@ def test_json_values_are_plain_and_in_utc() -> None:
         "b": "2026-11-01T10:00:00Z",
     }
     json.dumps(jsonable({"x": frame["n"].iloc[0]}))  # numpy/pandas scalars serialise
+
+
+def test_evaluate_json_is_one_document(tmp_path, capsys) -> None:
+    """A replay of one series with one spike, judged: the text's figures, as JSON."""
+    from modelwatch.cli.main import main
+
+    rng = np.random.default_rng(0)
+    ts = pd.date_range("2026-01-01", periods=5 * 288, freq="5min")
+    value = 10 + rng.normal(0, 1, len(ts))
+    value[4 * 288] += 50
+    pd.DataFrame({"model_id": "x", "ts": ts, "value": value}).to_csv(
+        tmp_path / "in.csv", index=False
+    )
+    pd.DataFrame(
+        {"model_id": ["x"], "start": [ts[4 * 288 - 10]], "end": [ts[4 * 288 + 10]]}
+    ).to_csv(tmp_path / "inc.csv", index=False)
+    (tmp_path / "cfg.yaml").write_text("detection:\n  refractory_rows: 0\n")
+    cfg, out = ["--config", str(tmp_path / "cfg.yaml")], str(tmp_path / "out.parquet")
+    replay = ["replay", "--metrics", str(tmp_path / "in.csv"), "--out", out, "--jobs", "1"]
+    assert main([*cfg, "-q", *replay]) == 0
+    capsys.readouterr()
+    judge = ["evaluate", "--scores", out, "--incidents", str(tmp_path / "inc.csv")]
+    assert main([*cfg, *judge, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["summary"]["recall"] == 1.0 and doc["report"] is None
+    [incident] = doc["per_incident"]
+    assert incident["model_id"] == "x" and incident["start"].endswith("Z")
+    assert main([*cfg, *judge]) == 0
+    assert "event recall         1.000" in capsys.readouterr().out
