@@ -1,5 +1,5 @@
 """A custom metric declared in the config, replayed hour by hour through the DAG's functions
-(`pipeline.local.run_local`, notify on, dry run): a 4-model fleet whose models all report
+(`pipeline.runner.run_local`, notify on, dry run): a 4-model fleet whose models all report
 `gpu_util` (`sim.life` extra_metric); model-003's GPU use rises 1.5x at 08:00 and stays, an
 incident no built-in metric shows.
 

@@ -1,5 +1,5 @@
 """The ordinary life of a fleet, replayed hour by hour through the DAG's functions
-(`pipeline.local.run_local`, notify on, dry run): a deploy that moves latency for good and a
+(`pipeline.runner.run_local`, notify on, dry run): a deploy that moves latency for good and a
 traffic step page, then re-baseline and resolve saying so; a retired model is retired once
 and stops paging; a model added mid-day warms up, then is scored; a low-traffic model's quiet
 minutes are valid data; an operator can accept a level as normal at once."""

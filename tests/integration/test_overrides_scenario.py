@@ -1,5 +1,5 @@
 """Per-model and per-label overrides, replayed hour by hour through the DAG's functions
-(`pipeline.local.run_local`, notify on, dry run) on the simulated incident day, once with the
+(`pipeline.runner.run_local`, notify on, dry run) on the simulated incident day, once with the
 fleet defaults and once with overrides; the same incidents page differently:
 
 - team `search` leaves memory out (`exclude_metrics`): model-003's memory leak pages no one,

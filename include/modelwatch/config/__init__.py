@@ -49,6 +49,8 @@ from modelwatch.config.settings import (
     ConfigError,
     Settings,
     load_settings,
+    settings_dir,
+    settings_file,
 )
 from modelwatch.config.source import SourceConfig, ValidationConfig
 
@@ -95,5 +97,7 @@ __all__ = [
     "needs_labels",
     "per_model_alerts",
     "per_model_detection",
+    "settings_dir",
+    "settings_file",
     "with_detection_changes",
 ]

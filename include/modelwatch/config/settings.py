@@ -1,7 +1,8 @@
 """All settings together, and how they are loaded from one YAML file.
 
 The file is found from an explicit path, else the `MODELWATCH_CONFIG` environment variable,
-else the defaults; any error (unreadable, not YAML, invalid) is a ConfigError naming the file.
+else the defaults; any error (unreadable, not YAML, invalid, a name that points at nothing) is a
+ConfigError with one line per problem: the file, the line, the key path (config/errors.py).
 """
 
 from __future__ import annotations
@@ -11,12 +12,20 @@ import os
 from pathlib import Path
 
 import yaml
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, model_validator
 
 from modelwatch.config.alerts import AlertsConfig
 from modelwatch.config.base import StrictModel
+from modelwatch.config.crosscheck import cross_check
 from modelwatch.config.detection import DetectionConfig
 from modelwatch.config.drift import DriftConfig
+from modelwatch.config.errors import (
+    ConfigError,
+    key_path,
+    located_problems,
+    validation_problems,
+    yaml_problem,
+)
 from modelwatch.config.fleetlife import FleetLifeConfig
 from modelwatch.config.logs import HintsConfig, LogsConfig
 from modelwatch.config.overrides import Override, check_label_source
@@ -24,6 +33,8 @@ from modelwatch.config.remediation import RemediationConfig
 from modelwatch.config.source import SourceConfig, ValidationConfig
 
 CONFIG_ENV = "MODELWATCH_CONFIG"
+#: Validation context of `load_settings`: it runs the cross-checks itself, to locate them.
+_DEFER_CROSS_CHECKS = "defer_cross_checks"
 
 
 class Settings(StrictModel):
@@ -58,6 +69,17 @@ class Settings(StrictModel):
         return self
 
     @model_validator(mode="after")
+    def _names_point_somewhere(self, info: ValidationInfo) -> Settings:
+        """Receivers name defined channels (config/crosscheck.py). `load_settings` checks
+        them itself, to give each problem its line in the file."""
+        if info.context and info.context.get(_DEFER_CROSS_CHECKS):
+            return self
+        problems = cross_check(self.alerts)
+        if problems:
+            raise ValueError("\n".join(f"{key_path(loc)}: {msg}" for loc, msg in problems))
+        return self
+
+    @model_validator(mode="after")
     def _declared_metrics_reach_their_users(self) -> Settings:
         """The gate and the detector act on the metrics `source` declares (metrics.py)."""
         extras = self.source.extra_metrics
@@ -71,10 +93,6 @@ class Settings(StrictModel):
         return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:12]
 
 
-class ConfigError(ValueError):
-    """The config file is missing, unreadable or invalid."""
-
-
 def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     """Read settings from `path`, else from $MODELWATCH_CONFIG, else the defaults."""
     path = path or os.environ.get(CONFIG_ENV)
@@ -82,14 +100,33 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         return Settings()
     p = Path(path)
     try:
-        raw = yaml.safe_load(p.read_text()) or {}
+        text = p.read_text()
     except OSError as exc:
-        raise ConfigError(f"cannot read config file {p}: {exc}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"config file {p} is not valid YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(f"config file {p} must hold a mapping at the top level")
+        raise ConfigError(f"cannot read config file {p}: {exc.strerror or exc}") from exc
     try:
-        return Settings.model_validate(raw)
-    except ValueError as exc:
-        raise ConfigError(f"config file {p} is invalid:\n{exc}") from exc
+        raw = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(yaml_problem(p, exc)) from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{p}:1: config file must hold a mapping of sections at the top level")
+    try:
+        settings = Settings.model_validate(raw, context={_DEFER_CROSS_CHECKS: True})
+    except ValidationError as exc:
+        raise ConfigError(validation_problems(p, text, exc)) from exc
+    problems = cross_check(settings.alerts)
+    if problems:
+        raise ConfigError(located_problems(p, text, problems))
+    return settings
+
+
+def settings_file(path: str | os.PathLike[str] | None = None) -> Path | None:
+    """The settings file `load_settings(path)` reads (None: the built-in defaults)."""
+    path = path or os.environ.get(CONFIG_ENV)
+    return Path(path).resolve() if path else None
+
+
+def settings_dir(path: str | os.PathLike[str] | None = None) -> Path:
+    """What a relative path in the settings' connections (a DuckDB file) is relative to: the
+    settings file's folder, or the working directory without a file."""
+    found = settings_file(path)
+    return found.parent if found is not None else Path.cwd()

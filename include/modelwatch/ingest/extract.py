@@ -136,6 +136,24 @@ def known_models(
     return sorted(got["model_id"].astype(str).tolist())
 
 
+def reported_ids(wh: Warehouse, src: SourceConfig, among: Sequence[str] | None = None) -> set[str]:
+    """The model ids the metrics source has ever reported (any row, any time); with `among`,
+    only which of those ids it has. The one place that asks, so that operators' ids (`run
+    --model`, silences, baselines) are checked against what really reports, not against our
+    own tables. No source table: no model has reported."""
+    if not wh.table_exists(src.table.split(".")[-1]):
+        return set()
+    id_col = quote_ident(src.column(schema.MODEL_ID))
+    sql = f"SELECT DISTINCT {id_col} AS model_id FROM {quote_ident(src.table)} "
+    sql += f"WHERE {id_col} IS NOT NULL"
+    params: dict[str, object] = {}
+    if among is not None:
+        sql += f" AND {in_models(wh, id_col)}"
+        params["models"] = ids_param(among)
+    got = wh.query(sql, params)
+    return set(got["model_id"].astype(str))
+
+
 def excluded_hours(
     wh: Warehouse, models: Sequence[str], start: datetime, end: datetime
 ) -> pd.DataFrame:

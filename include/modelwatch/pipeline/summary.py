@@ -17,6 +17,7 @@ from modelwatch import schema
 from modelwatch.config import Settings
 from modelwatch.detection.cache import DetectorStore
 from modelwatch.detection.score import STATUS_INSUFFICIENT, STATUS_SCORED
+from modelwatch.pipeline.selfmetrics import push_run_metrics
 from modelwatch.remediation import states as remediation
 from modelwatch.remediation.policies import SCALE_UP
 from modelwatch.run import Run
@@ -104,6 +105,7 @@ def record_hour(run: Run, failures: dict[str, str] | None = None) -> dict[str, A
         frame["hour"] = frame["hour"].astype("datetime64[us]")
         wh.replace("mw_runs", frame, "hour = :hour", {"hour": run.hour})
         page = write_hour_report(wh, run)
+    push_run_metrics(run, row)  # before the staging files go: they date the run's start
     shutil.rmtree(run.staging.folder, ignore_errors=True)
     DetectorStore(run.detectors, run.settings.detection).prune(keep_days=2, now=run.hour)
     line = format_summary(row)

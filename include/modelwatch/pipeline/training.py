@@ -5,7 +5,7 @@ Why: a day's detectors train on the `history_days` of one-minute rows before the
 day several times slower than the others; the `model_training` DAG does it once the previous
 day's last hour is scored (its anomalies stay out of training), and the hourly runs only load
 the detectors. It uses the very function the hourly detect step fits with
-(`detection.hourly.day_detector`) and the same cache, so a detector trained here is the one the
+(`detection.score.day_detector`) and the same cache, so a detector trained here is the one the
 hourly run would have fitted: scores never depend on which of the two fitted it. If training did
 not run, the hourly run fits what is missing itself.
 """

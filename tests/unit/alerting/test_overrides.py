@@ -1,5 +1,5 @@
 """Alerting under per-model overrides: a model's own rule opens and resolves its alerts, the
-rest of the fleet keeps the fleet rule (lifecycle.build_episodes, alerting/overrides.py)."""
+rest of the fleet keeps the fleet rule (lifecycle.build_episodes, alerting/rules.py)."""
 
 from __future__ import annotations
 

@@ -151,7 +151,7 @@ def test_few_modules_at_the_top_of_the_package() -> None:
 IO_WRAPPERS = {
     "detection": {"tables"},
     "drift": {"tables", "source", "reference", "findings", "plots"},
-    "alerting": {"tables", "scope", "silence_table", "plots", "step", "channels"},
+    "alerting": {"tables", "scope", "silence_table", "listing", "plots", "step", "channels"},
     "hints": {"tables"},
     "remediation": {"outbox", "targets"},
 }
