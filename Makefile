@@ -81,8 +81,9 @@ bench: venv services
 	$(BIN)/python bench/bench_nab.py --jobs 2
 	$(BIN)/python bench/bench_postgres.py
 
-bench-scale: venv
-	$(BIN)/python bench/bench_scale.py
+# e.g. make bench-scale SCALE_ARGS="--models 20" for a quick end-to-end check
+bench-scale: venv services
+	$(BIN)/python bench/bench_scale.py $(SCALE_ARGS)
 
 clean:
 	rm -rf $(VENV) .airflow .data .artifacts .pytest_cache .ruff_cache include/*.egg-info
