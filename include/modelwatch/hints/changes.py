@@ -22,7 +22,9 @@ import pandas as pd
 from modelwatch.config import Settings
 from modelwatch.hints.labels import Labels
 from modelwatch.hints.model import CHANGE, DEPLOY, SELF_ACTION, AlertRef, Hint, hhmm
+from modelwatch.ingest.extract import version_first_seen
 from modelwatch.run import HOUR
+from modelwatch.timestamps import naive_utc_columns
 from modelwatch.warehouse import Warehouse
 from modelwatch.warehouse.base import quote_ident
 
@@ -81,24 +83,18 @@ def load_changes(wh: Warehouse, settings: Settings, start: datetime, end: dateti
         )["column_name"].str.lower()
     )
     sel = ", ".join(c if c in have else f"NULL AS {c}" for c in cols)
-    return wh.query(
+    got = wh.query(
         f"SELECT {sel} FROM {quote_ident(table)} WHERE ts >= :s AND ts < :e ORDER BY ts",
         {"s": start, "e": end},
     )
+    return naive_utc_columns(got, ["ts"])
 
 
 def inferred_deploys(
     wh: Warehouse, settings: Settings, models: list[str], start: datetime, end: datetime
 ) -> pd.DataFrame:
     """(model_id, ts, old, new) for each version first seen after `start` (from the metrics)."""
-    src = settings.source
-    mv, ts, mid = (quote_ident(src.column(c)) for c in ("model_version", "ts", "model_id"))
-    got = wh.query(
-        f"SELECT {mid} AS model_id, {mv} AS version, MIN({ts}) AS first_ts FROM "
-        f"{quote_ident(src.table)} WHERE {ts} >= :s AND {ts} < :e AND {mid} IN :m "
-        f"AND {mv} IS NOT NULL GROUP BY {mid}, {mv}",
-        {"s": start, "e": end, "m": models},
-    )
+    got = version_first_seen(wh, settings.source, models, start, end)
     out = []
     for model, g in got.sort_values(["model_id", "first_ts", "version"]).groupby("model_id"):
         versions = g.to_dict("records")

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from modelwatch.config import LOG_COLUMNS, LogsConfig
+from modelwatch.timestamps import naive_utc
 from modelwatch.warehouse import Warehouse
 from modelwatch.warehouse.base import quote_ident
 
@@ -61,6 +62,8 @@ def from_warehouse(
     frame = wh.query(
         f"SELECT {', '.join(select)} FROM {quote_ident(cfg.table)} WHERE {where}", params
     )
+    if "ts" in frame:  # a `timestamptz` column as naive UTC; unreadable text stays a null ts
+        frame["ts"] = naive_utc(frame["ts"], errors="coerce")
     return _finish(frame)
 
 
