@@ -97,3 +97,20 @@ def test_without_a_predictions_table_drift_is_skipped(seeded, settings):
     got = hourly.step_drift(ctx, seeded, settings, [["model-000", "model-004"]])
     assert got["skipped"] and got["drifted"] == []
     assert query(seeded, "SELECT COUNT(*) AS n FROM mw_drift")["n"].iloc[0] == 0
+
+
+@pytest.mark.parametrize(
+    "change", [{"categorical_models": ["model-004"]}, {"output": "categorical"}], ids=str
+)
+def test_a_model_made_categorical_mid_day_rebuilds_its_references(drift_wh, settings, change):
+    """The day's sketches were built for a continuous output; the setting changes at 10:00
+    and the step tests the model as categorical against rebuilt sketches (no KeyError)."""
+    mode = RunMode("manual", False, True)
+    hourly.step_drift(make_context(at(9), "t4", mode, None, settings), drift_wh, settings)
+    cfg = type(settings).model_validate({"drift": change})
+    hourly.step_drift(make_context(at(10), "t5", mode, None, cfg), drift_wh, cfg)
+    sql = "SELECT DISTINCT test FROM mw_drift WHERE model_id = 'model-004' AND hour = :h"
+    assert set(query(drift_wh, sql, h=at(10))["test"]) == {"psi", "cramers_v", "accuracy"}
+    # and back: the next hour's continuous tests run on continuous sketches again
+    hourly.step_drift(make_context(at(11), "t6", mode, None, settings), drift_wh, settings)
+    assert set(query(drift_wh, sql, h=at(11))["test"]) == {"psi", "ks", "wasserstein", "mae"}
