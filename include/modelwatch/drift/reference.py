@@ -22,7 +22,7 @@ import pandas as pd
 
 from modelwatch.config import DriftConfig
 from modelwatch.drift import stats
-from modelwatch.drift.source import LABEL, PREDICTION, read_predictions
+from modelwatch.drift.source import LABEL, PREDICTION, labelled_rows, read_predictions
 from modelwatch.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
@@ -85,17 +85,17 @@ def sketch_rows(
     for h in np.unique(hod):
         part = rows[hod == h]
         for f in features:
-            values = part[f].dropna().to_numpy()
+            is_cat = cat and f == PREDICTION
+            values = stats.usable(part[f].dropna().to_numpy(), is_cat)
             if values.size == 0:
                 continue
-            is_cat = cat and f == PREDICTION
             sk = (
                 stats.category_sketch(values)
                 if is_cat
-                else stats.quantile_sketch(values.astype(np.float64), cfg.sketch_quantiles)
+                else stats.quantile_sketch(values, cfg.sketch_quantiles)
             )
             if f == PREDICTION and LABEL in part:
-                labelled = part[part[LABEL].notna() & part[PREDICTION].notna()]
+                labelled = labelled_rows(part, is_cat)
                 if len(labelled):
                     sk["error"] = stats.error_sketch(
                         labelled[PREDICTION].to_numpy(), labelled[LABEL].to_numpy(), is_cat

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 
 from modelwatch.config import DriftConfig
@@ -69,3 +70,13 @@ def read_predictions(
     frame = naive_utc_columns(frame, ["ts"])
     frame["model_id"] = frame["model_id"].astype(str)
     return frame.sort_values(["model_id", "ts"], kind="stable").reset_index(drop=True)
+
+
+def labelled_rows(rows: pd.DataFrame, categorical: bool) -> pd.DataFrame:
+    """The rows whose prediction and label can be compared: both present, and finite numbers
+    for a continuous output."""
+    keep = rows[LABEL].notna() & rows[PREDICTION].notna()
+    if not categorical:
+        for col in (LABEL, PREDICTION):
+            keep &= np.isfinite(pd.to_numeric(rows[col], errors="coerce").astype(np.float64))
+    return rows[keep]
