@@ -12,7 +12,6 @@ from modelwatch.config import Settings
 from modelwatch.hints.changes import change_hints, load_changes
 from modelwatch.hints.model import AlertRef
 from modelwatch.warehouse import open_warehouse
-from tests.conftest import make_warehouse
 
 H = datetime(2026, 11, 1, 10)
 NO_DEPLOYS = pd.DataFrame(columns=["model_id", "ts", "old", "new"])
