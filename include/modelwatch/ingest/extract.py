@@ -17,7 +17,7 @@ from modelwatch import schema
 from modelwatch.config import Settings, SourceConfig
 from modelwatch.ingest.presence import Retirement, in_service
 from modelwatch.run import HOUR
-from modelwatch.timestamps import naive_utc_columns
+from modelwatch.timestamps import naive_utc, naive_utc_columns
 from modelwatch.warehouse import Warehouse
 from modelwatch.warehouse.base import quote_ident
 
@@ -141,6 +141,18 @@ def known_models(
         {"start": hour - lookback, "end": hour + HOUR},
     )
     return sorted(got["model_id"].astype(str).tolist())
+
+
+def data_hours(wh: Warehouse, src: SourceConfig) -> tuple[datetime, datetime] | None:
+    """The first and the last hour the source table has rows in (naive UTC); None when it
+    has none. What a run over past hours can cover."""
+    check_keys(src, source_columns(wh, src))
+    ts = quote_ident(src.column(schema.TS))
+    got = wh.query(f"SELECT MIN({ts}) AS lo, MAX({ts}) AS hi FROM {quote_ident(src.table)}")
+    if got.empty or pd.isna(got["lo"].iloc[0]):
+        return None
+    lo, hi = (naive_utc(got[c]).dt.floor("h").iloc[0].to_pydatetime() for c in ("lo", "hi"))
+    return lo, hi
 
 
 def version_first_seen(

@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from modelwatch.config import Settings
+from modelwatch.ingest.extract import data_hours
 from modelwatch.links import report_dir
 from modelwatch.pipeline.local import run_hour
 from modelwatch.run import HOUR, RunMode, hour_key
@@ -161,6 +162,22 @@ def _columns(wh: Warehouse, table: str) -> list[str]:
     return wh.query(f"SELECT * FROM {table} WHERE 1 = 0").columns.tolist()
 
 
+def _check_window(spec: WarehouseSpec, settings: Settings, start: datetime, end: datetime) -> None:
+    """The window must lie within the hours the source has rows for: a typo'd year would
+    otherwise claim a shadow of millions of empty hours (and build their list)."""
+    with open_warehouse(spec) as prod:
+        span = data_hours(prod, settings.source)
+    if span is None:
+        raise WhatifError(f"the source table {settings.source.table} holds no rows to replay")
+    lo, hi = span[0], span[1] + HOUR
+    if start < lo or end > hi:
+        raise WhatifError(
+            f"the window {start:%Y-%m-%dT%H}..{end:%Y-%m-%dT%H} reaches outside the data "
+            f"({settings.source.table} holds {lo:%Y-%m-%dT%H}..{hi:%Y-%m-%dT%H}); "
+            "a shadow replays hours the source has rows for"
+        )
+
+
 def run_shadow(
     spec: WarehouseSpec,
     settings: Settings,
@@ -181,6 +198,7 @@ def run_shadow(
     if end <= start:
         raise WhatifError(f"--to {end} must come after --from {start}")
     shadow = shadow_spec(spec, name)
+    _check_window(spec, settings, start, end)  # before anything is created or claimed
     wanted = Shadow(
         name, start, end, tuple(sorted(set(models))) if models else None, settings.digest(), None
     )
@@ -190,12 +208,13 @@ def run_shadow(
         record = _claim(wh, wanted, settings, clock())
         _copy_silences(silences, wh)
     first = start if record.done is None else record.done + HOUR
-    hours = [first + i * HOUR for i in range(max(0, int((end - first) / HOUR)))]
+    todo = max(0, int((end - first) / HOUR))
     mine = settings.for_shadow(name)
     from tqdm import tqdm
 
     lines = []
-    for hour in tqdm(hours, desc=f"whatif {name}", unit="h", disable=not progress):
+    hours = (first + i * HOUR for i in range(todo))
+    for hour in tqdm(hours, total=todo, desc=f"whatif {name}", unit="h", disable=not progress):
         summary = run_hour(
             hour,
             shadow,
@@ -212,7 +231,7 @@ def run_shadow(
     return {
         "name": name,
         "schema": schema_of(name),
-        "hours_run": len(hours),
+        "hours_run": todo,
         "hours_total": record.hours_total,
         "lines": lines,
     }
@@ -241,16 +260,25 @@ def list_shadows(spec: WarehouseSpec) -> list[Shadow]:
     return out
 
 
+def _is_shadow(wh: Warehouse, schema: str, name: str) -> bool:
+    """Whether `schema` holds the record of shadow `name`: a schema that merely carries the
+    prefix (made by hand, or by another tool) is not a shadow."""
+    if schema not in _schemas(wh) or RECORD not in wh.schema_tables(schema):
+        return False
+    found = _read_record(wh, quote_ident(f"{schema}.{RECORD}"))
+    return found is not None and found.name == name
+
+
 def drop_shadow(spec: WarehouseSpec, settings: Settings, name: str) -> bool:
-    """Drop the shadow's schema and its files; False if there was no such shadow."""
+    """Drop the shadow's schema and its files; False, touching nothing, when no schema holds
+    the record of a shadow of that name."""
     schema = schema_of(name)
     mine = settings.for_shadow(name)
     with open_warehouse(spec) as wh:
-        exists = schema in _schemas(wh)
-        if exists:
-            wh.execute(f"DROP SCHEMA {quote_ident(schema)} CASCADE")
+        if not _is_shadow(wh, schema, name):
+            return False
+        wh.execute(f"DROP SCHEMA {quote_ident(schema)} CASCADE")
     for folder in (mine.staging_path(), report_dir(mine)):
         if folder.exists():
             shutil.rmtree(folder, ignore_errors=True)
-            exists = True
-    return exists
+    return True
