@@ -191,8 +191,9 @@ def run_shadow(
 ) -> dict[str, Any]:
     """Run the hours [start, end) of shadow `name`, in order, continuing where it stopped.
 
-    Every hour opens and closes the warehouse (each step does), so an embedded DuckDB file is
-    free between steps and the hourly production run never waits long."""
+    Each hour holds an embedded DuckDB file open while its steps run (`run_hour`'s
+    `held_open`) and lets go of it after, so the hourly production run waits at most for the
+    shadow hour in progress, never for the whole shadow."""
     if spec.write_schema:
         raise WhatifError("give the production connection; the shadow picks its own schema")
     if end <= start:
