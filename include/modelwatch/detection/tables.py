@@ -16,7 +16,6 @@ from typing import Any
 
 import pandas as pd
 
-from modelwatch import schema
 from modelwatch.config import Settings, per_model_detection
 from modelwatch.detection.baselines import (
     AUTO,
@@ -28,11 +27,10 @@ from modelwatch.detection.baselines import (
     lookback_hours,
     streak_start,
 )
-from modelwatch.ingest.extract import ids_param, in_models, source_columns
+from modelwatch.ingest.extract import ids_param, in_models, version_first_seen
 from modelwatch.labels import override_labels
 from modelwatch.run import HOUR
 from modelwatch.warehouse import Warehouse
-from modelwatch.warehouse.base import quote_ident
 
 log = logging.getLogger(__name__)
 
@@ -55,22 +53,11 @@ def version_changes(
     wh: Warehouse, settings: Settings, models: Sequence[str], start: datetime, end: datetime
 ) -> dict[str, list[datetime]]:
     """When each model's rows first showed a version it had not shown since `start - 1h`."""
-    src = settings.source
-    available = source_columns(wh, src)
-    if not models or src.column(schema.MODEL_VERSION).lower() not in available:
-        return {}
-    ver, ts = quote_ident(src.column(schema.MODEL_VERSION)), quote_ident(src.column(schema.TS))
-    mid = quote_ident(src.column(schema.MODEL_ID))
-    got = wh.query(
-        f"SELECT {mid} AS model_id, {ver} AS version, MIN({ts}) AS first_ts "
-        f"FROM {quote_ident(src.table)} WHERE {ts} >= :start AND {ts} < :end "
-        f"AND {in_models(wh, mid)} GROUP BY {mid}, {ver}",
-        {"start": start - HOUR, "end": end, "models": ids_param(models)},
-    )
+    got = version_first_seen(wh, settings.source, models, start - HOUR, end)
     out: dict[str, list[datetime]] = {}
     for r in got.itertuples(index=False):
         first = pd.Timestamp(r.first_ts).to_pydatetime()
-        if first >= start and r.version is not None:
+        if first >= start:
             out.setdefault(str(r.model_id), []).append(first)
     return out
 

@@ -16,9 +16,13 @@ import pandas as pd
 from modelwatch.config import Settings
 from modelwatch.hints.changes import ACTED
 from modelwatch.hints.model import AlertRef
+from modelwatch.ingest.extract import version_first_seen
 from modelwatch.labels import LabelSets, all_labels
+from modelwatch.logs.masking import mask_secrets
 from modelwatch.logs.store import COUNT_COLUMNS
 from modelwatch.run import HOUR
+from modelwatch.timestamps import naive_utc_columns
+from modelwatch.untrusted import strip_control
 from modelwatch.warehouse import Warehouse
 from modelwatch.warehouse.base import quote_ident
 
@@ -118,24 +122,35 @@ def load_changes(wh: Warehouse, settings: Settings, start: datetime, end: dateti
         )["column_name"].str.lower()
     )
     sel = ", ".join(c if c in have else f"NULL AS {c}" for c in cols)
-    return wh.query(
+    got = wh.query(
         f"SELECT {sel} FROM {quote_ident(table)} WHERE ts >= :s AND ts < :e ORDER BY ts",
         {"s": start, "e": end},
     )
+    return clean_changes(got)
+
+
+def clean_changes(changes: pd.DataFrame) -> pd.DataFrame:
+    """The input edge of declared changes: `ts` naive UTC (a `timestamptz` column too), and
+    the text shown to on-call (detail, actor, kind, selector, id) on one line without control
+    characters, with secrets in the detail masked (a pasted `password=...` or token)."""
+    out = naive_utc_columns(changes, ["ts"]).copy()
+    for col in ("change_id", "kind", "selector", "actor", "detail"):
+        if col in out:
+            out[col] = [None if _missing(v) else strip_control(v) for v in out[col]]
+    if "detail" in out:
+        out["detail"] = [None if v is None else mask_secrets(v) for v in out["detail"]]
+    return out
+
+
+def _missing(value: object) -> bool:
+    return not isinstance(value, str) and bool(pd.isna(value))
 
 
 def inferred_deploys(
     wh: Warehouse, settings: Settings, models: list[str], start: datetime, end: datetime
 ) -> pd.DataFrame:
     """(model_id, ts, old, new) for each version first seen after `start` (from the metrics)."""
-    src = settings.source
-    mv, ts, mid = (quote_ident(src.column(c)) for c in ("model_version", "ts", "model_id"))
-    got = wh.query(
-        f"SELECT {mid} AS model_id, {mv} AS version, MIN({ts}) AS first_ts FROM "
-        f"{quote_ident(src.table)} WHERE {ts} >= :s AND {ts} < :e AND {mid} IN :m "
-        f"AND {mv} IS NOT NULL GROUP BY {mid}, {mv}",
-        {"s": start, "e": end, "m": models},
-    )
+    got = version_first_seen(wh, settings.source, models, start, end)
     out = []
     for model, g in got.sort_values(["model_id", "first_ts", "version"]).groupby("model_id"):
         versions = g.to_dict("records")

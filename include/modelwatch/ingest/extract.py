@@ -17,6 +17,7 @@ from modelwatch import schema
 from modelwatch.config import Settings, SourceConfig
 from modelwatch.ingest.presence import Retirement, in_service
 from modelwatch.run import HOUR
+from modelwatch.timestamps import naive_utc, naive_utc_columns
 from modelwatch.warehouse import Warehouse
 from modelwatch.warehouse.base import quote_ident
 
@@ -106,7 +107,9 @@ def read_metrics(
     end: datetime,
     models: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Rows with start <= ts < end, renamed to our columns; all models when `models` is None."""
+    """Rows with start <= ts < end, renamed to our columns; all models when `models` is None.
+    A `timestamptz` `ts` comes back naive UTC: this is the metrics' input edge, nothing
+    downstream converts again."""
     available = source_columns(wh, src)
     check_keys(src, available)
     ts_col = quote_ident(src.column(schema.TS))
@@ -119,7 +122,11 @@ def read_metrics(
         params["models"] = ids_param(models)
     sql += f" ORDER BY {id_col}, {ts_col}"
     got = wh.query(sql, params)
-    return got if len(got) else typed_empty(list(got.columns))
+    if not len(got):
+        return typed_empty(list(got.columns))
+    # a typed zone-aware column is converted here; text stays text, for the gate to judge
+    aware = [schema.TS] if isinstance(got[schema.TS].dtype, pd.DatetimeTZDtype) else []
+    return naive_utc_columns(got, aware)
 
 
 def known_models(
@@ -152,6 +159,39 @@ def reported_ids(wh: Warehouse, src: SourceConfig, among: Sequence[str] | None =
         params["models"] = ids_param(among)
     got = wh.query(sql, params)
     return set(got["model_id"].astype(str))
+
+
+def data_hours(wh: Warehouse, src: SourceConfig) -> tuple[datetime, datetime] | None:
+    """The first and the last hour the source table has rows in (naive UTC); None when it
+    has none. What a run over past hours can cover."""
+    check_keys(src, source_columns(wh, src))
+    ts = quote_ident(src.column(schema.TS))
+    got = wh.query(f"SELECT MIN({ts}) AS lo, MAX({ts}) AS hi FROM {quote_ident(src.table)}")
+    if got.empty or pd.isna(got["lo"].iloc[0]):
+        return None
+    lo, hi = (naive_utc(got[c]).dt.floor("h").iloc[0].to_pydatetime() for c in ("lo", "hi"))
+    return lo, hi
+
+
+def version_first_seen(
+    wh: Warehouse, src: SourceConfig, models: Sequence[str], start: datetime, end: datetime
+) -> pd.DataFrame:
+    """(model_id, version, first_ts) of each version the models' rows in [start, end) show, with
+    `first_ts` naive UTC: where deploys nobody declared are read from the metrics. Empty when
+    the table has no version column."""
+    cols = ["model_id", "version", "first_ts"]
+    available = source_columns(wh, src)
+    if not models or src.column(schema.MODEL_VERSION).lower() not in available:
+        return pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
+    ver, ts = quote_ident(src.column(schema.MODEL_VERSION)), quote_ident(src.column(schema.TS))
+    mid = quote_ident(src.column(schema.MODEL_ID))
+    got = wh.query(
+        f"SELECT {mid} AS model_id, {ver} AS version, MIN({ts}) AS first_ts "
+        f"FROM {quote_ident(src.table)} WHERE {ts} >= :start AND {ts} < :end "
+        f"AND {ver} IS NOT NULL AND {in_models(wh, mid)} GROUP BY {mid}, {ver}",
+        {"start": start, "end": end, "models": ids_param(models)},
+    )
+    return naive_utc_columns(got, ["first_ts"])
 
 
 def excluded_hours(
