@@ -7,7 +7,8 @@ Model ids, summaries (which carry model ids, actors and baseline-accept reasons)
   sequences, NUL and the other control characters (CR and LF forge log lines and e-mail
   headers), and the bidirectional overrides that make text display other than it reads;
 - at the channel, each output format escapes every piece of such text with its own function
-  (`slack_text`, `html_text`, `header_text`, `plain_text`), and only then adds its markup.
+  (`slack_text`, `html_text`, `header_text`, `plain_text`, `markdown_text`), and only then
+  adds its markup.
   Links we build go through `slack_link` / `html_href`. Each format strips control characters
   again, so text that skipped an input edge is still safe.
 
@@ -86,3 +87,13 @@ def header_text(text: object) -> str:
 def plain_text(text: object) -> str:
     """Plain text for renderers we do not see: one line, `<` and `>` as `‹` and `›`."""
     return strip_control(text).replace("<", "\u2039").replace(">", "\u203a")
+
+
+#: Characters Markdown gives a meaning to (emphasis, code, links, images, headings, tables).
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
+
+
+def markdown_text(text: object) -> str:
+    """Markdown text: one line, every character Markdown reads as markup escaped with a
+    backslash, so a model id cannot open a link, an image or a code span."""
+    return _MARKDOWN.sub(r"\\\1", strip_control(text))

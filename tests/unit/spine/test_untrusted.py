@@ -45,3 +45,12 @@ def test_links_are_ours_or_text() -> None:
     assert slack_link("javascript:alert(1)", "run") == "run: javascript:alert(1)"
     assert html_href('https://h/"onmouseover=x') == "https://h/%22onmouseover=x"
     assert html_href("javascript:alert(1)") is None and html_href("data:text/html,x") is None
+
+
+def test_markdown_text_leaves_no_markup_a_model_id_could_open() -> None:
+    from modelwatch.untrusted import markdown_text
+
+    hostile = "m`x](javascript:alert(1)) ![i](http://e/x.png) **b** <a>\n# head"
+    got = markdown_text(hostile)
+    assert "\n" not in got and "](" not in got and "![" not in got
+    assert all(got[i - 1] == "\\" for i, c in enumerate(got) if c in "`*[]()#<>!")
