@@ -14,7 +14,7 @@ from modelwatch.config.base import IDENTIFIER, StrictModel
 #: Our log columns; `logger` and `trace_id` are optional.
 LOG_COLUMNS = ("ts", "model_id", "level", "message", "logger", "trace_id")
 #: A column or document field name (`@timestamp`, `log.level` in Elasticsearch).
-FIELD = re.compile(r"^[A-Za-z_@][\w.@-]{0,127}$")
+FIELD = re.compile(r"^[A-Za-z_@][\w.@-]{0,127}\Z")
 #: Kinds of declared changes (`model_changes.kind`).
 CHANGE_KINDS = ("deploy", "config", "infra", "feature_pipeline", "data", "scaling")
 

@@ -20,3 +20,16 @@ def test_plain_names_are_schemas(name: str) -> None:
 def test_anything_else_is_refused(name: str) -> None:
     with pytest.raises(WarehouseError, match="lower-case"):
         shadow_schema(name)
+
+
+def test_identifiers_from_settings_refuse_a_trailing_newline() -> None:
+    """SQL identifiers come from settings and are interpolated into queries: `$` would let
+    `models\n` through."""
+    from modelwatch.config.base import IDENTIFIER
+    from modelwatch.config.logs import FIELD
+    from modelwatch.warehouse.base import WarehouseError, quote_ident
+
+    assert IDENTIFIER.match("models") and not IDENTIFIER.match("models\n")
+    assert FIELD.match("msg") and not FIELD.match("msg\n")
+    with pytest.raises(WarehouseError):
+        quote_ident("models\n")
