@@ -49,7 +49,8 @@ up: venv
 	@echo "Airflow UI: http://localhost:8080  (user admin; password in $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated)"
 	PATH="$(ROOT)/$(BIN):$$PATH" AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=admin:admin $(BIN)/airflow standalone
 
-# PostgreSQL, Redis, Alertmanager and chromium: installed and started when missing, never skipped.
+# PostgreSQL, Redis, Alertmanager, Prometheus (promtool), the Pushgateway and chromium: installed
+# and started when missing, never skipped.
 services:
 	bash .ci/services.sh
 
