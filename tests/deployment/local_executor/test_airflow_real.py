@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
 from modelwatch.sim.fleet import DEMO_DAY
@@ -132,6 +133,23 @@ def test_the_resolve_task_creates_the_missing_warehouse_pool(deployment):
     pool = server.api("GET", "/pools/modelwatch_warehouse")
     assert (pool["slots"], pool["description"]) == (4, DESCRIPTION)
     assert "pool modelwatch_warehouse: created (4 slots)" in task_log(server, run_id, "resolve")
+
+
+def test_the_connection_form_offers_duckdb(deployment):
+    """What the UI's connection form asks the API server for: the installed package's provider
+    info registers `duckdb` with its hook and form fields (airflow/provider.py)."""
+    server = deployment
+    r = httpx.get(
+        f"{server.base_url}/ui/connections/hook_meta",
+        headers={"Authorization": f"Bearer {server.token()}"},
+        timeout=60,
+    )
+    r.raise_for_status()
+    (duckdb,) = [h for h in r.json() if h["connection_type"] == "duckdb"]
+    assert duckdb["hook_name"] == "DuckDB"
+    assert duckdb["hook_class_name"] == "modelwatch.airflow.duckdb_hook.DuckDBHook"
+    assert duckdb["standard_fields"]["host"]["title"] == "Database file"
+    assert duckdb["standard_fields"]["password"]["hidden"] is True
 
 
 def task_log(server, run_id: str, task_id: str) -> str:
