@@ -9,7 +9,6 @@ ROOT   := $(CURDIR)
 # The demo's Airflow home, warehouse and settings; set any of these yourself to override.
 export AIRFLOW_HOME                      ?= $(ROOT)/.airflow
 export AIRFLOW__CORE__DAGS_FOLDER        ?= $(ROOT)/dags
-export AIRFLOW__CORE__PLUGINS_FOLDER     ?= $(ROOT)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES      ?= False
 export AIRFLOW__CORE__EXECUTOR           ?= modelwatch.airflow.executor.PreloadingLocalExecutor
 export AIRFLOW_CONN_MODELWATCH_WAREHOUSE ?= duckdb:///$(ROOT)/.data/warehouse.duckdb

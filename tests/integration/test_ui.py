@@ -354,16 +354,9 @@ def test_a_missing_connection_is_a_message_not_a_crash(client, monkeypatch):
 
 
 def test_the_plugin_mounts_this_app_and_links_it_from_the_navigation_bar():
-    import importlib.util
+    from modelwatch.airflow.plugin import ModelwatchPlugin
 
-    from tests.conftest import ROOT
-
-    spec = importlib.util.spec_from_file_location(
-        "modelwatch_plugin", ROOT / "plugins" / "modelwatch_plugin.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    plugin = module.ModelwatchPlugin()
+    plugin = ModelwatchPlugin()
     (mounted,) = plugin.fastapi_apps
     assert mounted["app"] is ui.app and mounted["url_prefix"] == ui.URL_PREFIX
     (view,) = plugin.external_views
