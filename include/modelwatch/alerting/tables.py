@@ -22,6 +22,7 @@ from modelwatch.alerting.scope import alert_models, drop_unknown
 from modelwatch.alerting.silence_table import load_silences
 from modelwatch.config import Settings
 from modelwatch.drift.findings import drift_signal_rows
+from modelwatch.ingest.source import MetricsSource
 from modelwatch.labels import table_labels
 from modelwatch.run import Run
 from modelwatch.warehouse import Warehouse
@@ -120,14 +121,14 @@ def load_owed(
     )
 
 
-def load_inputs(wh: Warehouse, run: Run) -> AlertInputs:
+def load_inputs(wh: Warehouse, source: MetricsSource, run: Run) -> AlertInputs:
     """Everything the alert stages of `run.hour` start from."""
     settings, hour = run.settings, run.hour
     start = hour - lifecycle.LOOKBACK
     models = alert_models(wh, run)
     owned = [*models, lifecycle.FLEET_ID] if run.full else list(models)
     signals, latest = load_signals(wh, models, start)
-    signals, unknown = drop_unknown(wh, settings, signals)
+    signals, unknown = drop_unknown(wh, source, settings, signals)
     end = max(hour, latest or hour)
     fleet = load_fleet_signals(wh, start, end, settings)
     labels = table_labels(wh, settings.alerts.labels, models)

@@ -36,9 +36,11 @@ class Finding:
 
 
 def check_warehouse(args: argparse.Namespace, settings: Settings) -> list[Finding]:
-    """The warehouse opens (never created here) and holds the metrics source table."""
-    from modelwatch.ingest.extract import check_keys, source_columns
+    """The warehouse opens (never created here), and the metrics source answers with its key
+    columns (the warehouse's table, a table elsewhere, or Prometheus)."""
+    from modelwatch.ingest.connect import open_source
     from modelwatch.warehouse import open_warehouse
+    from modelwatch.warehouse.source_spec import source_spec
 
     try:
         spec = spec_from_args(args, read_only=True)
@@ -46,12 +48,14 @@ def check_warehouse(args: argparse.Namespace, settings: Settings) -> list[Findin
             wh.query("SELECT 1 AS one")
             found = [Finding("warehouse", OK, f"{spec.describe()} answers")]
             try:
-                check_keys(settings.source, source_columns(wh, settings.source))
-            except ValueError as exc:
-                return [*found, Finding("source", PROBLEM, str(exc))]
+                with open_source(source_spec(settings, spec), settings, wh) as source:
+                    source.check()
+                    where = source.describe()
+            except (RuntimeError, ValueError, LookupError, OSError) as exc:
+                return [*found, Finding("source", PROBLEM, " ".join(str(exc).split())[:300])]
     except (RuntimeError, ValueError, LookupError, OSError) as exc:
         return [Finding("warehouse", PROBLEM, " ".join(str(exc).split())[:300])]
-    return [*found, Finding("source", OK, f"table {settings.source.table} has its key columns")]
+    return [*found, Finding("source", OK, f"{where} answers with its key columns")]
 
 
 def check_channels(settings: Settings) -> list[Finding]:

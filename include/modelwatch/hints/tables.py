@@ -16,9 +16,11 @@ import pandas as pd
 from modelwatch.config import Settings
 from modelwatch.hints.changes import ACTED
 from modelwatch.hints.model import AlertRef
+from modelwatch.ingest.source import MetricsSource
 from modelwatch.labels import LabelSets, all_labels
 from modelwatch.logs.store import COUNT_COLUMNS
 from modelwatch.run import HOUR
+from modelwatch.timestamps import naive_utc_columns
 from modelwatch.warehouse import Warehouse
 from modelwatch.warehouse.base import quote_ident
 
@@ -45,9 +47,14 @@ def window(settings: Settings, alerts: list[AlertRef], hour: datetime) -> tuple[
 
 
 def load_facts(
-    wh: Warehouse, settings: Settings, alerts: list[AlertRef], hour: datetime
+    wh: Warehouse,
+    source: MetricsSource,
+    settings: Settings,
+    alerts: list[AlertRef],
+    hour: datetime,
 ) -> HintFacts:
-    """The stored facts the hints of `alerts` at `hour` need."""
+    """The stored facts the hints of `alerts` at `hour` need (deploys from the metrics
+    source's versions, the rest from the warehouse)."""
     start, end = window(settings, alerts, hour)
     began = min(a.began for a in alerts)
     models = sorted({a.model_id for a in alerts} | {m for a in alerts for m in a.fleet_models})
@@ -55,7 +62,7 @@ def load_facts(
     return HintFacts(
         labels=all_labels(wh, settings),
         declared=load_changes(wh, settings, start, end),
-        inferred=inferred_deploys(wh, settings, models, start - HOUR, end),
+        inferred=inferred_deploys(source, models, start - HOUR, end),
         actions=self_actions(wh, models, start - HOUR, end),
         trouble=load_trouble(wh, began - HOUR, hour),
         counts=load_counts(wh, began - HOUR, hour),
@@ -118,25 +125,22 @@ def load_changes(wh: Warehouse, settings: Settings, start: datetime, end: dateti
         )["column_name"].str.lower()
     )
     sel = ", ".join(c if c in have else f"NULL AS {c}" for c in cols)
-    return wh.query(
+    got = wh.query(
         f"SELECT {sel} FROM {quote_ident(table)} WHERE ts >= :s AND ts < :e ORDER BY ts",
         {"s": start, "e": end},
     )
+    return naive_utc_columns(got, ["ts"])  # a `timestamptz` column as naive UTC
 
 
 def inferred_deploys(
-    wh: Warehouse, settings: Settings, models: list[str], start: datetime, end: datetime
+    source: MetricsSource, models: list[str], start: datetime, end: datetime
 ) -> pd.DataFrame:
-    """(model_id, ts, old, new) for each version first seen after `start` (from the metrics)."""
-    src = settings.source
-    mv, ts, mid = (quote_ident(src.column(c)) for c in ("model_version", "ts", "model_id"))
-    got = wh.query(
-        f"SELECT {mid} AS model_id, {mv} AS version, MIN({ts}) AS first_ts FROM "
-        f"{quote_ident(src.table)} WHERE {ts} >= :s AND {ts} < :e AND {mid} IN :m "
-        f"AND {mv} IS NOT NULL GROUP BY {mid}, {mv}",
-        {"s": start, "e": end, "m": models},
-    )
+    """(model_id, ts, old, new) for each version first seen after `start` (from the metrics;
+    none when the source has no versions)."""
+    got = source.versions(models, start, end) if models else None
     out = []
+    if got is None:
+        return pd.DataFrame(out, columns=["model_id", "ts", "old", "new"])
     for model, g in got.sort_values(["model_id", "first_ts", "version"]).groupby("model_id"):
         versions = g.to_dict("records")
         for prev, cur in itertools.pairwise(versions):
