@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -95,3 +95,16 @@ def source_config(path: Path, staging: Path, **source: object) -> Path:
     body = {"staging_dir": str(staging), "source": source}
     path.write_text(yaml.safe_dump(body, default_flow_style=False))
     return path
+
+
+def run_hours(config: Path, out: str, first: datetime, last: datetime, capsys) -> None:
+    """`modelwatch run --from first --to last+1h` into the warehouse `out`, as the Done-when
+    runs it: it must exit 0 and print no traceback."""
+    from modelwatch.cli.main import main as cli
+
+    argv = ["--config", str(config), "run", "--warehouse", out]
+    iso = lambda t: f"{t:%Y-%m-%dT%H:%M}Z"  # noqa: E731
+    code = cli([*argv, "--from", iso(first), "--to", iso(last + timedelta(hours=1))])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "Traceback" not in err

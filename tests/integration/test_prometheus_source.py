@@ -21,7 +21,7 @@ from modelwatch.ingest.source import SourceError
 from modelwatch.warehouse import open_warehouse, spec_from_uri
 from modelwatch.warehouse.source_spec import source_spec
 from tests.integration.prometheus_world import ec2_cpu, openmetrics, prometheus_serving
-from tests.integration.sources_world import source_config
+from tests.integration.sources_world import run_hours, source_config
 
 CONN = "AIRFLOW_CONN_MODELWATCH_PROMETHEUS"
 HOUR = timedelta(hours=1)
@@ -79,11 +79,7 @@ def test_modelwatch_run_scores_every_model_and_hour_from_prometheus(
     DuckDB warehouse, which holds no input table."""
     config = source_config(tmp_path / "mw.yaml", tmp_path / "staging", **SOURCE)
     out = f"duckdb:///{tmp_path / 'outputs.duckdb'}"
-    argv = ["--config", str(config), "run", "--warehouse", out]
-    code = cli([*argv, "--from", iso(H0), "--to", iso(H1 + HOUR)])
-    err = capsys.readouterr().err
-    assert code == 0, err
-    assert "Traceback" not in err
+    run_hours(config, out, H0, H1, capsys)
     with open_warehouse(spec_from_uri(out)) as wh:
         scores = wh.query("SELECT hour, model_id, status FROM mw_scores ORDER BY hour, model_id")
         tables = wh.schema_tables("main")

@@ -13,7 +13,6 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 
-from modelwatch.cli.main import main as cli
 from modelwatch.config import Settings
 from modelwatch.ingest.connect import open_source
 from modelwatch.ingest.source import SourceError
@@ -27,6 +26,7 @@ from tests.integration.sources_world import (
     TABLE,
     five_minute_rows,
     metrics_database,
+    run_hours,
     source_config,
     tables_of,
 )
@@ -40,10 +40,6 @@ SOURCE = {
     "interval": "5m",
     "metrics": list(FOUR),
 }
-
-
-def iso(t) -> str:
-    return f"{t:%Y-%m-%dT%H:%M}Z"
 
 
 @pytest.fixture(params=ENGINES)
@@ -64,11 +60,7 @@ def test_modelwatch_run_scores_every_model_and_hour_from_a_table_elsewhere(
     before = tables_of(engine, uri)
     config = source_config(tmp_path / "mw.yaml", tmp_path / "staging", **SOURCE)
     out = f"duckdb:///{tmp_path / 'outputs.duckdb'}"
-    argv = ["--config", str(config), "run", "--warehouse", out]
-    code = cli([*argv, "--from", iso(H0), "--to", iso(H1 + HOUR)])
-    err = capsys.readouterr().err
-    assert code == 0, err
-    assert "Traceback" not in err
+    run_hours(config, out, H0, H1, capsys)
     with open_warehouse(spec_from_uri(out)) as wh:
         scores = wh.query("SELECT hour, model_id, status FROM mw_scores ORDER BY hour, model_id")
         inputs = [t for t in wh.schema_tables("main") if not t.startswith("mw_")]

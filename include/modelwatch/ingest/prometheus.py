@@ -7,7 +7,7 @@ most 3600 / interval points and no point belongs to two hours; backfills and rer
 same hours again and get the same rows (as long as the server keeps them).
 
 Which models reported, and when last, is asked of the server rather than read as rows: a
-subquery over the union of the queries counts, per model, the steps with a value. What
+subquery over the first metric's query counts, per model, the steps with a value. What
 completeness can see: a step whose sample is missing still has a value when an older sample
 lies within Prometheus's lookback (5 minutes by default), so a lost five-minute sample reads as
 a repeat of the one before; a longer gap shows.
@@ -97,9 +97,11 @@ class PrometheusSource(MetricsSource):
 
     # -- presence: asked of the server, one number per model -------------------------------
     def _present(self) -> str:
-        """One series per model with a value at every step where any query has one."""
-        union = " or ".join(f"({q})" for q in self.queries().values())
-        return f"group by ({self.label}) ({union})"
+        """One series per model with a value at every step where the first metric's query has
+        one (the first of `source.metrics`, in the built-ins' order): a subquery over a week
+        at one-minute steps evaluates its query ten thousand times, so over one query."""
+        first = next(iter(self.queries().values()))
+        return f"group by ({self.label}) ({first})"
 
     def _over(self, inner: str, window: timedelta) -> str:
         """`inner` at every step of the `window` ending at the evaluation time: half a step
@@ -155,6 +157,9 @@ class PrometheusSource(MetricsSource):
             if float(v) > 0
         }
         return [h for h in hours if h in seen]
+
+    def close(self) -> None:
+        self.api.close()
 
     def reported(self, among: Sequence[str] | None = None) -> set[str]:
         """Every value of the model label on any series the server keeps."""

@@ -92,14 +92,23 @@ class PrometheusApi:
     def __init__(self, conn_id: str, timeout_s: float = TIMEOUT_S) -> None:
         self.conn_id = conn_id
         self.timeout_s = timeout_s
+        self._hook: Any = None
+        self._session: Any = None
 
     def _call(self, method: str, endpoint: str, data: dict[str, Any] | None = None) -> Any:
+        """One request, on the hook's session (kept for the source's life: one connection
+        lookup and one TCP connection for all its queries)."""
+        import requests
         from airflow.providers.http.hooks.http import HttpHook
 
-        hook = HttpHook(method=method, http_conn_id=self.conn_id)
         options = {"timeout": self.timeout_s, "check_response": False, "allow_redirects": False}
         try:
-            resp = hook.run(endpoint, data=data, extra_options=options)
+            if self._session is None:
+                self._hook = HttpHook(method="POST", http_conn_id=self.conn_id)
+                self._session = self._hook.get_conn()
+            url = self._hook.url_from_endpoint(endpoint)
+            request = self._session.prepare_request(requests.Request(method, url, data=data))
+            resp = self._hook.run_and_check(self._session, request, options)
         except Exception as exc:  # connection refused, DNS, TLS: the server is not reachable
             raise PromQLError(
                 f"Prometheus at source.conn_id {self.conn_id!r} cannot be reached: "
@@ -113,6 +122,11 @@ class PrometheusApi:
             why = body.get("error") or f"HTTP {resp.status_code}: {resp.text[:200]}"
             raise PromQLError(str(why))
         return body.get("data")
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
 
     def ready(self) -> dict[str, Any]:
         """The server's build info (it answers, and it is a Prometheus)."""

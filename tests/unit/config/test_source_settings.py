@@ -8,22 +8,10 @@ from pathlib import Path
 import pytest
 
 from modelwatch import schema
-from modelwatch.config import CONFIG_ENV, ConfigError, Settings, load_settings
+from modelwatch.config import Settings
 from modelwatch.config.overrides import with_detection_changes
 from modelwatch.ingest.notes import fleet_notes
-
-
-@pytest.fixture(autouse=True)
-def _no_config_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(CONFIG_ENV, raising=False)
-
-
-def load_error(tmp_path: Path, text: str) -> str:
-    path = tmp_path / "modelwatch.yaml"
-    path.write_text(text)
-    with pytest.raises(ConfigError) as info:
-        load_settings(path)
-    return str(info.value)
+from tests.unit.config.test_custom_metrics import _no_config_env, load_error  # noqa: F401
 
 
 def test_the_defaults_store_nothing_new() -> None:
