@@ -9,7 +9,6 @@ ROOT   := $(CURDIR)
 # The demo's Airflow home, warehouse and settings; set any of these yourself to override.
 export AIRFLOW_HOME                      ?= $(ROOT)/.airflow
 export AIRFLOW__CORE__DAGS_FOLDER        ?= $(ROOT)/dags
-export AIRFLOW__CORE__PLUGINS_FOLDER     ?= $(ROOT)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES      ?= False
 export AIRFLOW__CORE__EXECUTOR           ?= modelwatch.airflow.executor.PreloadingLocalExecutor
 export AIRFLOW_CONN_MODELWATCH_WAREHOUSE ?= duckdb:///$(ROOT)/.data/warehouse.duckdb
@@ -49,7 +48,8 @@ up: venv
 	@echo "Airflow UI: http://localhost:8080  (user admin; password in $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated)"
 	PATH="$(ROOT)/$(BIN):$$PATH" AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=admin:admin $(BIN)/airflow standalone
 
-# PostgreSQL, Redis, Alertmanager and chromium: installed and started when missing, never skipped.
+# PostgreSQL, Redis, Alertmanager, Prometheus (promtool), the Pushgateway and chromium: installed
+# and started when missing, never skipped.
 services:
 	bash .ci/services.sh
 

@@ -1,7 +1,7 @@
 """The operator's path through the Airflow UI, in a real browser against `airflow standalone`.
 
 Debian's chromium, driven by Playwright, against `airflow standalone` on loopback (this project's
-DAGs and plugins, the embedded DuckDB warehouse, as `make up` runs them): sign in, trigger
+DAGs and installed plugin, the embedded DuckDB warehouse, as `make up` runs them): sign in, trigger
 `model_health` from the trigger form with params, wait for the run, open the Model health view
 from the navigation bar and find the run's alert with its explanation, plot and report, then
 approve a large scale-up from the view and see Airflow carry it out. Screenshots go to

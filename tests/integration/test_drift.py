@@ -97,3 +97,20 @@ def test_without_a_predictions_table_drift_is_skipped(seeded, settings):
     got = steps.drift(run, {"validate": [["model-000", "model-004"]]})
     assert got["skipped"] and got["drifted"] == []
     assert query(seeded, "SELECT COUNT(*) AS n FROM mw_drift")["n"].iloc[0] == 0
+
+
+@pytest.mark.parametrize(
+    "change", [{"categorical_models": ["model-004"]}, {"output": "categorical"}], ids=str
+)
+def test_a_model_made_categorical_mid_day_rebuilds_its_references(drift_wh, settings, change):
+    """The day's sketches were built for a continuous output; the setting changes at 10:00
+    and the step tests the model as categorical against rebuilt sketches (no KeyError)."""
+    mode = RunMode("manual", False, True)
+    steps.drift(make_run(at(9), drift_wh, settings, mode, None, "t4"), {})
+    cfg = type(settings).model_validate({"drift": change})
+    steps.drift(make_run(at(10), drift_wh, cfg, mode, None, "t5"), {})
+    sql = "SELECT DISTINCT test FROM mw_drift WHERE model_id = 'model-004' AND hour = :h"
+    assert set(query(drift_wh, sql, h=at(10))["test"]) == {"psi", "cramers_v", "accuracy"}
+    # and back: the next hour's continuous tests run on continuous sketches again
+    steps.drift(make_run(at(11), drift_wh, settings, mode, None, "t6"), {})
+    assert set(query(drift_wh, sql, h=at(11))["test"]) == {"psi", "ks", "wasserstein", "mae"}

@@ -2,8 +2,9 @@
 
 The metrics live in PostgreSQL, SQLite or DuckDB (each really started or opened here), reached
 through an Airflow connection (`AIRFLOW_CONN_MODELWATCH_METRICS`) and its provider's hook
-(DuckDB's: `ingest.duckdb_hook`); the outputs go to a DuckDB warehouse. Five-minute rows, four
-of the nine metrics, no `model_version`, `ts` zone-aware where the engine has the type.
+(DuckDB's: the package's own, registered as the `duckdb` type); the outputs go to a DuckDB
+warehouse. Five-minute rows, four of the nine metrics, no `model_version`, `ts` zone-aware
+where the engine has the type.
 """
 
 from __future__ import annotations

@@ -260,7 +260,7 @@ def test_a_replay_of_the_warehouse_releases_the_duckdb_file_between_reads(
 
     monkeypatch.setattr(replay, "run_hour", looking)
     first = DEMO_DAY + timedelta(hours=8)
-    rows, scores = replay.replay_warehouse(
+    rows, scores, _ = replay.replay_warehouse(
         f"duckdb:///{spec.duckdb_path}", first, first + timedelta(hours=2), models=["model-000"]
     )
     assert seen == ["rows", "rows"]

@@ -1,7 +1,8 @@
 """The task adapter: the one place a DAG task becomes a step call, `step(run, inputs)`.
 
 Each task of `model_health` calls `call(name)`. `resolve` builds the run from the task's
-context (params, run type, data interval) and every later task rebuilds it from `resolve`'s
+context (params, run type, data interval), creates the warehouse pool when it is missing
+(airflow/pool.py), and every later task rebuilds it from `resolve`'s
 XCom with its own settings, connection and folders, so no setting or secret travels through
 XCom. A step's inputs are the XComs of the steps the table names (`pipeline.table`); large data
 moves through the run's staged files. The daily `model_training` DAG's tasks are at the end.
@@ -13,6 +14,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from modelwatch.airflow.pool import ensure_from_task
 from modelwatch.config import Settings, load_settings
 from modelwatch.folders import Folders
 from modelwatch.pipeline import steps, training
@@ -81,8 +83,10 @@ def call(name: str, **item: Any) -> Any:
     """Run step `name` for the current task. `item`: a mapped task's element (`shard`)."""
     context = _context()
     settings, folders = _edge()
-    if name == "resolve":
-        return resolve_run(context, settings, folders).to_dict()
+    if name == "resolve":  # it runs in default_pool: it can create the warehouse pool
+        run = resolve_run(context, settings, folders)
+        ensure_from_task(run.warehouse.conn_type)
+        return run.to_dict()
     ti = context["ti"]
     warehouse = warehouse_spec(settings.warehouse_conn_id)
     run = Run.from_dict(ti.xcom_pull(task_ids="resolve"), settings, warehouse, folders)

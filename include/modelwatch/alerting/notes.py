@@ -12,6 +12,7 @@ from modelwatch.alerting.ledger import event_key
 from modelwatch.folders import hour_key
 from modelwatch.links import ALERT_NOTES, REPORT_HTML
 from modelwatch.run import Run
+from modelwatch.untrusted import markdown_text
 
 
 def write_alert_notes(
@@ -23,17 +24,19 @@ def write_alert_notes(
 ) -> None:
     """A short Markdown record of the hour's alert events and what became of them."""
     folder.mkdir(parents=True, exist_ok=True)
-    lines = [f"# Alerts for {run.hour:%Y-%m-%d %H:00} UTC", "", f"run `{run.run_id}`", ""]
+    md = markdown_text  # ids, details and summaries come from outside: never markup
+    lines = [f"# Alerts for {run.hour:%Y-%m-%d %H:00} UTC", "", f"run {md(run.run_id)}", ""]
     lines += [f"The hour's findings and plots: [report.html]({REPORT_HTML})", ""]
     if unknown:
-        names = ", ".join(f"`{m}`" for m in unknown)
+        names = ", ".join(md(m) for m in unknown)
         lines += [f"Unknown model ids (never seen in the warehouse, not paged): {names}", ""]
     by_key = {event_key(e): e for e in events}
     for r in notes.sort_values(["alert_id", "receiver"]).itertuples(index=False):
         e = by_key.get(f"{r.alert_id}:{r.event}:{hour_key(pd.Timestamp(r.hour))}")
-        lines.append(f"- **{r.event}** `{r.alert_id}` -> {r.receiver}: {r.state} ({r.detail})")
+        what = f"{md(r.alert_id)} -> {md(r.receiver)}: {md(r.state)} ({md(r.detail)})"
+        lines.append(f"- **{md(r.event)}** {what}")
         if e is not None:
-            lines.append(f"  - {e.summary}")
+            lines.append(f"  - {md(e.summary)}")
             if e.links.get("plot_path"):
                 lines.append(f"  - ![plot]({Path(e.links['plot_path']).name})")
     (folder / ALERT_NOTES).write_text("\n".join(lines) + "\n")

@@ -11,7 +11,6 @@ of the hour, so a rerun decides the same.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,6 +35,7 @@ from modelwatch.config import AlertsConfig
 from modelwatch.labels import Labels
 from modelwatch.links import view_incident_url, view_report_url
 from modelwatch.logs.masking import mask_secrets
+from modelwatch.untrusted import strip_control
 
 Event = lifecycle.AlertEvent
 
@@ -116,8 +116,6 @@ def retries(
     return events, receivers_of
 
 
-#: Control characters (terminal escapes, NUL, line breaks) never reach a message or a row.
-CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 #: What each enrichment gives an alert, for the note saying it is missing this hour.
 UNAVAILABLE = {"logs": "log hints", "drift": "drift findings", "hints": "hints"}
 
@@ -125,7 +123,7 @@ UNAVAILABLE = {"logs": "log hints", "drift": "drift findings", "hints": "hints"}
 def one_line(text: str, limit: int = 200) -> str:
     """Why something failed, safe to show and store: secrets masked, control characters
     dropped, one line, at most `limit` characters."""
-    return CONTROL.sub(" ", mask_secrets(text)).strip()[:limit]
+    return strip_control(mask_secrets(text))[:limit]
 
 
 def unavailable(failures: Mapping[str, str]) -> tuple[str, ...]:

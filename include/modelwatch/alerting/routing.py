@@ -16,6 +16,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from urllib.parse import quote
 
 from modelwatch.alerting.lifecycle import (
     ANOMALY,
@@ -117,8 +118,8 @@ def _fleet_models(ep: Episode) -> set[str]:
 def runbook(e: AlertEvent, cfg: AlertsConfig) -> str | None:
     if e.model_id in cfg.runbooks:
         return cfg.runbooks[e.model_id]
-    if cfg.runbook_url:
-        return cfg.runbook_url.format(model_id=e.model_id, kind=e.kind)
+    if cfg.runbook_url:  # ids are data: a `/` or `?` in one must not change the URL's path
+        return cfg.runbook_url.format(model_id=quote(e.model_id, safe=""), kind=e.kind)
     return None
 
 

@@ -21,13 +21,14 @@ from typing import Any
 
 import pandas as pd
 
-from modelwatch.alerting import lifecycle, pipeline, tables
+from modelwatch.alerting import delivery_health, lifecycle, pipeline, routing, tables
 from modelwatch.alerting.channels import available_receivers, notifier_factory
-from modelwatch.alerting.delivery import RetryPolicy, send_planned
+from modelwatch.alerting.delivery import DeliveryResult, RetryPolicy, send_planned
 from modelwatch.alerting.hinting import live_refs
-from modelwatch.alerting.ledger import Plan, intent_rows
+from modelwatch.alerting.ledger import Plan, event_key, intent_rows
 from modelwatch.alerting.notes import write_alert_notes
 from modelwatch.alerting.plots import plot_alert
+from modelwatch.config import AlertsConfig
 from modelwatch.hints.build import build_hints
 from modelwatch.hints.model import frame as no_hints
 from modelwatch.hints.tables import load_facts
@@ -53,6 +54,26 @@ class Prepared:
     retried: int  # earlier hours' events still owed, retried now
 
 
+class DeliveryFailed(RuntimeError):
+    """Every receiver the run had notifications for failed: nobody was told. The alert step
+    fails (after recording everything), so Airflow's failure callbacks and the UI show it;
+    `outcome` is what the step would have returned."""
+
+    def __init__(self, message: str, outcome: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.outcome = outcome
+
+
+@dataclass(frozen=True)
+class Health:
+    """modelwatch's own alerts: each receiver's outcome this run, the `delivery_failure`
+    episodes, and what their events' delivery gave."""
+
+    runs: pd.DataFrame | None  # this run's outcomes (None: a partial run does not own them)
+    episodes: list[lifecycle.Episode]
+    result: DeliveryResult | None
+
+
 def alert_hour(
     run: Run,
     failures: Mapping[str, str] | None = None,
@@ -63,24 +84,29 @@ def alert_hour(
     `failures`: enrichment -> why it failed this hour (shown with each alert's hints)."""
     cfg = run.settings.alerts
     failures = dict(failures or {})
+    notifier = notifier_for or notifier_factory(cfg)
+    pause = {"sleep": sleep} if sleep is not None else {}
     with (
         open_warehouse(run.warehouse) as wh,
         open_source(run.source, run.settings, wh) as source,
     ):
         ready = prepare(wh, source, run, failures)
         tables.record_intents(wh, intent_rows(ready.plan))
-    result = send_planned(
-        ready.plan,
-        notifier_for or notifier_factory(cfg),
-        ready.policy,
-        **({"sleep": sleep} if sleep is not None else {}),
+    result = send_planned(ready.plan, notifier, ready.policy, **pause)
+    runs = delivery_health.outcomes(ready.plan, result, run.hour)
+    health = check_delivery(
+        run, ready, runs, lambda plan: send_planned(plan, notifier, ready.policy, **pause)
     )
     recorded = pipeline.notes(result, ready.inputs.owed)
+    attempts = result.attempts
+    if health.result is not None:
+        recorded = pd.concat([recorded, health.result.ledger], ignore_index=True)
+        attempts = pd.concat([attempts, health.result.attempts], ignore_index=True)
     retried = ready.inputs.owed["notification_id"].tolist() if len(ready.inputs.owed) else []
-    alerts = lifecycle.episodes_frame(ready.eps.mine, cfg, ready.eps.tiers)
+    alerts = lifecycle.episodes_frame(ready.eps.mine + health.episodes, cfg, ready.eps.tiers)
     with open_warehouse(run.warehouse) as wh:
         tables.record_hour(
-            wh, ready.inputs, alerts, recorded, ready.hints, result.attempts, retried
+            wh, ready.inputs, alerts, recorded, ready.hints, attempts, retried, health.runs
         )
     if ready.events or ready.inputs.unknown:
         try:
@@ -88,9 +114,49 @@ def alert_hour(
             write_alert_notes(folder, run, recorded, ready.events, ready.inputs.unknown)
         except OSError:
             log.warning("could not write the alert notes of %s", run.hour, exc_info=True)
-    attempts = len(result.attempts)
-    out = pipeline.outcome(ready.eps, recorded, ready.retried, attempts, ready.inputs.unknown)
-    return {**out, "hints_failure": failures.get("hints")}
+    out = pipeline.outcome(ready.eps, recorded, ready.retried, len(attempts), ready.inputs.unknown)
+    out = {**out, "hints_failure": failures.get("hints")}
+    nobody = delivery_health.every_receiver_failed(runs)
+    if nobody:
+        raise DeliveryFailed(f"every receiver failed, nobody was notified: {nobody}", out)
+    return out
+
+
+def check_delivery(
+    run: Run, ready: Prepared, runs: pd.DataFrame, send: Callable[[Plan], DeliveryResult]
+) -> Health:
+    """The receivers' outcomes of this run, the `delivery_failure` episodes they make with
+    the earlier runs', and their events sent to the other receivers and the log. Only a run
+    over the whole fleet owns modelwatch's own alerts."""
+    if not run.full:
+        return Health(None, [], None)
+    cfg, hour = run.settings.alerts, run.hour
+    mine = runs if run.notify else None  # a run that sends nothing has no outcome
+    with open_warehouse(run.warehouse) as wh:
+        history = tables.load_delivery_runs(wh, ready.inputs.start, hour)
+        now = history if mine is None else pd.concat([history, mine], ignore_index=True)
+        episodes = delivery_health.episodes(now)
+        events = lifecycle.events_at(episodes, hour, cfg)
+        if not events:
+            return Health(mine, episodes, None)
+        events = pipeline.dress(events, no_hints([]), {}, cfg, run.run_id)
+        routes = {
+            event_key(e): others(cfg, e, delivery_health.failing_receiver(e.detail)) for e in events
+        }
+        ledger = ready.inputs.ledger
+        own = ledger[ledger["model_id"] == lifecycle.MODELWATCH_ID] if len(ledger) else ledger
+        plan = pipeline.plan(
+            events, own, run.notify, run.mode.is_backfill, routes, {}, ready.policy
+        )
+        tables.record_intents(wh, intent_rows(plan))
+    return Health(mine, episodes, send(plan))
+
+
+def others(cfg: AlertsConfig, e: lifecycle.AlertEvent, failing: str) -> list[str]:
+    """Who hears that `failing` keeps failing: the event's receivers but that one, and the
+    log always (it cannot fail)."""
+    routed = available_receivers(cfg, routing.receivers_for(e.labels, cfg))
+    return sorted({r for r in routed if r != failing} | {delivery_health.LOG})
 
 
 def prepare(wh: Warehouse, source: MetricsSource, run: Run, failures: dict[str, str]) -> Prepared:
@@ -103,7 +169,9 @@ def prepare(wh: Warehouse, source: MetricsSource, run: Run, failures: dict[str, 
     eps = pipeline.episodes(inputs, cfg, run.full)
     hints = find_hints(wh, source, run, eps, failures)
     retry, owed = pipeline.retries(inputs.owed, eps, cfg) if run.notify else ([], {})
-    ledger = inputs.ledger
+    ledger = inputs.ledger  # modelwatch's own notifications are planned by check_delivery
+    if len(ledger):
+        ledger = ledger[ledger["model_id"] != lifecycle.MODELWATCH_ID]
     if len(inputs.owed):
         ledger = pd.concat([ledger, inputs.owed], ignore_index=True)
     notes = pipeline.unavailable(failures)

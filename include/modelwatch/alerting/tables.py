@@ -126,7 +126,8 @@ def load_inputs(wh: Warehouse, source: MetricsSource, run: Run) -> AlertInputs:
     settings, hour = run.settings, run.hour
     start = hour - lifecycle.LOOKBACK
     models = alert_models(wh, run)
-    owned = [*models, lifecycle.FLEET_ID] if run.full else list(models)
+    # a run over the whole fleet also owns the fleet's alerts and modelwatch's own
+    owned = [*models, lifecycle.FLEET_ID, lifecycle.MODELWATCH_ID] if run.full else list(models)
     signals, latest = load_signals(wh, models, start)
     signals, unknown = drop_unknown(wh, source, settings, signals)
     end = max(hour, latest or hour)
@@ -179,6 +180,15 @@ def open_or_owed(wh: Warehouse, run: Run) -> bool:
     return bool(int(open_alerts) or int(owed))
 
 
+def load_delivery_runs(wh: Warehouse, start: datetime, hour: datetime) -> pd.DataFrame:
+    """The receivers' outcomes of the alert runs of [start, hour) (`delivery_health.py`)."""
+    return wh.query(
+        "SELECT hour, receiver, ok, detail FROM mw_delivery_runs "
+        "WHERE hour >= :start AND hour < :hour ORDER BY receiver, hour",
+        {"start": start, "hour": hour},
+    )
+
+
 def record_intents(wh: Warehouse, intents: pd.DataFrame) -> None:
     """The `sending` rows, on record before anything leaves: a crash after a send is retried."""
     if len(intents):
@@ -194,11 +204,17 @@ def record_hour(
     hints: pd.DataFrame,
     attempts: pd.DataFrame,
     retried: list[str],
+    delivery: pd.DataFrame | None = None,
 ) -> None:
-    """The hour's episodes, ledger rows (and the earlier owed ones retried), hints and the
-    attempt log, in one transaction."""
+    """The hour's episodes, ledger rows (and the earlier owed ones retried), hints, the
+    attempt log and (for a run over the whole fleet) the receivers' outcomes, in one
+    transaction."""
     hour, owned = inputs.hour, inputs.owned
     with wh.transaction():
+        if delivery is not None and len(delivery):  # the receivers this run tried, only
+            where = "hour = :hour AND receiver IN :receivers"
+            params = {"hour": hour, "receivers": delivery["receiver"].tolist()}
+            wh.replace("mw_delivery_runs", delivery, where, params)
         wh.replace(
             "mw_alerts",
             alerts,

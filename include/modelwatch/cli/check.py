@@ -16,15 +16,13 @@ from __future__ import annotations
 import argparse
 import os
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
+from modelwatch.airflow.pool import how_to_create, metadata_database, pool_name
 from modelwatch.cli.common import add_json_arg, add_warehouse_arg, print_json, spec_from_args
 from modelwatch.config import ConfigError, Settings, load_settings
 
 OK, INFO, SKIPPED, PROBLEM = "ok", "info", "skipped", "problem"
-#: The DAGs' warehouse pool (dags/model_health.py reads the same variable).
-POOL_ENV, POOL = "MODELWATCH_WAREHOUSE_POOL", "modelwatch_warehouse"
 DAG_IDS = ("model_health", "model_training")
 
 
@@ -94,18 +92,6 @@ def check_pushgateway() -> list[Finding]:
     return [Finding("pushgateway", OK, f"{gw.url} is ready")]
 
 
-def metadata_database() -> str | None:
-    """Airflow's metadata database URL when one is configured: set explicitly, or a SQLite
-    file that exists (Airflow's default points at one that may never have been created)."""
-    from airflow.configuration import conf
-
-    url = conf.get("database", "sql_alchemy_conn", fallback="") or ""
-    if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1].split("?", 1)[0]
-        return url if path and Path(path).is_file() else None
-    return url or None
-
-
 def check_airflow() -> list[Finding]:
     """The pool and the parsed DAGs, from the metadata database; an info line without one."""
     if metadata_database() is None:
@@ -118,11 +104,11 @@ def check_airflow() -> list[Finding]:
     from airflow.utils.session import create_session
     from sqlalchemy import select
 
-    pool_name = os.environ.get(POOL_ENV, POOL)
+    name = pool_name()
     out = []
     try:
         with create_session() as session:
-            pool = session.scalar(select(Pool).where(Pool.pool == pool_name))
+            pool = session.scalar(select(Pool).where(Pool.pool == name))
             dags = set(session.scalars(select(DagModel.dag_id).where(DagModel.dag_id.in_(DAG_IDS))))
             errors = list(session.scalars(select(ParseImportError.filename)))
     except Exception as exc:
@@ -133,11 +119,11 @@ def check_airflow() -> list[Finding]:
             Finding(
                 "airflow pool",
                 PROBLEM,
-                f"pool {pool_name} does not exist: airflow pools set {pool_name} 1 'warehouse'",
+                f"pool {name} does not exist: {how_to_create(name, 1)}",
             )
         )
     else:
-        out.append(Finding("airflow pool", OK, f"pool {pool_name}: {pool.slots} slot(s)"))
+        out.append(Finding("airflow pool", OK, f"pool {name}: {pool.slots} slot(s)"))
     for dag_id in DAG_IDS:
         if dag_id in dags:
             out.append(Finding(f"dag {dag_id}", OK, "parsed"))

@@ -1,5 +1,6 @@
-"""The `modelwatch` command: simulate a fleet, seed a warehouse, run hours, run the demo,
-check the setup, list alerts, manage silences, test a receiver, replay and evaluate detection.
+"""The `modelwatch` command: set up an Airflow home, simulate a fleet, seed a warehouse, run
+hours, run the demo, check the setup, list alerts, manage silences, test a receiver, replay and
+evaluate detection.
 
 Every subcommand takes explicit times (`--from T0 --to T1`, T1 exclusive), so anything the DAG
 does can be reproduced by hand. It scripts: stdout carries only the command's result (with
@@ -21,6 +22,7 @@ from modelwatch.cli import (
     check,
     detect,
     fleet,
+    init,
     logs,
     notify,
     run,
@@ -50,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     loud.add_argument("-v", "--verbose", action="store_true", help="debug logs, library logs")
     loud.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
     sub = p.add_subparsers(dest="command", required=True)
-    for group in (fleet, run, check, alerts, silence, notify, detect, logs, whatif, baseline):
+    groups = (init, fleet, run, check, alerts, silence, notify, detect, logs, whatif, baseline)
+    for group in groups:
         group.add_commands(sub)
     return p
 

@@ -40,28 +40,76 @@ _DEFER_CROSS_CHECKS = "defer_cross_checks"
 class Settings(StrictModel):
     """All of modelwatch's settings."""
 
-    source: SourceConfig = SourceConfig()
-    validation: ValidationConfig = ValidationConfig()
-    detection: DetectionConfig = DetectionConfig()
-    drift: DriftConfig = DriftConfig()
-    alerts: AlertsConfig = AlertsConfig()
-    remediation: RemediationConfig = RemediationConfig()
-    logs: LogsConfig = LogsConfig()
-    hints: HintsConfig = HintsConfig()
-    fleet_life: FleetLifeConfig = FleetLifeConfig()
-    #: Detection and alert settings per model id or label (config/overrides.py).
-    overrides: tuple[Override, ...] = ()
-    #: Models per detect task (a mapped task instance each). Empty: chosen from the fleet's
-    #: size, about `shard_target_size` models a shard and at most `max_shards` shards, so the
-    #: number of task instances grows with shards, not models (see sharding.py).
-    shard_size: int | None = Field(None, ge=1)
-    shard_target_size: int = Field(250, ge=1)
-    max_shards: int = Field(32, ge=1)
-    #: Connection id of the warehouse (an Airflow connection, or AIRFLOW_CONN_<ID> outside it).
-    warehouse_conn_id: str = "modelwatch_warehouse"
-    #: Where tasks hand data to each other (one folder per run); env MODELWATCH_STAGING_DIR wins
-    #: (read at the edge: `folders.Folders.from_env`).
-    staging_dir: str = ".data/staging"
+    source: SourceConfig = Field(
+        SourceConfig(),
+        description="Where the input metrics live, how their columns are named, and when a "
+        "scheduled run stops waiting for them.",
+    )
+    validation: ValidationConfig = Field(
+        ValidationConfig(),
+        description="The validation gate's thresholds: a model that fails them is quarantined "
+        "for the hour, the others go on.",
+    )
+    detection: DetectionConfig = Field(
+        DetectionConfig(),
+        description="The per-model Isolation Forest and its decision, and the score stream of "
+        "replayed series.",
+    )
+    drift: DriftConfig = Field(
+        DriftConfig(),
+        description="Prediction (and feature) drift against a reference, per model and hour "
+        "(docs/drift.md).",
+    )
+    alerts: AlertsConfig = Field(
+        AlertsConfig(),
+        description="Alert lifecycle, severity, receivers, routing and noise control "
+        "(docs/alerting.md).",
+    )
+    remediation: RemediationConfig = Field(
+        RemediationConfig(),
+        description="Remediation policies, guardrails, approval and targets (docs/remediation.md).",
+    )
+    logs: LogsConfig = Field(
+        LogsConfig(),
+        description="Model logs: where they come from and how their signatures are mined "
+        "(docs/hints.md).",
+    )
+    hints: HintsConfig = Field(
+        HintsConfig(),
+        description="How troubleshooting hints are found and ranked (docs/hints.md).",
+    )
+    fleet_life: FleetLifeConfig = Field(
+        FleetLifeConfig(),
+        description="New normal and retirement: detection living with a fleet's ordinary changes.",
+    )
+    overrides: tuple[Override, ...] = Field(
+        (),
+        description="Detection and alert settings per model id or label: model-id entries win "
+        "over label entries, later entries over earlier ones, field by field.",
+    )
+    shard_size: int | None = Field(
+        None,
+        ge=1,
+        description="Models per detect task (a mapped task instance each). Null: chosen from "
+        "the fleet's size, about `shard_target_size` models a shard and at most `max_shards` "
+        "shards, so task instances grow with shards, not models.",
+    )
+    shard_target_size: int = Field(
+        250, ge=1, description="Models a detect shard aims at while `shard_size` is null."
+    )
+    max_shards: int = Field(
+        32, ge=1, description="Detect shards at most while `shard_size` is null."
+    )
+    warehouse_conn_id: str = Field(
+        "modelwatch_warehouse",
+        description="The warehouse's connection id (an Airflow connection, or "
+        "`AIRFLOW_CONN_<ID>` outside Airflow).",
+    )
+    staging_dir: str = Field(
+        ".data/staging",
+        description="Where tasks hand data to each other (one folder per run); env "
+        "`MODELWATCH_STAGING_DIR` wins.",
+    )
 
     @model_validator(mode="after")
     def _override_labels(self) -> Settings:

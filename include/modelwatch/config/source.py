@@ -47,30 +47,67 @@ def _unless(default: object) -> Callable[[object], bool]:
 class SourceConfig(StrictModel):
     """Where the input metrics live, how often they are sampled, and how they are named."""
 
-    #: `sql`: a table of rows; `prometheus`: one PromQL query per metric.
-    kind: Literal["sql", "prometheus"] = Field("sql", exclude_if=_unless("sql"))
-    #: The Airflow connection the metrics are read from. Default: the warehouse's for `sql`,
-    #: `modelwatch_prometheus` for `prometheus`. Nothing is ever written to it.
-    conn_id: str | None = Field(None, exclude_if=_unless(None))
-    #: The source's sample interval (one of `INTERVALS`): completeness, staleness, the
-    #: detector's history and the plots count in these units.
-    interval: str = Field(DEFAULT_INTERVAL, exclude_if=_unless(DEFAULT_INTERVAL))
-    #: The built-in metrics this fleet reports (default: all nine). One left out is neither
-    #: required nor watched; custom metrics go in `extra_metrics`.
-    metrics: tuple[str, ...] = Field(schema.METRIC_NAMES, exclude_if=_unless(schema.METRIC_NAMES))
-    table: str = "model_metrics"
-    #: Map of our column name -> the warehouse's column name, for the ones that differ.
-    columns: dict[str, str] = Field(default_factory=dict)
-    #: Prometheus: the label whose value is the model id.
-    model_label: str = Field("model", exclude_if=_unless("model"))
-    #: Prometheus: metric name (built-in or declared) -> PromQL giving one series per model.
-    queries: dict[str, str] = Field(default_factory=dict, exclude_if=_unless({}))
-    #: A scheduled run waits for the hour's rows until this many minutes after the hour's end,
-    #: then goes on; models still missing are judged no_data (see ingest/landing.py).
-    landing_deadline_minutes: int = Field(30, ge=0, le=24 * 60)
-    #: Custom numeric metrics beyond the nine built-ins (config/metrics.py). Left out of the
-    #: settings' fingerprint while empty, so declaring none changes nothing that is stored.
-    extra_metrics: tuple[MetricSpec, ...] = Field((), exclude_if=lambda v: not v)
+    kind: Literal["sql", "prometheus"] = Field(
+        "sql",
+        exclude_if=_unless("sql"),
+        description="`sql`: a table of rows (one per model and interval); `prometheus`: one "
+        "PromQL query per metric (`queries`).",
+    )
+    conn_id: str | None = Field(
+        None,
+        exclude_if=_unless(None),
+        description="The Airflow connection the metrics are read from (nothing is ever "
+        "written to it). Default: the warehouse's for `sql`, `modelwatch_prometheus` for "
+        "`prometheus`.",
+    )
+    interval: str = Field(
+        DEFAULT_INTERVAL,
+        exclude_if=_unless(DEFAULT_INTERVAL),
+        description="The source's sample interval: `15s`, `30s`, `1m`, `5m`, `10m`, `15m`, "
+        "`30m` or `1h`. Completeness, staleness, the detector's history and the plots count "
+        "in it.",
+    )
+    metrics: tuple[str, ...] = Field(
+        schema.METRIC_NAMES,
+        exclude_if=_unless(schema.METRIC_NAMES),
+        description="The built-in metrics this fleet reports (default: all nine). One left "
+        "out is neither required nor watched; custom metrics go in `extra_metrics`.",
+    )
+    table: str = Field(
+        "model_metrics",
+        description="`sql`: the table (`[schema.]table`) holding one row per model and interval.",
+    )
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="`sql`: our column name -> the table's, for the ones that differ, e.g. "
+        "`{model_id: service_name, ts: minute}`.",
+    )
+    model_label: str = Field(
+        "model",
+        exclude_if=_unless("model"),
+        description="`prometheus`: the label whose value is the model id.",
+    )
+    queries: dict[str, str] = Field(
+        default_factory=dict,
+        exclude_if=_unless({}),
+        description="`prometheus`: metric (built-in or declared) -> PromQL giving one series "
+        "per model, labelled `model_label`.",
+    )
+    landing_deadline_minutes: int = Field(
+        30,
+        ge=0,
+        le=24 * 60,
+        description="A scheduled run waits for the hour's rows until this many minutes after "
+        "the hour's end, then goes on; models still missing are judged `no_data`.",
+    )
+    # Left out of the settings' fingerprint while empty, so declaring none changes nothing
+    # that is stored.
+    extra_metrics: tuple[MetricSpec, ...] = Field(
+        (),
+        exclude_if=lambda v: not v,
+        description="Custom numeric metrics beyond the nine built-ins: each is read, gated, "
+        "scored and explained like them (docs/data.md#custom-metrics).",
+    )
 
     @field_validator("table")
     @classmethod
@@ -199,13 +236,27 @@ class SourceConfig(StrictModel):
 class ValidationConfig(MetricsAware):
     """The validation gate's thresholds."""
 
-    #: Share of the hour's expected samples (one per source interval) a model must deliver.
-    min_completeness: float = Field(0.8, ge=0.0, le=1.0)
-    #: The model's newest row may be at most this many minutes older than the hour's end;
-    #: never less than one source interval (a 5-minute source's last sample is 5 minutes old).
-    max_staleness_minutes: int = Field(15, ge=1)
-    #: Share of a model's rows that may break a range rule before it is quarantined.
-    max_bad_row_share: float = Field(0.0, ge=0.0, le=1.0)
+    min_completeness: float = Field(
+        0.8,
+        ge=0.0,
+        le=1.0,
+        description="Share of the hour's expected samples (60 one-minute rows, or one per "
+        "`source.interval`) a model must deliver to be scored.",
+    )
+    max_staleness_minutes: int = Field(
+        15,
+        ge=1,
+        description="A model's newest row may be at most this many minutes older than the "
+        "hour's end; never less than one `source.interval` (a five-minute source's newest "
+        "sample is five minutes old).",
+    )
+    max_bad_row_share: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of a model's rows that may break a range rule before its hour is "
+        "quarantined (0: any such row quarantines it).",
+    )
 
     @property
     def staleness_minutes(self) -> float:

@@ -118,7 +118,7 @@ class SeasonalBaseline:
     #: A slot's own level needs about a day and a half of its rows (90 of one-minute rows).
     MIN_DAYS_PER_SLOT = 1.5
     #: The seasonal slots a level is kept for: the 24 hours of the day. Weekly slots (day of
-    #: week x hour) were measured and paged more (docs/detection.md, bench/bench_weekly.py).
+    #: week x hour) were measured and paged more (docs/decisions/0002-weekly-seasonality.md).
     SLOTS = 24
 
     def slots(self, ts: pd.Series) -> np.ndarray:

@@ -61,7 +61,7 @@ def version_changes(
     out: dict[str, list[datetime]] = {}
     for r in got.itertuples(index=False):
         first = pd.Timestamp(r.first_ts).to_pydatetime()
-        if first >= start and r.version is not None:
+        if first >= start:
             out.setdefault(str(r.model_id), []).append(first)
     return out
 

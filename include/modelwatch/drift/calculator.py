@@ -8,6 +8,7 @@ replay, a backfill and the scheduled run find the same.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,8 +19,10 @@ import pandas as pd
 
 from modelwatch.config import DriftConfig
 from modelwatch.drift import stats
-from modelwatch.drift.reference import SketchMap
-from modelwatch.drift.source import LABEL, PREDICTION
+from modelwatch.drift.reference import SketchMap, reference_label
+from modelwatch.drift.source import LABEL, PREDICTION, labelled_rows
+
+log = logging.getLogger(__name__)
 
 DRIFT_COLUMNS = [
     "hour",
@@ -80,6 +83,29 @@ def _row(hour: datetime, model: str, feature: str, ref: str, n: int, m: int, r: 
     }
 
 
+def _reference_size(sketch: dict[str, Any], categorical: bool) -> int:
+    return int(sum(sketch["cats"].values())) if categorical else int(sketch["n"])
+
+
+def _unusable(
+    hour: datetime, model: str, n: int, usable: int, ref: Any, cfg: DriftConfig
+) -> dict[str, Any]:
+    """The finding of an hour whose predictions are (nearly) all NaN or infinite."""
+    label = ref[0] if ref else reference_label(cfg, model, hour.replace(hour=0))
+    m = _reference_size(ref[1], cfg.is_categorical(model)) if ref else 0
+    log.warning(
+        "drift: %s has %d predictions in %s but only %d usable (the rest NaN, null or "
+        "infinite): reported as %s",
+        model,
+        n,
+        hour,
+        usable,
+        stats.NON_FINITE,
+    )
+    verdict = stats.unusable_test(n, usable, cfg.min_samples)
+    return _row(hour, model, PREDICTION, label, n, m, verdict)
+
+
 def model_findings(
     hour: datetime,
     model: str,
@@ -95,23 +121,26 @@ def model_findings(
     cat = cfg.is_categorical(model)
     for f in features if distributions else ():
         ref = sketches.get((model, f))
-        values = rows[f].dropna().to_numpy()
+        is_cat = cat and f == PREDICTION
+        values = stats.usable(rows[f].dropna().to_numpy(), is_cat)
+        if f == PREDICTION and len(rows) >= cfg.min_samples > values.size:
+            out.append(_unusable(hour, model, len(rows), values.size, ref, cfg))
+            continue
         if ref is None or values.size < cfg.min_samples:
             continue
         label, sk = ref
-        is_cat = cat and f == PREDICTION
-        m = int(sum(sk["cats"].values())) if is_cat else int(sk["n"])
+        m = _reference_size(sk, is_cat)
         if m < cfg.min_reference:
             continue
         tests = (
             stats.categorical_tests(values, sk, cfg, sampled)
             if is_cat
-            else stats.continuous_tests(values.astype(np.float64), sk, cfg, sampled)
+            else stats.continuous_tests(values, sk, cfg, sampled)
         )
         out += [_row(hour, model, f, label, int(values.size), m, t) for t in tests]
     ref = sketches.get((model, PREDICTION))
     if LABEL in rows and ref is not None and "error" in ref[1]:
-        labelled = rows[rows[LABEL].notna() & rows[PREDICTION].notna()]
+        labelled = labelled_rows(rows, cat)
         if len(labelled) >= MIN_LABELS:
             now = stats.error_sketch(
                 labelled[PREDICTION].to_numpy(), labelled[LABEL].to_numpy(), cat

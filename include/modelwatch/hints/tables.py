@@ -18,9 +18,11 @@ from modelwatch.hints.changes import ACTED
 from modelwatch.hints.model import AlertRef
 from modelwatch.ingest.source import MetricsSource
 from modelwatch.labels import LabelSets, all_labels
+from modelwatch.logs.masking import mask_secrets
 from modelwatch.logs.store import COUNT_COLUMNS
 from modelwatch.run import HOUR
 from modelwatch.timestamps import naive_utc_columns
+from modelwatch.untrusted import strip_control
 from modelwatch.warehouse import Warehouse
 from modelwatch.warehouse.base import quote_ident
 
@@ -129,7 +131,24 @@ def load_changes(wh: Warehouse, settings: Settings, start: datetime, end: dateti
         f"SELECT {sel} FROM {quote_ident(table)} WHERE ts >= :s AND ts < :e ORDER BY ts",
         {"s": start, "e": end},
     )
-    return naive_utc_columns(got, ["ts"])  # a `timestamptz` column as naive UTC
+    return clean_changes(got)
+
+
+def clean_changes(changes: pd.DataFrame) -> pd.DataFrame:
+    """The input edge of declared changes: `ts` naive UTC (a `timestamptz` column too), and
+    the text shown to on-call (detail, actor, kind, selector, id) on one line without control
+    characters, with secrets in the detail masked (a pasted `password=...` or token)."""
+    out = naive_utc_columns(changes, ["ts"]).copy()
+    for col in ("change_id", "kind", "selector", "actor", "detail"):
+        if col in out:
+            out[col] = [None if _missing(v) else strip_control(v) for v in out[col]]
+    if "detail" in out:
+        out["detail"] = [None if v is None else mask_secrets(v) for v in out["detail"]]
+    return out
+
+
+def _missing(value: object) -> bool:
+    return not isinstance(value, str) and bool(pd.isna(value))
 
 
 def inferred_deploys(

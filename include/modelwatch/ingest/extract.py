@@ -44,6 +44,12 @@ def reported_ids(source: MetricsSource, among: Sequence[str] | None = None) -> s
     return source.reported(among)
 
 
+def data_hours(source: MetricsSource) -> tuple[datetime, datetime] | None:
+    """The first and the last hour the source has rows in (naive UTC); None when it has none.
+    What a run over past hours can cover."""
+    return source.span()
+
+
 def excluded_hours(
     wh: Warehouse, models: Sequence[str], start: datetime, end: datetime
 ) -> pd.DataFrame:

@@ -15,8 +15,9 @@ a repeat of the one before; a longer gap shows.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 
@@ -28,6 +29,20 @@ from modelwatch.ingest.source import MetricsSource, SourceError
 from modelwatch.warehouse.source_spec import SourceSpec
 
 HOUR = timedelta(hours=1)
+#: Prometheus duration units, in seconds.
+UNITS = {"y": 365 * 86400, "w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1, "ms": 0.001}
+
+
+def retention(text: str) -> timedelta | None:
+    """The time part of Prometheus's `storageRetention` ("15d", "100y", "30d or 10GiB");
+    None when it keeps by size only."""
+    for part in str(text).split(" or "):
+        found = re.findall(r"(\d+)(ms|y|w|d|h|m|s)", part.strip())
+        if found and "".join(n + u for n, u in found) == part.strip():
+            return timedelta(seconds=sum(int(n) * UNITS[u] for n, u in found))
+    return None
+
+
 #: Above this many ids a read asks for every model and keeps the ones wanted: the filter is
 #: spelled out in the query, which should stay a reasonable size.
 FILTER_IDS = 500
@@ -157,6 +172,16 @@ class PrometheusSource(MetricsSource):
             if float(v) > 0
         }
         return [h for h in hours if h in seen]
+
+    def span(self) -> tuple[datetime, datetime] | None:
+        """What the server keeps: from its clock's hour back over its retention time (rows
+        are only asked for, never listed; a size-only retention keeps from the epoch on)."""
+        self.check()
+        now = datetime.fromtimestamp(self.api.now(), UTC).replace(tzinfo=None)
+        kept = retention(self.api.runtime().get("storageRetention", ""))
+        hour = now.replace(minute=0, second=0, microsecond=0)
+        first = max(now - kept, datetime(1970, 1, 1)) if kept else datetime(1970, 1, 1)
+        return first.replace(minute=0, second=0, microsecond=0), hour
 
     def close(self) -> None:
         self.api.close()

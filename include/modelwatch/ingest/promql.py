@@ -145,6 +145,15 @@ class PrometheusApi:
         got = self._call("POST", "/api/v1/query", {"query": query, "time": epoch(at)})
         return list(got.get("result") or [])
 
+    def now(self) -> float:
+        """The server's clock, in Unix seconds."""
+        got = self._call("POST", "/api/v1/query", {"query": "time()"})
+        return float(got["result"][1])
+
+    def runtime(self) -> dict[str, Any]:
+        """The server's runtime information (its retention among them)."""
+        return self._call("GET", "/api/v1/status/runtimeinfo") or {}
+
     def label_values(self, label: str) -> list[str]:
         """Every value `label` has on any series the server keeps."""
         return [str(v) for v in self._call("GET", f"/api/v1/label/{label}/values") or []]

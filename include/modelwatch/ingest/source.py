@@ -68,6 +68,10 @@ class MetricsSource(ABC):
         """The hours in [start, end) in which any model reported, sorted."""
 
     @abstractmethod
+    def span(self) -> tuple[datetime, datetime] | None:
+        """The first and the last hour the source holds rows in; None when it holds none."""
+
+    @abstractmethod
     def reported(self, among: Sequence[str] | None = None) -> set[str]:
         """The ids the source has ever reported (all it keeps); with `among`, which of those."""
 

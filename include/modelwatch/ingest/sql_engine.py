@@ -3,7 +3,8 @@
 Every SQL provider's hook (PostgreSQL, SQLite, MySQL, Snowflake, BigQuery, Trino, Redshift
 through postgres, ...) is a common-sql `DbApiHook` that hands out a SQLAlchemy engine for its
 connection; modelwatch builds its statements with SQLAlchemy Core, so it needs no code of its
-own per engine. DuckDB, which has no maintained provider, gets the hook of `duckdb_hook.py`.
+own per engine. DuckDB, which has no maintained provider, gets the package's own hook
+(`modelwatch.airflow.duckdb_hook`, registered as the `duckdb` connection type).
 Airflow is imported here only, when such a source is opened.
 """
 
@@ -16,18 +17,17 @@ from modelwatch.warehouse.source_spec import SourceSpec
 
 
 def sql_hook(spec: SourceSpec) -> object:
-    """The `DbApiHook` of the source's connection; an error naming `source.conn_id` when the
-    connection is not SQL or no installed provider reads its type."""
-    conn_type = spec.connection.conn_type
-    if conn_type in DUCKDB_TYPES:
-        from modelwatch.ingest.duckdb_hook import DuckDBHook
-
-        return DuckDBHook(duckdb_conn_id=spec.conn_id, path=spec.connection.duckdb_path)
+    """The `DbApiHook` of the source's connection, from Airflow's hook registry (DuckDB's
+    too: the package registers its hook for the `duckdb` type), opened for reading only
+    where the hook can be told so; an error naming `source.conn_id` when the connection is
+    not SQL or no installed provider reads its type."""
     from airflow.providers.common.sql.hooks.sql import DbApiHook
     from airflow.sdk import BaseHook
 
+    conn_type = spec.connection.conn_type
+    params = {"read_only": True} if conn_type in DUCKDB_TYPES else None
     try:
-        hook = BaseHook.get_hook(str(spec.conn_id))
+        hook = BaseHook.get_hook(str(spec.conn_id), hook_params=params)
     except Exception as exc:  # an unknown hook type: no installed provider reads it
         raise SourceError(
             f"source.conn_id {spec.conn_id!r} is a {conn_type!r} connection and no installed "

@@ -151,6 +151,16 @@ class SqlSource(MetricsSource):
         got = self.reader.frame(stmt)
         return sorted(hours[int(k)] for k in got.iloc[:, 0])
 
+    def span(self) -> tuple[datetime, datetime] | None:
+        self.check()
+        table = self._table()
+        ts = self._key(table, schema.TS)
+        got = self.reader.frame(sa.select(sa.func.min(ts).label("lo"), sa.func.max(ts).label("hi")))
+        if got.empty or pd.isna(got.iloc[0, 0]):
+            return None
+        lo, hi = (times(got.iloc[:, i]).dt.floor("h").iloc[0].to_pydatetime() for i in (0, 1))
+        return lo, hi
+
     def reported(self, among: Sequence[str] | None = None) -> set[str]:
         """No source table: no model has reported (the unknown-id checks then refuse all)."""
         try:

@@ -27,8 +27,10 @@ _SECRET_KEY = re.compile(
     r"(?i)passw(?:or)?d|passphrase|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key"
     r"|credentials?|authorization|^auth$|cookie|signature"
 )
-_KEY_VALUE = re.compile(
-    r"""(?<![\w.-])([\w.-]++)(["']?\s*+[=:]\s*+)"""
+#: Where a `key=value` or `key: value` pair starts (the value is not taken: it may hold a pair
+#: of its own, as in `down: password=hunter2`), and what a secret key's value is.
+_PAIR = re.compile(r"""(?<![\w.-])([\w.-]++)(["']?\s*+[=:]\s*+)""")
+_VALUE = re.compile(
     r"""((?:Basic|Bearer|Digest|Token|Negotiate|NTLM)\s++)?"""
     r"""("[^"\n]{0,400}+"|'[^'\n]{0,400}+'|[^\s,;&"'<>{}\[\]]++)""",
     re.IGNORECASE,
@@ -57,12 +59,21 @@ _SECRET_HINTS = (
 HIDDEN = "***"
 
 
-def _hide_value(m: re.Match[str]) -> str:
-    key, sep, scheme, value = m.group(1), m.group(2), m.group(3) or "", m.group(4)
-    if not _SECRET_KEY.search(key):
-        return m.group(0)
-    quote = value[0] if value[:1] in "\"'" and len(value) > 1 else ""
-    return f"{key}{sep}{scheme}{quote}{HIDDEN}{quote}"
+def _hide_values(text: str) -> str:
+    """`text` with the value of every pair whose key names a secret hidden. One pass over the
+    pairs' starts, then each secret key's value from where its key ends: linear in the text."""
+    out, done = [], 0
+    for m in _PAIR.finditer(text):
+        if m.start() < done or not _SECRET_KEY.search(m.group(1)):
+            continue
+        value = _VALUE.match(text, m.end())
+        if value is None:
+            continue
+        scheme, body = value.group(1) or "", value.group(2)
+        quote = body[0] if body[:1] in "\"'" and len(body) > 1 else ""
+        out += [text[done : m.end()], scheme, quote, HIDDEN, quote]
+        done = value.end()
+    return "".join(out) + text[done:] if out else text
 
 
 def _keep_around(m: re.Match[str]) -> str:
@@ -75,7 +86,7 @@ def mask_secrets(text: str) -> str:
     low = text.lower()
     if not any(h in low for h in _SECRET_HINTS):
         return text
-    text = _KEY_VALUE.sub(_hide_value, text)
+    text = _hide_values(text)
     for pattern in _SECRET_SHAPES:
         text = pattern.sub(_keep_around, text)
     return text

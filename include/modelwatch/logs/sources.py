@@ -72,7 +72,7 @@ def from_warehouse(
     frame = wh.query(
         f"SELECT {', '.join(select)} FROM {quote_ident(cfg.table)} WHERE {where}", params
     )
-    if "ts" in frame:
+    if "ts" in frame:  # a `timestamptz` column as naive UTC; unreadable text stays a null ts
         frame["ts"] = naive_utc(frame["ts"], errors="coerce")
     return _finish(frame)
 

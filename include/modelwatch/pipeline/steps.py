@@ -40,7 +40,7 @@ from modelwatch.ingest.extract import (
     read_training_history,
     write_training_history,
 )
-from modelwatch.ingest.landing import check_landing
+from modelwatch.ingest.landing import check_landing, waits
 from modelwatch.ingest.notes import fleet_notes
 from modelwatch.ingest.presence import record_retirements
 from modelwatch.ingest.validate import validate_hour
@@ -73,6 +73,9 @@ def resolve(run: Run, inputs: Inputs) -> dict[str, Any]:
 def landed(run: Run, inputs: Inputs) -> bool:
     """True once the hour's rows have landed, or the landing deadline has passed, or the run
     does not wait (only scheduled runs do); see ingest/landing.py."""
+    if not waits(run.mode.run_type):  # answered without opening anything
+        log.info("%s run of %s: no wait for late rows", run.mode.run_type, run.hour)
+        return True
     with open_source(run.source, run.settings) as source:
         return check_landing(source, run, inputs["now"]).done
 
@@ -146,13 +149,7 @@ def validate(run: Run, inputs: Inputs) -> list[list[str]]:
     verdicts = report.verdicts
     if not run.full:  # a partial rerun owns only its models' verdicts
         verdicts = verdicts[verdicts["model_id"] != schema.FLEET]
-    with open_warehouse(run.warehouse) as wh:
-        wh.replace(
-            "mw_validation",
-            verdicts,
-            "hour = :hour AND model_id IN :models",
-            {"hour": run.hour, "models": verdicts["model_id"].tolist()},
-        )
+    replace_hour_rows(run, "mw_validation", verdicts)
     report.clean.to_parquet(staged.clean, index=False)
     passed = sorted(report.passed)
     shards = split_models(
@@ -231,13 +228,7 @@ def persist(run: Run, inputs: Inputs) -> dict[str, Any]:
     parts = [f for f in (*(pd.read_parquet(r["path"]) for r in shard_results), kept_out) if len(f)]
     scores = pd.concat(parts, ignore_index=True) if parts else kept_out
     scores["hour"] = pd.to_datetime(scores["hour"]).astype("datetime64[us]")
-    with open_warehouse(run.warehouse) as wh:
-        wh.replace(
-            "mw_scores",
-            scores,
-            "hour = :hour AND model_id IN :models",
-            {"hour": run.hour, "models": scores["model_id"].tolist()},
-        )
+    replace_hour_rows(run, "mw_scores", scores)
     anomalous = sorted(scores.loc[scores["is_anomaly"].astype(bool), "model_id"].tolist())
     return {
         "scored": int((scores["status"] == STATUS_SCORED).sum()),
@@ -321,6 +312,19 @@ def summary(run: Run, inputs: Inputs) -> dict[str, Any]:
     if hints:
         failures["hints"] = hints
     return record_hour(run, failures)
+
+
+def replace_hour_rows(run: Run, table: str, frame: pd.DataFrame) -> None:
+    """Write the hour's rows of the models in `frame`, replacing what a run of the hour wrote
+    for them before (a partial rerun owns only its models' rows)."""
+    with open_warehouse(run.warehouse) as wh:
+        models = frame["model_id"].tolist()
+        wh.replace(
+            table,
+            frame,
+            "hour = :hour AND model_id IN :models",
+            {"hour": run.hour, "models": models},
+        )
 
 
 def enrichment_failures(inputs: Inputs) -> dict[str, str]:

@@ -26,12 +26,15 @@ import pandas as pd
 
 from modelwatch.config import Settings
 from modelwatch.folders import Folders, hour_key
+from modelwatch.ingest.connect import open_source
+from modelwatch.ingest.extract import data_hours
 from modelwatch.pipeline.runner import run_hour
 from modelwatch.pipeline.table import DISPATCH
 from modelwatch.run import HOUR, RunMode, build_run
 from modelwatch.warehouse import Warehouse, WarehouseError, WarehouseSpec, open_warehouse
 from modelwatch.warehouse.base import quote_ident
 from modelwatch.warehouse.connect import SHADOW_PREFIX, shadow_schema
+from modelwatch.warehouse.source_spec import source_spec
 
 PREFIX = SHADOW_PREFIX
 RECORD = "mw_whatif"
@@ -162,6 +165,24 @@ def _columns(wh: Warehouse, table: str) -> list[str]:
     return wh.query(f"SELECT * FROM {table} WHERE 1 = 0").columns.tolist()
 
 
+def _check_window(spec: WarehouseSpec, settings: Settings, start: datetime, end: datetime) -> None:
+    """The window must lie within the hours the source has rows for: a typo'd year would
+    otherwise claim a shadow of millions of empty hours (and build their list)."""
+    metrics = source_spec(settings, spec)
+    with open_warehouse(spec) as prod, open_source(metrics, settings, prod) as source:
+        span = data_hours(source)
+        where = settings.source.table if settings.source.kind == "sql" else source.describe()
+    if span is None:
+        raise WhatifError(f"the source {where} holds no rows to replay")
+    lo, hi = span[0], span[1] + HOUR
+    if start < lo or end > hi:
+        raise WhatifError(
+            f"the window {start:%Y-%m-%dT%H}..{end:%Y-%m-%dT%H} reaches outside the data "
+            f"({where} holds {lo:%Y-%m-%dT%H}..{hi:%Y-%m-%dT%H}); "
+            "a shadow replays hours the source has rows for"
+        )
+
+
 def run_shadow(
     spec: WarehouseSpec,
     settings: Settings,
@@ -176,13 +197,15 @@ def run_shadow(
 ) -> dict[str, Any]:
     """Run the hours [start, end) of shadow `name`, in order, continuing where it stopped.
 
-    Every hour opens and closes the warehouse (each step does), so an embedded DuckDB file is
-    free between steps and the hourly production run never waits long."""
+    Each hour holds an embedded DuckDB file open while its steps run (`run_hour`'s
+    `held_open`) and lets go of it after, so the hourly production run waits at most for the
+    shadow hour in progress, never for the whole shadow."""
     if spec.write_schema:
         raise WhatifError("give the production connection; the shadow picks its own schema")
     if end <= start:
         raise WhatifError(f"--to {end} must come after --from {start}")
     shadow = shadow_spec(spec, name)
+    _check_window(spec, settings, start, end)  # before anything is created or claimed
     wanted = Shadow(
         name, start, end, tuple(sorted(set(models))) if models else None, settings.digest(), None
     )
@@ -192,12 +215,13 @@ def run_shadow(
         record = _claim(wh, wanted, settings, clock())
         _copy_silences(silences, wh)
     first = start if record.done is None else record.done + HOUR
-    hours = [first + i * HOUR for i in range(max(0, int((end - first) / HOUR)))]
+    todo = max(0, int((end - first) / HOUR))
     folders = folders or Folders.from_env(settings)
     from tqdm import tqdm
 
     lines = []
-    for hour in tqdm(hours, desc=f"whatif {name}", unit="h", disable=not progress):
+    hours = (first + i * HOUR for i in range(todo))
+    for hour in tqdm(hours, total=todo, desc=f"whatif {name}", unit="h", disable=not progress):
         run = build_run(
             hour,
             settings,
@@ -215,7 +239,7 @@ def run_shadow(
     return {
         "name": name,
         "schema": schema_of(name),
-        "hours_run": len(hours),
+        "hours_run": todo,
         "hours_total": record.hours_total,
         "lines": lines,
     }
@@ -244,18 +268,27 @@ def list_shadows(spec: WarehouseSpec) -> list[Shadow]:
     return out
 
 
+def _is_shadow(wh: Warehouse, schema: str, name: str) -> bool:
+    """Whether `schema` holds the record of shadow `name`: a schema that merely carries the
+    prefix (made by hand, or by another tool) is not a shadow."""
+    if schema not in _schemas(wh) or RECORD not in wh.schema_tables(schema):
+        return False
+    found = _read_record(wh, quote_ident(f"{schema}.{RECORD}"))
+    return found is not None and found.name == name
+
+
 def drop_shadow(
     spec: WarehouseSpec, settings: Settings, name: str, folders: Folders | None = None
 ) -> bool:
-    """Drop the shadow's schema and its files; False if there was no such shadow."""
+    """Drop the shadow's schema and its files; False, touching nothing, when no schema holds
+    the record of a shadow of that name."""
     schema = schema_of(name)
     mine = (folders or Folders.from_env(settings)).for_shadow(name)
     with open_warehouse(spec) as wh:
-        exists = schema in _schemas(wh)
-        if exists:
-            wh.execute(f"DROP SCHEMA {quote_ident(schema)} CASCADE")
+        if not _is_shadow(wh, schema, name):
+            return False
+        wh.execute(f"DROP SCHEMA {quote_ident(schema)} CASCADE")
     for folder in (mine.staging, mine.reports):
         if folder.exists():
             shutil.rmtree(folder, ignore_errors=True)
-            exists = True
-    return exists
+    return True

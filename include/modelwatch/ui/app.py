@@ -146,13 +146,26 @@ def _unavailable(exc: Exception, busy: bool = True) -> HTMLResponse:
 
 
 # ------------------------------------------------------------------------------- overview
+#: The days a page can show: its day, the day before and the day after must be dates.
+FIRST_DAY = datetime.min + timedelta(days=1)
+LAST_DAY = datetime.max.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
+
+
 def _parse_day(day: str | None) -> datetime | None:
+    """The `day` asked for; a 400 that says why when it is no date or has no neighbours
+    (9999-12-31 has no next day: the page's links and its window would overflow)."""
     if not day:
         return None
     try:
-        return datetime.strptime(day, "%Y-%m-%d")
+        parsed = datetime.strptime(day, "%Y-%m-%d")
     except ValueError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "day must be YYYY-MM-DD") from exc
+    if not FIRST_DAY <= parsed <= LAST_DAY:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST,
+            f"day must be from {FIRST_DAY.date()} to {LAST_DAY.date()}",
+        )
+    return parsed
 
 
 def find_plots(
@@ -189,9 +202,9 @@ def overview(wh: Any, day: datetime | None) -> dict[str, Any]:
     at = runs[0]["hour"] if runs else min(latest, end - timedelta(hours=1))
     return {
         "at": at,
-        "day": f"{start:%Y-%m-%d}",
-        "prev_day": f"{start - queries.DAY:%Y-%m-%d}",
-        "next_day": f"{end:%Y-%m-%d}",
+        "day": start.date().isoformat(),  # strftime's %Y drops a small year's zeros
+        "prev_day": (start - queries.DAY).date().isoformat(),
+        "next_day": end.date().isoformat(),
         "heat": queries.heatmap(wh, start),
         "alerts": [a for a in queries.alerts_active(wh, at) if a["open"]],
         "requests": queries.requests(wh, start, end),

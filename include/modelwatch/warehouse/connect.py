@@ -99,7 +99,7 @@ class WarehouseSpec:
 
 def shadow_schema(name: str) -> str:
     """The schema of what-if shadow `name` (validated)."""
-    if not SHADOW_NAME.match(name or ""):
+    if not isinstance(name, str) or not SHADOW_NAME.fullmatch(name):
         raise WarehouseError(
             f"shadow name {name!r} must be 1-40 lower-case letters, digits or _, a letter first"
         )

@@ -466,3 +466,10 @@ def test_channel_errors_are_recorded_without_secrets() -> None:
 def test_noise_control_settings_are_validated(alerts_cfg: dict) -> None:
     with pytest.raises(ValueError):
         Settings.model_validate({"alerts": alerts_cfg})
+
+
+def test_a_model_id_cannot_change_the_runbook_urls_path() -> None:
+    cfg = AlertsConfig(runbook_url="https://wiki.example/runbooks/{model_id}?kind={kind}")
+    e = event(Episode("a/../b?x=1", "anomaly", at(0), at(0), None, 0.99, "[]"), 0)
+    want = "https://wiki.example/runbooks/a%2F..%2Fb%3Fx%3D1?kind=anomaly"
+    assert routing.runbook(e, cfg) == want

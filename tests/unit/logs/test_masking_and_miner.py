@@ -45,6 +45,8 @@ def test_variable_shapes_become_params() -> None:
         ("slack xoxb-123456789012-abcdefghijkl posted", "xoxb-123456789012"),
         ("dsn postgres://bob:s3cr3t@db:5432/x", "s3cr3t"),
         ("login user=bob password=hunter2 token: abc123", "hunter2"),
+        ("log store down: password=hunter2 retrying", "hunter2"),  # a pair inside a value
+        ("cfg: " + "k=" * 20_000 + "password=hunter2", "hunter2"),  # linear on long chains
     ],
 )
 def test_secrets_are_hidden_in_every_shape(line: str, secret: str) -> None:

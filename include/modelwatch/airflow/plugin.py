@@ -1,6 +1,9 @@
 """Adds the "Model health" page to the Airflow UI (Airflow 3 plugin interface).
 
-Thin on purpose: the app, its queries and its templates live in `modelwatch.ui`. The API server
+Installed with the package: the `airflow.plugins` entry point in pyproject.toml names this
+class, so every Airflow process of an environment with modelwatch installed loads it, and
+`airflow plugins` lists it as `modelwatch` (no file to copy into a plugins folder). Thin on
+purpose: the app, its queries and its templates live in `modelwatch.ui`. The API server
 mounts the FastAPI app under `/modelwatch`; the external view puts a link in the navigation bar
 that shows that app inside the Airflow UI. Every Airflow process loads plugins (task processes
 too, for macros), but only the API server asks for `fastapi_apps`, so the app (and FastAPI) is
