@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from modelwatch.airflow.pool import how_to_create, metadata_database, pool_name
@@ -35,25 +36,49 @@ class Finding:
 
 def check_warehouse(args: argparse.Namespace, settings: Settings) -> list[Finding]:
     """The warehouse opens (never created here), and the metrics source answers with its key
-    columns (the warehouse's table, a table elsewhere, or Prometheus)."""
-    from modelwatch.ingest.connect import open_source
-    from modelwatch.warehouse import open_warehouse
+    columns: the warehouse's own table, or a table or Prometheus elsewhere (checked even when
+    the warehouse does not exist yet: a first run creates it)."""
+    from modelwatch.warehouse import open_warehouse, require_existing
+    from modelwatch.warehouse.connect import DUCKDB_TYPES
     from modelwatch.warehouse.source_spec import source_spec
 
     try:
-        spec = spec_from_args(args, read_only=True)
-        with open_warehouse(spec) as wh:
-            wh.query("SELECT 1 AS one")
-            found = [Finding("warehouse", OK, f"{spec.describe()} answers")]
-            try:
-                with open_source(source_spec(settings, spec), settings, wh) as source:
-                    source.check()
-                    where = source.describe()
-            except (RuntimeError, ValueError, LookupError, OSError) as exc:
-                return [*found, Finding("source", PROBLEM, " ".join(str(exc).split())[:300])]
+        spec = spec_from_args(args)
+        source = source_spec(settings, spec)
     except (RuntimeError, ValueError, LookupError, OSError) as exc:
-        return [Finding("warehouse", PROBLEM, " ".join(str(exc).split())[:300])]
-    return [*found, Finding("source", OK, f"{where} answers with its key columns")]
+        return [Finding("source", PROBLEM, one_line(exc))]
+    found: list[Finding] = []
+    if spec.conn_type in DUCKDB_TYPES and not Path(spec.duckdb_path).exists():
+        # a first run creates it; the metrics it will read are what can be checked now
+        found.append(Finding("warehouse", INFO, f"{spec.describe()}: the first run creates it"))
+        return [*found, check_source(source, settings, None)] if not source.native else found
+    try:
+        with open_warehouse(require_existing(spec)) as wh:
+            wh.query("SELECT 1 AS one")
+            found.append(Finding("warehouse", OK, f"{spec.describe()} answers"))
+            if source.native:
+                return [*found, check_source(source, settings, wh)]
+    except (RuntimeError, ValueError, LookupError, OSError) as exc:
+        found.append(Finding("warehouse", PROBLEM, one_line(exc)))
+        if source.native:
+            return found
+    return [*found, check_source(source, settings, None)]
+
+
+def check_source(source: Any, settings: Settings, wh: Any) -> Finding:
+    """The metrics source answers, with its key columns (`MetricsSource.check`)."""
+    from modelwatch.ingest.connect import open_source
+
+    try:
+        with open_source(source, settings, wh) as metrics:
+            metrics.check()
+            return Finding("source", OK, f"{metrics.describe()} answers with its key columns")
+    except (RuntimeError, ValueError, LookupError, OSError) as exc:
+        return Finding("source", PROBLEM, one_line(exc))
+
+
+def one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
 
 
 def check_channels(settings: Settings) -> list[Finding]:
