@@ -35,10 +35,13 @@ def five_minute_rows(fleet: Fleet, metrics: tuple[str, ...] = FOUR) -> pd.DataFr
 
 
 @contextlib.contextmanager
-def metrics_database(engine: str, rows: pd.DataFrame, tmp_path: Path) -> Iterator[str]:
-    """A database of `engine` holding `rows` as `TABLE`; yields its connection URI (the
-    `AIRFLOW_CONN_*` form). PostgreSQL keeps `ts` as `timestamptz`, DuckDB as TIMESTAMPTZ,
-    SQLite (no time type) as the text SQLAlchemy writes."""
+def metrics_database(
+    engine: str, rows: pd.DataFrame, tmp_path: Path, more: dict[str, pd.DataFrame] | None = None
+) -> Iterator[str]:
+    """A database of `engine` holding `rows` as `TABLE` (and `more` tables beside it); yields
+    its connection URI (the `AIRFLOW_CONN_*` form). PostgreSQL keeps zone-aware times as
+    `timestamptz`, DuckDB as TIMESTAMPTZ, SQLite (no time type) as the text SQLAlchemy writes."""
+    tables = {TABLE: rows, **(more or {})}
     if engine == "postgres":
         import sqlalchemy as sa
 
@@ -46,7 +49,8 @@ def metrics_database(engine: str, rows: pd.DataFrame, tmp_path: Path) -> Iterato
 
         with pg_database() as uri:
             eng = sa.create_engine(uri.replace("postgresql://", "postgresql+psycopg://"))
-            rows.to_sql(TABLE, eng, index=False)
+            for name, frame in tables.items():
+                frame.to_sql(name, eng, index=False)
             eng.dispose()
             yield uri
     elif engine == "sqlite":
@@ -54,7 +58,9 @@ def metrics_database(engine: str, rows: pd.DataFrame, tmp_path: Path) -> Iterato
 
         path = tmp_path / "metrics.sqlite"
         eng = sa.create_engine(f"sqlite:///{path}")
-        rows.assign(ts=rows["ts"].dt.tz_localize(None)).to_sql(TABLE, eng, index=False)
+        for name, frame in tables.items():
+            naive = {c: frame[c].dt.tz_localize(None) for c in frame if _aware(frame[c])}
+            frame.assign(**naive).to_sql(name, eng, index=False)
         eng.dispose()
         yield f"sqlite:///{path}"
     elif engine == "duckdb":
@@ -63,11 +69,65 @@ def metrics_database(engine: str, rows: pd.DataFrame, tmp_path: Path) -> Iterato
         path = tmp_path / "metrics.duckdb"
         with duckdb.connect(str(path)) as con:
             con.execute("SET TimeZone = 'UTC'")
-            con.register("frame", rows)
-            con.execute(f"CREATE TABLE {TABLE} AS SELECT * FROM frame")
+            for name, frame in tables.items():
+                con.register("frame", frame)
+                con.execute(f"CREATE TABLE {name} AS SELECT * FROM frame")
+                con.unregister("frame")
         yield f"duckdb:///{path}"
     else:
         raise ValueError(engine)
+
+
+def _aware(values: pd.Series) -> bool:
+    return isinstance(values.dtype, pd.DatetimeTZDtype)
+
+
+def companions(models: list[str], hour: datetime) -> dict[str, pd.DataFrame]:
+    """The other inputs a team keeps beside its metrics: the hour's log lines, a week of
+    predictions (and the hour's), the models' labels, a declared change; times zone-aware."""
+    import numpy as np
+
+    utc = lambda t: pd.Timestamp(t).tz_localize("UTC")  # noqa: E731
+    logs = pd.DataFrame(
+        {
+            "ts": [utc(hour + timedelta(minutes=m)) for m in range(0, 60, 6)],
+            "model_id": [models[i % len(models)] for i in range(10)],
+            "level": ["ERROR"] * 10,
+            "message": [f"request {i} timed out after 30 s" for i in range(10)],
+            "logger": ["server"] * 10,
+            "trace_id": [None] * 10,
+        }
+    )
+    rng = np.random.default_rng(3)
+    stamps = pd.date_range(hour - timedelta(days=8), hour + timedelta(hours=1), freq="30s")
+    stamps = stamps[stamps < hour + timedelta(hours=1)]
+    preds = pd.DataFrame(
+        {
+            "ts": np.tile(stamps, 2),
+            "model_id": np.repeat(models[:2], len(stamps)),
+            "prediction": rng.normal(0.5, 0.1, 2 * len(stamps)),
+        }
+    ).assign(ts=lambda f: f["ts"].dt.tz_localize("UTC"))
+    labels = pd.DataFrame(
+        {"model_id": models, "team": ["ads"] * len(models), "tier": ["standard"] * len(models)}
+    )
+    changes = pd.DataFrame(
+        {
+            "change_id": ["C1"],
+            "ts": [utc(hour - timedelta(minutes=20))],
+            "model_id": [models[0]],
+            "selector": [None],
+            "kind": ["deploy"],
+            "detail": ["rolled out v2"],
+            "actor": ["ci"],
+        }
+    )
+    return {
+        "model_logs": logs,
+        "model_predictions": preds,
+        "models": labels,
+        "model_changes": changes,
+    }
 
 
 def tables_of(engine: str, uri: str) -> list[str]:

@@ -15,9 +15,11 @@ import pandas as pd
 import pytest
 
 from modelwatch.config import Settings
+from modelwatch.hints.tables import load_changes
 from modelwatch.ingest.connect import open_source
 from modelwatch.ingest.source import SourceError
-from modelwatch.warehouse import open_warehouse, spec_from_uri
+from modelwatch.labels import table_labels
+from modelwatch.warehouse import WarehouseError, open_warehouse, spec_from_uri
 from modelwatch.warehouse.source_spec import SourceConnectionError, source_spec
 from tests.integration.sources_world import (
     CONN_ID,
@@ -25,6 +27,7 @@ from tests.integration.sources_world import (
     H0,
     H1,
     TABLE,
+    companions,
     five_minute_rows,
     metrics_database,
     run_hours,
@@ -132,3 +135,43 @@ def test_a_missing_table_names_the_setting(metrics_db) -> None:
     spec = source_spec(settings, spec_from_uri("duckdb:///:memory:"))
     with open_source(spec, settings) as source, pytest.raises(SourceError, match=r"source\.table"):
         source.check()
+
+
+@pytest.fixture(params=ENGINES)
+def beside(request, fleet, tmp_path, monkeypatch):
+    """(engine, uri) of a metrics database that also holds the fleet's other inputs."""
+    models = sorted(fleet.metrics["model_id"].dropna().unique())
+    more = companions(models, H0)
+    with metrics_database(request.param, five_minute_rows(fleet), tmp_path, more) as uri:
+        monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", uri)
+        yield request.param, uri
+
+
+def test_the_other_inputs_are_read_beside_the_metrics(beside, tmp_path, capsys) -> None:
+    """With the metrics elsewhere, the log lines (`logs.source: sql`), the predictions, the
+    labels table and the declared changes are read from the same connection, zone-aware times
+    and all; the outputs (log counts, drift) land in the warehouse, and nothing is written to
+    the source, which refuses a write."""
+    engine, uri = beside
+    before = tables_of(engine, uri)
+    config = source_config(tmp_path / "mw.yaml", tmp_path / "staging", **SOURCE)
+    text = config.read_text() + "logs: {source: sql}\n"
+    config.write_text(text)
+    out = f"duckdb:///{tmp_path / 'outputs.duckdb'}"
+    run_hours(config, out, H0, H0, capsys)
+    with open_warehouse(spec_from_uri(out)) as wh:
+        logged = wh.query("SELECT lines, skipped FROM mw_log_hours WHERE hour = :h", {"h": H0})
+        drift = wh.query("SELECT DISTINCT model_id FROM mw_drift WHERE hour = :h", {"h": H0})
+        settings = Settings(source=SOURCE)
+        spec = source_spec(settings, spec_from_uri(out))
+        with open_source(spec, settings, wh) as source:
+            inputs = source.companion(wh)
+            labels = table_labels(inputs, settings.alerts.labels, None)
+            changes = load_changes(inputs, settings, H0 - HOUR, H0 + HOUR)
+            with pytest.raises(WarehouseError, match="never writes"):
+                inputs.execute("DROP TABLE models")
+    assert logged["lines"].tolist() == [10] and logged["skipped"].tolist() == [0]
+    assert sorted(drift["model_id"]) == ["model-000", "model-001"]
+    assert labels["model-003"] == {"team": "ads", "tier": "standard"}
+    assert changes["ts"].tolist() == [pd.Timestamp(H0 - timedelta(minutes=20))]
+    assert tables_of(engine, uri) == before

@@ -50,7 +50,7 @@ def plot_alert(
     """Write the alert's PNG to `out` and return it (None when there is nothing to draw)."""
     if e.kind == DRIFT:  # reference vs current distributions, not the serving metrics
         hours = hours or settings.alerts.plot_hours
-        return plot_drift(wh, settings.drift, e.model_id, e.hour, out, hours)
+        return plot_drift(wh, settings.drift, e.model_id, e.hour, out, hours, source.companion(wh))
     import matplotlib
 
     matplotlib.use("Agg")

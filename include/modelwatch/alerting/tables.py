@@ -132,7 +132,7 @@ def load_inputs(wh: Warehouse, source: MetricsSource, run: Run) -> AlertInputs:
     signals, unknown = drop_unknown(wh, source, settings, signals)
     end = max(hour, latest or hour)
     fleet = load_fleet_signals(wh, start, end, settings)
-    labels = table_labels(wh, settings.alerts.labels, models)
+    labels = table_labels(source.companion(wh), settings.alerts.labels, models)
     ledger = wh.query(
         "SELECT * FROM mw_notifications WHERE hour = :hour AND model_id IN :models",
         {"hour": hour, "models": owned},

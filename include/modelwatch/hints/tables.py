@@ -62,8 +62,8 @@ def load_facts(
     models = sorted({a.model_id for a in alerts} | {m for a in alerts for m in a.fleet_models})
     day = hour.replace(hour=0, minute=0, second=0, microsecond=0)
     return HintFacts(
-        labels=all_labels(wh, settings),
-        declared=load_changes(wh, settings, start, end),
+        labels=all_labels(source.companion(wh), settings),
+        declared=load_changes(source.companion(wh), settings, start, end),
         inferred=inferred_deploys(source, models, start - HOUR, end),
         actions=self_actions(wh, models, start - HOUR, end),
         trouble=load_trouble(wh, began - HOUR, hour),
@@ -120,12 +120,7 @@ def load_changes(wh: Warehouse, settings: Settings, start: datetime, end: dateti
     cols = ["change_id", "ts", "model_id", "selector", "kind", "detail", "actor"]
     if not wh.table_exists(table.split(".")[-1]):
         return pd.DataFrame(columns=cols)
-    have = set(
-        wh.query(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = :t",
-            {"t": table.split(".")[-1]},
-        )["column_name"].str.lower()
-    )
+    have = {c.lower() for c in wh.columns_of(table)}
     sel = ", ".join(c if c in have else f"NULL AS {c}" for c in cols)
     got = wh.query(
         f"SELECT {sel} FROM {quote_ident(table)} WHERE ts >= :s AND ts < :e ORDER BY ts",

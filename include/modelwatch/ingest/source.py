@@ -21,6 +21,7 @@ from types import TracebackType
 import pandas as pd
 
 from modelwatch.config import SourceConfig
+from modelwatch.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,12 @@ class MetricsSource(ABC):
         show; None when the source has no versions (then no deploy is inferred)."""
         self.note("versions", "no model_version in the source: deploys are not inferred")
         return None
+
+    def companion(self, wh: Warehouse) -> Warehouse:
+        """Where the fleet's other inputs are read (declared changes, predictions, the labels
+        table, and logs with `logs.source: sql`): a SQL source's own connection, else the
+        warehouse `wh`."""
+        return wh
 
     def note(self, key: str, message: str) -> None:
         """One info line per source opened (a run's step), for an optional input it lacks."""

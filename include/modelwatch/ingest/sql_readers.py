@@ -14,15 +14,16 @@ The statements are SQLAlchemy Core (`sql_source.py`), so placeholders, identifie
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql.base import PGDialect
 
-from modelwatch.warehouse import Warehouse
-from modelwatch.warehouse.base import ids_param, in_models
+from modelwatch.warehouse import Warehouse, WarehouseError
+from modelwatch.warehouse.base import expand_params, ids_param, in_models
 
 #: PostgreSQL's grammar with `:name` placeholders: what the warehouse backends take.
 _WAREHOUSE_DIALECT = PGDialect(paramstyle="named")
@@ -105,6 +106,53 @@ class WarehouseReader(SqlReader):
     def close(self) -> None:
         if self.owns:
             self.wh.close()
+
+
+class EngineWarehouse(Warehouse):
+    """A SQL source's connection as the other inputs' readers take a warehouse (logs,
+    declared changes, predictions, labels: `:name` placeholders, double-quoted identifiers),
+    for reading only: modelwatch never writes to a source, and every write here refuses."""
+
+    def __init__(self, engine: sa.Engine, where: str) -> None:
+        self.engine = engine
+        self.where = where
+        self.dialect = engine.dialect.name
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        text, bound = expand_params(sql, params)
+        with self.engine.connect() as con:
+            return pd.read_sql(sa.text(text), con, params=bound)
+
+    def table_exists(self, table: str) -> bool:
+        schema, name = table_parts(table)
+        return sa.inspect(self.engine).has_table(name, schema=schema)
+
+    def columns_of(self, table: str) -> dict[str, str]:
+        """Names from one row's probe; a column whose value is a zone-aware time is typed
+        so (the readers bind their bounds as UTC then): reflection is not every dialect's."""
+        if not self.table_exists(table):
+            return {}
+        schema, name = table_parts(table)
+        probe = sa.select(sa.text("*")).select_from(sa.table(name, schema=schema)).limit(1)
+        with self.engine.connect() as con:
+            got = con.execute(probe)
+            keys, row = list(got.keys()), got.first()
+        aware = [getattr(v, "tzinfo", None) is not None for v in (row or [None] * len(keys))]
+        kinds = ("timestamp with time zone" if a else "" for a in aware)
+        return dict(zip(map(str, keys), kinds, strict=True))
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise WarehouseError(f"{self.where} is a metrics source: modelwatch never writes to it")
+
+    execute = _insert_frame = _search_path = _refuse  # type: ignore[assignment]
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self._refuse()
+        yield
+
+    def close(self) -> None:  # the engine belongs to the source's reader
+        pass
 
 
 class EngineReader(SqlReader):

@@ -21,7 +21,7 @@ from modelwatch import schema
 from modelwatch.config import SourceConfig
 from modelwatch.ingest.normalise import metrics_frame, times
 from modelwatch.ingest.source import MetricsSource, SourceError, empty_versions
-from modelwatch.ingest.sql_readers import SqlReader, table_parts
+from modelwatch.ingest.sql_readers import EngineReader, EngineWarehouse, SqlReader, table_parts
 from modelwatch.warehouse import Warehouse
 
 HOUR = timedelta(hours=1)
@@ -37,6 +37,7 @@ class SqlSource(MetricsSource):
         self.reader = reader
         self._cols: dict[str, bool] | None = None
         self._aware: bool | None = None
+        self._companion: Warehouse | None = None
 
     def describe(self) -> str:
         return f"{self.cfg.table} on {self.reader.where}"
@@ -215,6 +216,14 @@ class SqlSource(MetricsSource):
             model_id=got["model_id"].astype(str),
             first_ts=times(got["first_ts"]),
         )
+
+    def companion(self, wh: Warehouse) -> Warehouse:
+        """The source's own connection when it is not the warehouse (see the base class)."""
+        if isinstance(self.reader, EngineReader):
+            if self._companion is None:
+                self._companion = EngineWarehouse(self.reader.engine, self.reader.where)
+            return self._companion
+        return wh
 
     def close(self) -> None:
         self.reader.close()

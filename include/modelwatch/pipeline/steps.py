@@ -98,7 +98,8 @@ def extract(run: Run, inputs: Inputs) -> dict[str, Any]:
         record_retirements(wh, ex.retired)
         current = decide_hour(wh, source, settings, ex.expected, run.hour)  # baselines in effect
         staged.baselines.write_text(baselines.to_json(current))
-        changes = stage_detection_changes(wh, settings, ex.expected, staged.overrides)
+        labels = source.companion(wh)  # the labels overrides match on
+        changes = stage_detection_changes(labels, settings, ex.expected, staged.overrides)
         per = ModelDetection(settings.detection, changes, run.detectors)
         unfitted = [m for m in ex.expected if m in current or not per.path(m, run.day).exists()]
         if unfitted:  # sorted by model, in small row groups: each shard reads only its own
@@ -134,10 +135,13 @@ def logs(run: Run, inputs: Inputs) -> dict[str, Any]:
     if run.settings.logs.source == "none":
         return {"hour": run.hour.isoformat(), "skipped": "logs.source is none"}
     lookback = timedelta(days=run.settings.detection.history_days)
-    with open_source(run.source, run.settings) as source:
+    with (
+        open_warehouse(run.warehouse, migrate=True) as wh,
+        open_source(run.source, run.settings, wh) as source,
+    ):
         known = known_models(source, run.hour, lookback)
-    with open_warehouse(run.warehouse, migrate=True) as wh:
-        return mine_hour(wh, run.settings, run.hour, known, run.run_id)
+        lines = source.companion(wh) if run.settings.logs.source == "sql" else wh
+        return mine_hour(wh, run.settings, run.hour, known, run.run_id, lines)
 
 
 def validate(run: Run, inputs: Inputs) -> list[list[str]]:
@@ -213,8 +217,12 @@ def drift(run: Run, inputs: Inputs) -> dict[str, Any]:
     reference (beside detect), replacing the hour's findings. An enrichment."""
     shards = inputs.get("validate")
     models = run.models if shards is None else sorted(m for shard in shards for m in shard)
-    with open_warehouse(run.warehouse) as wh:
-        return write_drift_hour(wh, run.settings.drift, run.hour, models, run.full)
+    with (
+        open_warehouse(run.warehouse) as wh,
+        open_source(run.source, run.settings, wh) as source,
+    ):
+        preds = source.companion(wh)  # the predictions table: beside the metrics
+        return write_drift_hour(wh, run.settings.drift, run.hour, models, run.full, preds)
 
 
 def persist(run: Run, inputs: Inputs) -> dict[str, Any]:

@@ -76,7 +76,8 @@ def stage_training(
     with open_warehouse(spec, migrate=True) as wh, open_source(metrics, settings, wh) as source:
         source.check()
         known = known_models(source, day - HOUR, lookback - HOUR)
-        changes = stage_detection_changes(wh, settings, known, staged.overrides)
+        labels = source.companion(wh)  # the labels overrides match on
+        changes = stage_detection_changes(labels, settings, known, staged.overrides)
         cache = detector_cache(folders, metrics, settings)
         per = ModelDetection(settings.detection, changes, cache)
         models = [m for m in known if not per.path(m, day).exists()]
@@ -130,5 +131,7 @@ def train_log_templates(spec: WarehouseSpec, settings: Settings, day: datetime) 
     task then only matches lines. Without logs configured it does nothing."""
     if settings.logs.source == "none":
         return {"day": day.isoformat(), "skipped": "logs.source is none"}
-    with open_warehouse(spec, migrate=True) as wh:
-        return train_day(wh, settings, day)
+    metrics = source_spec(settings, spec)
+    with open_warehouse(spec, migrate=True) as wh, open_source(metrics, settings, wh) as source:
+        lines = source.companion(wh) if settings.logs.source == "sql" else wh
+        return train_day(wh, settings, day, lines)

@@ -118,7 +118,8 @@ def remediate_hour(
     recent = load_recent(wh, source, settings, run.hour, models, throttling)
 
     def answers(asked: list[str]) -> dict[str, str]:
-        rules = alert_settings(settings, asked, override_labels(wh, settings, asked))
+        labels = override_labels(source.companion(wh), settings, asked)
+        rules = alert_settings(settings, asked, labels)
         anomalies = anomaly_signals(wh, asked, run.hour)
         return answered_alerts(anomalies, settings.alerts, run.hour, rules)
 

@@ -144,6 +144,16 @@ class Warehouse(ABC):
             raise WarehouseError(f"schema {schema} holds no modelwatch tables: it was never run")
         self._search_path([schema] if home == schema else [schema, home])
 
+    def columns_of(self, table: str) -> dict[str, str]:
+        """A table's columns as the database spells them -> their data type (lower case);
+        empty when there is no such table. (The schema of `[schema.]table` is not asked.)"""
+        got = self.query(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = :t",
+            {"t": table.split(".")[-1]},
+        )
+        names, types = got["column_name"].astype(str), got["data_type"].astype(str)
+        return dict(zip(names, types.str.lower(), strict=True))
+
     def table_exists(self, table: str) -> bool:
         found = self.query(
             "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_name = :t",
