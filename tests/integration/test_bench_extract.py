@@ -4,16 +4,9 @@ script's database is dropped again."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 from tests.conftest import PG_ADMIN_URI, require_postgres
 from tests.integration.prometheus_world import prometheus_binaries
-from tests.integration.test_bench_postgres import bench_databases
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.integration.test_bench_postgres import bench_databases, run_bench
 
 
 def test_a_tiny_fleet_from_prometheus_and_postgres() -> None:
@@ -21,16 +14,7 @@ def test_a_tiny_fleet_from_prometheus_and_postgres() -> None:
     prometheus_binaries()  # skipped locally without them, a failure in CI
     before = bench_databases()
     tiny = ["--models", "5", "--repeat", "1", "--clients", "--server", PG_ADMIN_URI]
-    done = subprocess.run(
-        [sys.executable, "bench/bench_extract.py", *tiny],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "include")},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    out = done.stdout
+    out = run_bench("bench_extract.py", tiny, timeout_s=600)
     assert "fleet: 5 models x 9 metrics" in out
     for source in ("Prometheus", "PostgreSQL"):
         (line,) = [x for x in out.splitlines() if x.startswith(f"{source}: extract one hour")]

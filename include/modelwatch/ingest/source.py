@@ -25,6 +25,8 @@ from modelwatch.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
+#: (source, what) of the optional inputs this process has said a source lacks.
+_NOTED: set[tuple[str, str]] = set()
 #: Columns of `MetricsSource.versions`.
 VERSION_COLUMNS = ("model_id", "version", "first_ts")
 
@@ -38,7 +40,6 @@ class MetricsSource(ABC):
 
     def __init__(self, cfg: SourceConfig) -> None:
         self.cfg = cfg
-        self._noted: set[str] = set()
 
     @abstractmethod
     def describe(self) -> str:
@@ -91,9 +92,10 @@ class MetricsSource(ABC):
         return wh
 
     def note(self, key: str, message: str) -> None:
-        """One info line per source opened (a run's step), for an optional input it lacks."""
-        if key not in self._noted:
-            self._noted.add(key)
+        """One info line per process (a task, a CLI run), for an optional input it lacks."""
+        said = (self.describe(), key)
+        if said not in _NOTED:
+            _NOTED.add(said)
             log.info("%s: %s", self.describe(), message)
 
     def close(self) -> None:  # noqa: B027 - most sources hold nothing open
