@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 from modelwatch.airflow.pool import how_to_create, metadata_database, pool_name
@@ -36,10 +35,9 @@ class Finding:
 
 def check_warehouse(args: argparse.Namespace, settings: Settings) -> list[Finding]:
     """The warehouse opens (never created here), and the metrics source answers with its key
-    columns: the warehouse's own table, or a table or Prometheus elsewhere (checked even when
-    the warehouse does not exist yet: a first run creates it)."""
+    columns: the warehouse's own table, or a table or Prometheus elsewhere (checked whatever
+    became of the warehouse: it is another connection)."""
     from modelwatch.warehouse import open_warehouse, require_existing
-    from modelwatch.warehouse.connect import DUCKDB_TYPES
     from modelwatch.warehouse.source_spec import source_spec
 
     try:
@@ -48,10 +46,6 @@ def check_warehouse(args: argparse.Namespace, settings: Settings) -> list[Findin
     except (RuntimeError, ValueError, LookupError, OSError) as exc:
         return [Finding("source", PROBLEM, one_line(exc))]
     found: list[Finding] = []
-    if spec.conn_type in DUCKDB_TYPES and not Path(spec.duckdb_path).exists():
-        # a first run creates it; the metrics it will read are what can be checked now
-        found.append(Finding("warehouse", INFO, f"{spec.describe()}: the first run creates it"))
-        return [*found, check_source(source, settings, None)] if not source.native else found
     try:
         with open_warehouse(require_existing(spec)) as wh:
             wh.query("SELECT 1 AS one")
