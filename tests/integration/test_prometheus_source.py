@@ -165,3 +165,15 @@ def test_a_server_that_does_not_answer_names_the_connection(monkeypatch) -> None
     with source(Settings(source=SOURCE)) as src, pytest.raises(SourceError) as err:
         src.check()
     assert "source.conn_id 'modelwatch_prometheus'" in str(err.value)
+
+
+def test_the_span_is_what_the_server_keeps(connected) -> None:
+    """A Prometheus source holds what its server's retention keeps, up to its clock's hour:
+    the test server keeps 100 years, so every hour back to the epoch (what-if's window check)."""
+    from datetime import UTC
+
+    with source(Settings(source=SOURCE)) as src:
+        first, last = src.span()
+    now = datetime.now(UTC).replace(tzinfo=None)
+    assert first == datetime(1970, 1, 1)
+    assert last.minute == 0 and now - 2 * HOUR < last <= now
