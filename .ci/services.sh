@@ -12,10 +12,12 @@ command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 command -v prometheus-alertmanager >/dev/null 2>&1 || command -v alertmanager >/dev/null 2>&1 \
   || need_apt+=(prometheus-alertmanager)
 # a real Pushgateway for the self-metrics tests (started by the tests on a free loopback port),
-# and Prometheus for `promtool`, which checks and unit-tests the shipped alert rules
+# and Prometheus: `promtool` checks and unit-tests the shipped alert rules and loads history
+# into the real `prometheus` server the Prometheus-source tests start on a free loopback port
 command -v prometheus-pushgateway >/dev/null 2>&1 || command -v pushgateway >/dev/null 2>&1 \
   || need_apt+=(prometheus-pushgateway)
-command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
+{ command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1; } \
+  || need_apt+=(prometheus)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   echo "installing: ${need_apt[*]}"
   apt-get update -qq

@@ -58,7 +58,8 @@ def measure(args: argparse.Namespace, uri: str) -> None:
 
     from modelwatch.config import Settings
     from modelwatch.detection.score import SCORE_COLUMNS, excluded_verdict
-    from modelwatch.ingest.extract import extract_hour, read_metrics
+    from modelwatch.ingest.extract import extract_hour
+    from modelwatch.ingest.sql_source import warehouse_source
     from modelwatch.sim.fleet import DEMO_DAY, FleetSpec, simulate_fleet
     from modelwatch.sim.seed import seed
     from modelwatch.warehouse import open_warehouse, spec_from_uri
@@ -77,11 +78,12 @@ def measure(args: argparse.Namespace, uri: str) -> None:
     hour = DEMO_DAY + timedelta(hours=10)
     settings = Settings()
     with open_warehouse(spec) as wh:
+        source = warehouse_source(wh, settings.source)
         t_hour, frame = timed(
-            lambda: read_metrics(wh, settings.source, hour, hour + timedelta(hours=1)),
+            lambda: source.read(hour, hour + timedelta(hours=1)),
             args.repeat,
         )
-        t_ex, ex = timed(lambda: extract_hour(wh, settings, hour), args.repeat)
+        t_ex, ex = timed(lambda: extract_hour(wh, source, settings, hour), args.repeat)
         scores = frame[["model_id"]].drop_duplicates()
         out = [excluded_verdict(m, hour, "scored", 60) for m in scores["model_id"]]
         df = pd.DataFrame(out, columns=SCORE_COLUMNS)

@@ -23,11 +23,7 @@ LabelSets = dict[str, dict[str, set[str]]]
 
 
 def _columns(wh: Warehouse, table: str) -> set[str]:
-    cols = wh.query(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = :t",
-        {"t": table.split(".")[-1]},
-    )
-    return {c.lower() for c in cols["column_name"]}
+    return {c.lower() for c in wh.columns_of(table)}
 
 
 def table_labels(

@@ -20,6 +20,7 @@ from modelwatch.folders import Folders, hour_key
 from modelwatch.timestamps import to_naive_utc
 from modelwatch.warehouse import Warehouse, WarehouseSpec
 from modelwatch.warehouse.connect import shadow_schema
+from modelwatch.warehouse.source_spec import SourceSpec, source_spec
 
 HOUR = timedelta(hours=1)
 #: The hours a run may process: Unix time's start, and far enough from datetime's end that
@@ -175,9 +176,10 @@ class Run:
     keeps its files. Built once, at an edge (the Airflow task adapter, the CLI, what-if, the
     replay), and handed to every step; between Airflow tasks it travels as `to_dict()`.
 
-    `source` is where the inputs are read (metrics and their companions), `warehouse` where
-    the `mw_*` outputs are written and read back: a what-if shadow reads production's inputs
-    and writes its own schema.
+    `source` is where the metrics are read (`source` settings: a SQL table or Prometheus;
+    by default the warehouse itself), `warehouse` where the `mw_*` outputs are written and
+    read back: a what-if shadow reads production's inputs and writes its own schema. Nothing
+    is ever written to the source.
     """
 
     hour: datetime
@@ -186,7 +188,7 @@ class Run:
     models: tuple[str, ...] | None
     settings: Settings
     warehouse: WarehouseSpec
-    source: WarehouseSpec
+    source: SourceSpec
     folders: Folders
 
     @property
@@ -245,10 +247,11 @@ class Run:
         )
 
 
-def detector_cache(folders: Folders, source: WarehouseSpec, settings: Settings) -> Path:
-    """The detector cache of a metrics source (its connection and table): a detector is only
-    as good as the data it learnt from, so two sources never share fitted detectors."""
-    return folders.detectors(f"{source.describe()}|{settings.source.table}")
+def detector_cache(folders: Folders, source: SourceSpec, settings: Settings) -> Path:
+    """The detector cache of a metrics source (its connection, and its table or queries and
+    interval): a detector is only as good as the data it learnt from, so two sources never
+    share fitted detectors."""
+    return folders.detectors(f"{source.describe()}|{settings.source.identity()}")
 
 
 def build_run(
@@ -261,8 +264,9 @@ def build_run(
     run_id: str | None = None,
     shadow: str | None = None,
 ) -> Run:
-    """A run of `hour` against production's `warehouse` (inputs and outputs); with `shadow`,
-    the outputs and files go to that what-if shadow. A manual dry run when no mode is given."""
+    """A run of `hour` writing to production's `warehouse` and reading the settings' metrics
+    source (by default that warehouse; `warehouse.source_spec`); with `shadow`, the outputs
+    and files go to that what-if shadow. A manual dry run when no mode is given."""
     mode = mode or RunMode("manual", notify=False, dry_run=True)
     chosen = tuple(sorted({str(m) for m in models})) if models else None
     return Run(
@@ -272,7 +276,7 @@ def build_run(
         models=chosen,
         settings=settings,
         warehouse=warehouse.in_schema(shadow_schema(shadow) if shadow else None),
-        source=warehouse.in_schema(None),
+        source=source_spec(settings, warehouse),
         folders=folders.for_shadow(shadow),
     )
 

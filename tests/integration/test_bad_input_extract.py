@@ -18,6 +18,7 @@ import pytest
 
 from modelwatch.config import Settings, SourceConfig
 from modelwatch.ingest.extract import ExtractError, extract_hour
+from modelwatch.ingest.sql_source import warehouse_source
 from modelwatch.ingest.validate import StructuralValidationError, validate_hour
 from modelwatch.pipeline.runner import run_local
 from modelwatch.sim.fleet import DEMO_DAY, Fleet
@@ -30,7 +31,8 @@ BAD = "model-008"
 
 def gate(spec, settings: Settings = S, models: list[str] | None = None):
     with open_warehouse(spec) as wh:
-        ex = extract_hour(wh, settings, HOUR, models, with_history=False)
+        source = warehouse_source(wh, settings.source)
+        ex = extract_hour(wh, source, settings, HOUR, models, with_history=False)
     return ex, validate_hour(ex.rows, HOUR, ex.expected, settings.validation)
 
 
@@ -194,14 +196,11 @@ def test_a_ten_thousand_character_id_is_scored_end_to_end(seeded, fleet: Fleet) 
 def test_ten_thousand_model_ids_are_one_parameter_not_ten_thousand(seeded, monkeypatch) -> None:
     """A run naming 10,000 models: extract reads them through one parameter, so its SQL text
     stays small; the two real ones are extracted and the rest are judged no_data."""
-    from modelwatch.ingest import extract
     from modelwatch.warehouse.base import expand_params
 
     ids = [f"ghost-{i:05d}" for i in range(9_998)] + ["model-001", "model-002"]
     seen: list[tuple[str, int]] = []
-    real_open = extract.read_metrics
-
-    def spy(wh, *args, **kwargs):
+    with open_warehouse(seeded) as wh:
         query = wh.query
 
         def recording(sql, params=None):
@@ -210,10 +209,8 @@ def test_ten_thousand_model_ids_are_one_parameter_not_ten_thousand(seeded, monke
             return query(sql, params)
 
         monkeypatch.setattr(wh, "query", recording)
-        return real_open(wh, *args, **kwargs)
-
-    monkeypatch.setattr(extract, "read_metrics", spy)
-    ex, report = gate(seeded, models=ids)
+        ex = extract_hour(wh, warehouse_source(wh, S.source), S, HOUR, ids, with_history=False)
+    report = validate_hour(ex.rows, HOUR, ex.expected, S.validation)
     assert sorted(ex.rows["model_id"].unique()) == ["model-001", "model-002"]
     assert len(ex.expected) == 10_000
     assert report.passed == ["model-001", "model-002"]

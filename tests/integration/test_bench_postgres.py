@@ -19,20 +19,26 @@ def bench_databases() -> set[str]:
         return {row[0] for row in cur.fetchall()}
 
 
-def test_a_tiny_fleet_on_postgres() -> None:
-    require_postgres()
-    before = bench_databases()
-    tiny = ["--models", "8", "--days", "2", "--repeat", "1", "--server", PG_ADMIN_URI]
+def run_bench(script: str, argv: list[str], timeout_s: float = 300) -> str:
+    """`python bench/<script> argv...` from the repository root, as a maintainer runs it;
+    its stdout, once it has exited 0."""
     done = subprocess.run(
-        [sys.executable, "bench/bench_postgres.py", *tiny],
+        [sys.executable, f"bench/{script}", *argv],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT / "include")},
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout_s,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    out = done.stdout
+    return done.stdout
+
+
+def test_a_tiny_fleet_on_postgres() -> None:
+    require_postgres()
+    before = bench_databases()
+    tiny = ["--models", "8", "--days", "2", "--repeat", "1", "--server", PG_ADMIN_URI]
+    out = run_bench("bench_postgres.py", tiny)
     assert "fleet: 8 models x 2 days = " in out and "loaded into PostgreSQL" in out
     assert "extract one hour:" in out and "(480 rows)" in out  # 8 models x 60 minutes
     assert "write 8 score rows back:" in out

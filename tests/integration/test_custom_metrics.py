@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from modelwatch.config import Settings
-from modelwatch.ingest.extract import read_metrics
+from modelwatch.ingest.sql_source import warehouse_source
 from modelwatch.ingest.validate import StructuralValidationError
 from modelwatch.links import REPORT_HTML
 from modelwatch.pipeline.runner import run_local
@@ -53,7 +53,7 @@ def replay(folder: Path, direction: str, hours: int) -> dict[str, pd.DataFrame]:
             t: wh.query(f"SELECT * FROM {t}")
             for t in ("mw_notifications", "mw_alerts", "mw_scores", "mw_validation")
         }
-        out["rows"] = read_metrics(wh, settings.source, DRIFT, DRIFT + H, [SICK])
+        out["rows"] = warehouse_source(wh, settings.source).read(DRIFT, DRIFT + H, [SICK])
     return out
 
 

@@ -16,6 +16,7 @@ from modelwatch.alerting.channels.slack import blocks
 from modelwatch.alerting.lifecycle import AlertEvent
 from modelwatch.cli.main import main as cli
 from modelwatch.config import Settings
+from modelwatch.ingest.sql_source import warehouse_source
 from modelwatch.pipeline.runner import run_local
 from modelwatch.sim.fleet import DEMO_DAY, simulate_fleet
 from modelwatch.sim.seed import seed
@@ -71,7 +72,9 @@ def test_messages_and_the_report_show_the_top_hints_escaped(ran) -> None:
     spec, settings, base = ran
     hour = DEMO_DAY + timedelta(hours=17)
     with open_warehouse(spec) as wh:
-        path = report.write_report_html(wh, settings, hour, base / "report")
+        path = report.write_report_html(
+            wh, warehouse_source(wh, settings.source), settings, hour, base / "report"
+        )
     page = path.read_text()
     assert "unexpected category" in page and "log signature" in page
     e = AlertEvent(

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from modelwatch.config import Settings
 from modelwatch.ingest.landing import check_landing
+from modelwatch.ingest.sql_source import warehouse_source
 from modelwatch.pipeline import steps
 from modelwatch.run import RunMode
 from modelwatch.sim.fleet import DEMO_DAY
@@ -33,7 +34,9 @@ def cut(spec, model: str, after_minute: int) -> None:
 
 def test_a_complete_hour_has_landed(seeded) -> None:
     with open_warehouse(seeded) as wh:
-        got = check_landing(wh, ctx(seeded, "scheduled"), END + timedelta(minutes=1))
+        got = check_landing(
+            warehouse_source(wh, S.source), ctx(seeded, "scheduled"), END + timedelta(minutes=1)
+        )
     assert got.done and got.missing == ()
     assert got.reason == "all 10 expected models have landed"
 
@@ -41,8 +44,12 @@ def test_a_complete_hour_has_landed(seeded) -> None:
 def test_a_model_whose_last_minutes_are_late_is_waited_for_until_the_deadline(seeded) -> None:
     cut(seeded, "model-003", 40)  # newest row at :39, older than the gate's 15 minutes
     with open_warehouse(seeded) as wh:
-        early = check_landing(wh, ctx(seeded, "scheduled"), END + timedelta(minutes=3))
-        late = check_landing(wh, ctx(seeded, "scheduled"), END + timedelta(minutes=30))
+        early = check_landing(
+            warehouse_source(wh, S.source), ctx(seeded, "scheduled"), END + timedelta(minutes=3)
+        )
+        late = check_landing(
+            warehouse_source(wh, S.source), ctx(seeded, "scheduled"), END + timedelta(minutes=30)
+        )
     assert not early.done and early.missing == ("model-003",)
     assert late.done and late.missing == ("model-003",)
 
@@ -53,15 +60,21 @@ def test_a_model_silent_since_the_hour_before_does_not_hold_the_run(seeded) -> N
             "DELETE FROM model_metrics WHERE model_id = 'model-005' AND ts >= :t",
             {"t": HOUR - timedelta(hours=1)},
         )
-        got = check_landing(wh, ctx(seeded, "scheduled"), END + timedelta(minutes=1))
+        got = check_landing(
+            warehouse_source(wh, S.source), ctx(seeded, "scheduled"), END + timedelta(minutes=1)
+        )
     assert got.done and got.missing == ()
 
 
 def test_a_scheduled_run_of_named_models_waits_for_those(seeded) -> None:
     cut(seeded, "model-003", 40)
     with open_warehouse(seeded) as wh:
-        mine = check_landing(wh, ctx(seeded, "scheduled", ["model-001"]), END)
-        theirs = check_landing(wh, ctx(seeded, "scheduled", ["model-003"]), END)
+        mine = check_landing(
+            warehouse_source(wh, S.source), ctx(seeded, "scheduled", ["model-001"]), END
+        )
+        theirs = check_landing(
+            warehouse_source(wh, S.source), ctx(seeded, "scheduled", ["model-003"]), END
+        )
     assert mine.done and not theirs.done
 
 

@@ -16,6 +16,7 @@ import pytest
 from modelwatch.config import Settings, SourceConfig
 from modelwatch.folders import STAGING_ENV
 from modelwatch.ingest.extract import ExtractError, extract_hour
+from modelwatch.ingest.sql_source import warehouse_source
 from modelwatch.ingest.validate import StructuralValidationError
 from modelwatch.pipeline import steps
 from modelwatch.pipeline.runner import run_local
@@ -109,7 +110,7 @@ def test_bad_data_hour_is_quarantined_and_reported(seeded, settings):
 def test_quarantined_hour_never_trains_a_detector(seeded, settings):
     run_local(at(15), seeded, settings)
     with open_warehouse(seeded) as wh:  # the next day's detectors train on that day
-        ex = extract_hour(wh, settings, at(24))
+        ex = extract_hour(wh, warehouse_source(wh, settings.source), settings, at(24))
     hist = ex.history[ex.history.model_id == "model-006"]
     assert ((hist.ts >= at(14)) & (hist.ts < at(15))).sum() == 60  # the hour before is there
     assert not ((hist.ts >= at(15)) & (hist.ts < at(16))).any()
@@ -188,7 +189,7 @@ def test_column_mapping_reads_a_differently_named_table(new_warehouse, fleet):
     summary = run_local(at(10), spec, cfg)
     assert summary["models_scored"] == 10
     with open_warehouse(spec) as wh, pytest.raises(ExtractError, match="model_metrics"):
-        extract_hour(wh, Settings(), at(10))
+        extract_hour(wh, warehouse_source(wh, Settings().source), Settings(), at(10))
 
 
 def test_models_with_too_little_history_are_reported_not_scored(new_warehouse, fleet):
@@ -256,9 +257,10 @@ def test_training_history_written_in_parts_equals_one_read(seeded, settings, tmp
     run_local(at(15), seeded, settings)  # quarantines model-006's 15:00 for the next day
     models = [f"model-{i:03d}" for i in range(10)]
     with open_warehouse(seeded) as wh:
-        whole, out_whole = read_training_history(wh, settings, models, at(24))
+        source = warehouse_source(wh, settings.source)
+        whole, out_whole = read_training_history(wh, source, settings, models, at(24))
         rows, out = write_training_history(
-            wh, settings, models[::-1], at(24), tmp_path / "h.parquet", models_per_read=3
+            wh, source, settings, models[::-1], at(24), tmp_path / "h.parquet", models_per_read=3
         )
     parts = pd.read_parquet(tmp_path / "h.parquet")
     assert (rows, out) == (len(whole), out_whole) and out > 0

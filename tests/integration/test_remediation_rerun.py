@@ -17,6 +17,7 @@ import pytest
 
 from modelwatch.config import RemediationConfig, Settings
 from modelwatch.detection.score import SCORE_COLUMNS
+from modelwatch.ingest.sql_source import warehouse_source
 from modelwatch.remediation import outbox
 from modelwatch.remediation.targets.base import DISPATCHED, Outcome
 from modelwatch.remediation.targets.log import ALL_ACTIONS
@@ -79,7 +80,7 @@ def run(spec, settings: Settings, h: int, target: Recorder, attempt: int = 0) ->
     """One live run of hour `h` as the DAG runs it: remediate, then dispatch."""
     run = make_run(at(h), spec, settings, LIVE, LEAKING, f"manual__{h}_{attempt}")
     with open_warehouse(spec) as wh:
-        outbox.remediate_hour(run, wh, LEAKING)
+        outbox.remediate_hour(run, wh, warehouse_source(wh, run.settings.source), LEAKING)
         return outbox.dispatch_due(run, wh, LEAKING, lambda name: target)
 
 

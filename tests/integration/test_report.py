@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from modelwatch.config import Settings
+from modelwatch.ingest.sql_source import warehouse_source
 from modelwatch.links import REPORT_HTML, plot_name
 from modelwatch.pipeline.runner import run_local
 from modelwatch.run import RunMode
@@ -73,7 +74,15 @@ def test_rewriting_a_report_gives_the_same_page(reports):
     spec, folder, done = reports
     before = Path(done[10]["report"]).read_text()
     with open_warehouse(spec) as wh:
-        again = report.write_report_html(wh, Settings(), at(10), folder / "again", "run__10", None)
+        again = report.write_report_html(
+            wh,
+            warehouse_source(wh, Settings().source),
+            Settings(),
+            at(10),
+            folder / "again",
+            "run__10",
+            None,
+        )
     assert again.read_text() == before
 
 

@@ -1,8 +1,8 @@
 """A picture of why an alert fired: the top metrics over the last hours, anomalies marked.
 
-Drawn only for alerts that notify in this run (a handful per hour), from the warehouse: the
-model's minute metrics (`extract.read_metrics`, so the config's column mapping applies) and its
-hourly verdicts in `mw_scores`. Matplotlib's Agg backend needs no display.
+Drawn only for alerts that notify in this run (a handful per hour): the model's metrics from
+the fleet's source (one point per sample, whatever its interval) and its hourly verdicts in
+`mw_scores` from the warehouse. Matplotlib's Agg backend needs no display.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from modelwatch import schema
 from modelwatch.alerting.lifecycle import DRIFT, AlertEvent, top_metrics
 from modelwatch.config import Settings
 from modelwatch.drift.plots import plot_drift
-from modelwatch.ingest.extract import read_metrics
+from modelwatch.ingest.source import MetricsSource
 from modelwatch.run import HOUR
 from modelwatch.warehouse import Warehouse
 
@@ -35,16 +35,22 @@ def plot_metrics(
     a name read back from stored JSON is data, and only a configured one is ever read)."""
     names = [str(m["metric"]) for m in top_metrics(e.detail, k)]
     names = [n for n in names if n in set(known)]
-    return names or list(FALLBACK_METRICS)
+    fallback = [m for m in FALLBACK_METRICS if m in set(known)] or list(known)[:k]
+    return names or fallback
 
 
 def plot_alert(
-    wh: Warehouse, settings: Settings, e: AlertEvent, out: Path, hours: int | None = None
+    wh: Warehouse,
+    source: MetricsSource,
+    settings: Settings,
+    e: AlertEvent,
+    out: Path,
+    hours: int | None = None,
 ) -> Path | None:
     """Write the alert's PNG to `out` and return it (None when there is nothing to draw)."""
     if e.kind == DRIFT:  # reference vs current distributions, not the serving metrics
         hours = hours or settings.alerts.plot_hours
-        return plot_drift(wh, settings.drift, e.model_id, e.hour, out, hours)
+        return plot_drift(wh, settings.drift, e.model_id, e.hour, out, hours, source.companion(wh))
     import matplotlib
 
     matplotlib.use("Agg")
@@ -53,27 +59,27 @@ def plot_alert(
     hours = hours or settings.alerts.plot_hours
     end = e.hour + HOUR
     start = end - timedelta(hours=hours)
-    metrics = plot_metrics(e, known=settings.detection.metric_names)
-    rows = read_metrics(wh, settings.source, start, end, [e.model_id])
+    metrics = plot_metrics(e, known=[m.name for m in settings.detection.reported_metrics])
+    rows = source.read(start, end, [e.model_id])
     scores = wh.query(
         "SELECT hour, score, is_anomaly FROM mw_scores WHERE model_id = :m "
         "AND hour >= :start AND hour < :end ORDER BY hour",
         {"m": e.model_id, "start": start, "end": end},
     )
-    metrics = [m for m in metrics if m in rows.columns]
+    metrics = [m for m in metrics if m in rows.columns and rows[m].notna().any()]
     if rows.empty or not metrics:
         return None
     rows = rows.assign(hour=pd.to_datetime(rows[schema.TS]).dt.floor("h"))
     hourly = rows.groupby("hour")[metrics].mean()
     bad_hours = set(pd.to_datetime(scores.loc[scores["is_anomaly"].astype(bool), "hour"]))
-    mid = pd.Timedelta(minutes=30)  # an hour's figures are drawn at its middle, over its minutes
+    mid = pd.Timedelta(minutes=30)  # an hour's figures are drawn at its middle, over its samples
     baselines = {str(m["metric"]): m.get("baseline") for m in top_metrics(e.detail, 10)}
 
     fig, axes = plt.subplots(
         len(metrics) + 1, 1, figsize=(9, 2.1 * (len(metrics) + 1)), sharex=True
     )
     for ax, name in zip(axes, metrics, strict=False):
-        ax.plot(pd.to_datetime(rows[schema.TS]), rows[name], lw=0.5, color="0.7", label="minute")
+        ax.plot(pd.to_datetime(rows[schema.TS]), rows[name], lw=0.5, color="0.7", label="sample")
         ax.plot(hourly.index + mid, hourly[name], lw=1.5, color="tab:blue", label="hourly mean")
         marked = hourly[hourly.index.isin(bad_hours)]
         ax.scatter(

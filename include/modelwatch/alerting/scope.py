@@ -5,7 +5,7 @@ episodes are only ever resolved by rebuilding them, so a model that stopped bein
 decommissioned model, an id named once by hand) would otherwise keep its alert open forever.
 A partial run owns exactly the models it names.
 
-An id the warehouse has never seen (no metric row ever, and not in the models table) is almost
+An id the metrics source has never reported (and not in the models table) is almost
 always a typo in a manual run's `models` param: its "no data" verdict is not an outage worth a
 page. Its outage signals are dropped and the id is reported as unknown (in the step's result,
 the hour's alert notes and a warning in the task log), so the operator who named it sees it.
@@ -13,15 +13,19 @@ the hour's alert notes and a warning in the task log), so the operator who named
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 
-from modelwatch import schema
 from modelwatch.alerting import lifecycle
 from modelwatch.config import Settings
+from modelwatch.ingest.extract import reported_ids
+from modelwatch.ingest.source import MetricsSource
 from modelwatch.run import Run, scope_models
 from modelwatch.warehouse import Warehouse
 from modelwatch.warehouse.base import quote_ident
+
+log = logging.getLogger(__name__)
 
 
 def open_alert_models(wh: Warehouse, hour: datetime) -> list[str]:
@@ -53,21 +57,29 @@ def _exists(wh: Warehouse, table: str, column: str, model: str) -> bool:
     return len(found) > 0
 
 
-def unknown_models(wh: Warehouse, settings: Settings, candidates: Sequence[str]) -> list[str]:
-    """The candidates with no metric row ever and no row in the labels (models) table.
+def unknown_models(
+    wh: Warehouse, source: MetricsSource, settings: Settings, candidates: Sequence[str]
+) -> list[str]:
+    """The candidates the metrics source never reported (`extract.reported_ids`) and with
+    no row in the labels (models) table.
 
-    Checked one id at a time with LIMIT 1: only ids with an outage signal are candidates
-    (a handful), and a known model stops the scan at its first row. Without a metrics table
-    nothing can be told apart, and every id is taken as known (doubt pages, it never hides)."""
-    src = settings.source
-    if not wh.table_exists(src.table.split(".")[-1]):
+    Only ids with an outage signal are candidates (a handful). A source that has no table, or
+    cannot be asked now, tells nothing apart: every id is taken as known (doubt pages, it
+    never hides)."""
+    ids = sorted(set(candidates) - {lifecycle.FLEET_ID})
+    if not ids:
         return []
-    id_col = src.column(schema.MODEL_ID)
+    try:
+        source.check()
+        reported = reported_ids(source, ids)
+    except Exception:  # an unreadable source must not stop the alerts
+        log.warning("could not ask %s which ids it knows", source.describe(), exc_info=True)
+        return []
     labels = settings.alerts.labels
     has_labels = bool(labels.table) and wh.table_exists(str(labels.table).split(".")[-1])
     unknown = []
-    for m in sorted(set(candidates)):
-        if m == lifecycle.FLEET_ID or _exists(wh, src.table, id_col, m):
+    for m in ids:
+        if m in reported:
             continue
         if has_labels and _exists(wh, str(labels.table), labels.id_column, m):
             continue
@@ -76,10 +88,10 @@ def unknown_models(wh: Warehouse, settings: Settings, candidates: Sequence[str])
 
 
 def drop_unknown(
-    wh: Warehouse, settings: Settings, signals: list[lifecycle.Signal]
+    wh: Warehouse, source: MetricsSource, settings: Settings, signals: list[lifecycle.Signal]
 ) -> tuple[list[lifecycle.Signal], list[str]]:
     """The signals minus the outages of never-seen ids, and those ids."""
     candidates = {s.model_id for s in signals if s.kind == lifecycle.OUTAGE}
-    unknown = set(unknown_models(wh, settings, sorted(candidates))) if candidates else set()
+    unknown = set(unknown_models(wh, source, settings, sorted(candidates))) if candidates else set()
     kept = [s for s in signals if not (s.kind == lifecycle.OUTAGE and s.model_id in unknown)]
     return kept, sorted(unknown)

@@ -32,6 +32,8 @@ from modelwatch.config import AlertsConfig
 from modelwatch.hints.build import build_hints
 from modelwatch.hints.model import frame as no_hints
 from modelwatch.hints.tables import load_facts
+from modelwatch.ingest.connect import open_source
+from modelwatch.ingest.source import MetricsSource
 from modelwatch.links import plot_name
 from modelwatch.run import Run
 from modelwatch.warehouse import Warehouse, open_warehouse
@@ -84,8 +86,11 @@ def alert_hour(
     failures = dict(failures or {})
     notifier = notifier_for or notifier_factory(cfg)
     pause = {"sleep": sleep} if sleep is not None else {}
-    with open_warehouse(run.warehouse) as wh:
-        ready = prepare(wh, run, failures)
+    with (
+        open_warehouse(run.warehouse) as wh,
+        open_source(run.source, run.settings, wh) as source,
+    ):
+        ready = prepare(wh, source, run, failures)
         tables.record_intents(wh, intent_rows(ready.plan))
     result = send_planned(ready.plan, notifier, ready.policy, **pause)
     runs = delivery_health.outcomes(ready.plan, result, run.hour)
@@ -154,14 +159,15 @@ def others(cfg: AlertsConfig, e: lifecycle.AlertEvent, failing: str) -> list[str
     return sorted({r for r in routed if r != failing} | {delivery_health.LOG})
 
 
-def prepare(wh: Warehouse, run: Run, failures: dict[str, str]) -> Prepared:
-    """The read phase: the stages up to the plan, over the hour's stored facts."""
+def prepare(wh: Warehouse, source: MetricsSource, run: Run, failures: dict[str, str]) -> Prepared:
+    """The read phase: the stages up to the plan, over the hour's stored facts (and the
+    metrics source, for the unknown-id filter, deploys and plots)."""
     cfg, hour = run.settings.alerts, run.hour
-    inputs = tables.load_inputs(wh, run)
+    inputs = tables.load_inputs(wh, source, run)
     if inputs.unknown:
         log.warning("unknown model ids, not alerted on: %s", ", ".join(inputs.unknown))
     eps = pipeline.episodes(inputs, cfg, run.full)
-    hints = find_hints(wh, run, eps, failures)
+    hints = find_hints(wh, source, run, eps, failures)
     retry, owed = pipeline.retries(inputs.owed, eps, cfg) if run.notify else ([], {})
     ledger = inputs.ledger  # modelwatch's own notifications are planned by check_delivery
     if len(ledger):
@@ -174,7 +180,7 @@ def prepare(wh: Warehouse, run: Run, failures: dict[str, str]) -> Prepared:
     routes = pipeline.route(events, owed, hour, cfg, lambda r: available_receivers(cfg, r))
     if run.notify and cfg.plots:
         folder = run.folders.report(hour)
-        draw = lambda e: draw_plot(wh, run, e, folder)  # noqa: E731
+        draw = lambda e: draw_plot(wh, source, run, e, folder)  # noqa: E731
         events = pipeline.with_plots(events, routes, held, ledger, draw)
     policy = RetryPolicy(cfg.delivery.retries, cfg.delivery.backoff_s, cfg.delivery.max_attempts)
     backfill = run.mode.is_backfill
@@ -183,7 +189,11 @@ def prepare(wh: Warehouse, run: Run, failures: dict[str, str]) -> Prepared:
 
 
 def find_hints(
-    wh: Warehouse, run: Run, eps: pipeline.Episodes, failures: dict[str, str]
+    wh: Warehouse,
+    source: MetricsSource,
+    run: Run,
+    eps: pipeline.Episodes,
+    failures: dict[str, str],
 ) -> pd.DataFrame:
     """The hints of every alert open (or opening) at the hour. Hints never hold an alert back:
     if finding them fails, the alerts go out without them, and the failure is recorded."""
@@ -191,7 +201,7 @@ def find_hints(
     if not run.settings.hints.enabled or not refs:
         return no_hints([])
     try:
-        facts = load_facts(wh, run.settings, refs, run.hour)
+        facts = load_facts(wh, source, run.settings, refs, run.hour)
         return build_hints(facts, run.settings, refs, run.hour)
     except Exception as exc:
         log.warning(
@@ -201,11 +211,13 @@ def find_hints(
         return no_hints([])
 
 
-def draw_plot(wh: Warehouse, run: Run, e: lifecycle.AlertEvent, folder: Path) -> dict[str, str]:
+def draw_plot(
+    wh: Warehouse, source: MetricsSource, run: Run, e: lifecycle.AlertEvent, folder: Path
+) -> dict[str, str]:
     """The alert's plot (drawn once per alert and hour); a failure only costs the picture."""
     path = folder / plot_name(e.alert_id)
     try:
-        if not path.exists() and plot_alert(wh, run.settings, e, path) is None:
+        if not path.exists() and plot_alert(wh, source, run.settings, e, path) is None:
             return {}
     except Exception:
         log.warning("could not draw the plot of %s", e.alert_id, exc_info=True)

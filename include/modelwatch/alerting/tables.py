@@ -22,6 +22,7 @@ from modelwatch.alerting.scope import alert_models, drop_unknown
 from modelwatch.alerting.silence_table import load_silences
 from modelwatch.config import Settings
 from modelwatch.drift.findings import drift_signal_rows
+from modelwatch.ingest.source import MetricsSource
 from modelwatch.labels import table_labels
 from modelwatch.run import Run
 from modelwatch.warehouse import Warehouse
@@ -120,7 +121,7 @@ def load_owed(
     )
 
 
-def load_inputs(wh: Warehouse, run: Run) -> AlertInputs:
+def load_inputs(wh: Warehouse, source: MetricsSource, run: Run) -> AlertInputs:
     """Everything the alert stages of `run.hour` start from."""
     settings, hour = run.settings, run.hour
     start = hour - lifecycle.LOOKBACK
@@ -128,10 +129,10 @@ def load_inputs(wh: Warehouse, run: Run) -> AlertInputs:
     # a run over the whole fleet also owns the fleet's alerts and modelwatch's own
     owned = [*models, lifecycle.FLEET_ID, lifecycle.MODELWATCH_ID] if run.full else list(models)
     signals, latest = load_signals(wh, models, start)
-    signals, unknown = drop_unknown(wh, settings, signals)
+    signals, unknown = drop_unknown(wh, source, settings, signals)
     end = max(hour, latest or hour)
     fleet = load_fleet_signals(wh, start, end, settings)
-    labels = table_labels(wh, settings.alerts.labels, models)
+    labels = table_labels(source.companion(wh), settings.alerts.labels, models)
     ledger = wh.query(
         "SELECT * FROM mw_notifications WHERE hour = :hour AND model_id IN :models",
         {"hour": hour, "models": owned},

@@ -34,22 +34,45 @@ class Finding:
 
 
 def check_warehouse(args: argparse.Namespace, settings: Settings) -> list[Finding]:
-    """The warehouse opens (never created here) and holds the metrics source table."""
-    from modelwatch.ingest.extract import check_keys, source_columns
-    from modelwatch.warehouse import open_warehouse
+    """The warehouse opens (never created here), and the metrics source answers with its key
+    columns: the warehouse's own table, or a table or Prometheus elsewhere (checked whatever
+    became of the warehouse: it is another connection)."""
+    from modelwatch.warehouse import open_warehouse, require_existing
+    from modelwatch.warehouse.source_spec import source_spec
 
     try:
-        spec = spec_from_args(args, read_only=True)
-        with open_warehouse(spec) as wh:
-            wh.query("SELECT 1 AS one")
-            found = [Finding("warehouse", OK, f"{spec.describe()} answers")]
-            try:
-                check_keys(settings.source, source_columns(wh, settings.source))
-            except ValueError as exc:
-                return [*found, Finding("source", PROBLEM, str(exc))]
+        spec = spec_from_args(args)
+        source = source_spec(settings, spec)
     except (RuntimeError, ValueError, LookupError, OSError) as exc:
-        return [Finding("warehouse", PROBLEM, " ".join(str(exc).split())[:300])]
-    return [*found, Finding("source", OK, f"table {settings.source.table} has its key columns")]
+        return [Finding("source", PROBLEM, one_line(exc))]
+    found: list[Finding] = []
+    try:
+        with open_warehouse(require_existing(spec)) as wh:
+            wh.query("SELECT 1 AS one")
+            found.append(Finding("warehouse", OK, f"{spec.describe()} answers"))
+            if source.native:
+                return [*found, check_source(source, settings, wh)]
+    except (RuntimeError, ValueError, LookupError, OSError) as exc:
+        found.append(Finding("warehouse", PROBLEM, one_line(exc)))
+        if source.native:
+            return found
+    return [*found, check_source(source, settings, None)]
+
+
+def check_source(source: Any, settings: Settings, wh: Any) -> Finding:
+    """The metrics source answers, with its key columns (`MetricsSource.check`)."""
+    from modelwatch.ingest.connect import open_source
+
+    try:
+        with open_source(source, settings, wh) as metrics:
+            metrics.check()
+            return Finding("source", OK, f"{metrics.describe()} answers with its key columns")
+    except (RuntimeError, ValueError, LookupError, OSError) as exc:
+        return Finding("source", PROBLEM, one_line(exc))
+
+
+def one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
 
 
 def check_channels(settings: Settings) -> list[Finding]:

@@ -68,29 +68,35 @@ def refuse_unknown_models(
 ) -> None:
     """Model ids the metrics source has never reported are typos until said otherwise
     (`--allow-new`): refused, naming each and the closest known ids, before anything is
-    written. Opens nothing when no id is given, or the warehouse file does not exist."""
+    written. Opens nothing when no id is given, or the warehouse file (the default source)
+    does not exist."""
     ids = sorted(set(ids))
     if allow_new or not ids:
         return
+    from modelwatch.ingest.connect import open_source
     from modelwatch.ingest.extract import reported_ids
-    from modelwatch.warehouse import WarehouseError, open_warehouse
+    from modelwatch.warehouse import WarehouseError
+    from modelwatch.warehouse.source_spec import source_spec
 
+    source = source_spec(settings, spec)
     try:
-        require_existing(spec)
+        if source.native:
+            require_existing(spec)
     except WarehouseError as exc:
         raise ValueError(f"{exc}: no model has reported yet (--allow-new to go on)") from exc
-    with open_warehouse(spec) as wh:
-        unknown = [m for m in ids if m not in reported_ids(wh, settings.source, ids)]
-        known = sorted(reported_ids(wh, settings.source)) if unknown else []
+    with open_source(source, settings) as metrics:
+        unknown = [m for m in ids if m not in reported_ids(metrics, ids)]
+        known = sorted(reported_ids(metrics)) if unknown else []
+        where = metrics.describe()
     if unknown:
-        raise ValueError("\n".join(unknown_model(m, known, settings) for m in unknown))
+        raise ValueError("\n".join(unknown_model(m, known, where) for m in unknown))
 
 
-def unknown_model(model_id: str, known: Sequence[str], settings: Settings) -> str:
+def unknown_model(model_id: str, known: Sequence[str], where: str) -> str:
     close = difflib.get_close_matches(model_id, known, n=3, cutoff=0.6)
     hint = f"; closest known: {', '.join(close)}" if close else ""
     return (
-        f"unknown model id {model_id!r}: never reported by {settings.source.table}{hint} "
+        f"unknown model id {model_id!r}: never reported by {where}{hint} "
         "(--allow-new to use it anyway)"
     )
 

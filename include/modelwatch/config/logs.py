@@ -28,14 +28,16 @@ def _ident(v: str | None) -> str | None:
 class LogsConfig(StrictModel):
     """Model logs: optional. `source: none` (or a missing table) turns log mining off."""
 
-    source: Literal["none", "warehouse", "jsonl", "elasticsearch", "opensearch"] = Field(
+    source: Literal["none", "warehouse", "sql", "jsonl", "elasticsearch", "opensearch"] = Field(
         "warehouse",
-        description="Where model logs are read from: `warehouse` (`table`), `jsonl` (files "
-        "`path`), `elasticsearch` or `opensearch` (`conn_id`, `index`), or `none` (no log "
-        "mining; a missing table is the same).",
+        description="Where model logs are read from: `warehouse` (`table` in the warehouse), "
+        "`sql` (`table` in the metrics source's SQL connection), `jsonl` (files `path`), "
+        "`elasticsearch` or `opensearch` (`conn_id`, `index`), or `none` (no log mining; a "
+        "missing table is the same).",
     )
     table: str = Field(
-        "model_logs", description="`warehouse`: the table (`[schema.]table`) of log lines."
+        "model_logs",
+        description="`warehouse`, `sql`: the table (`[schema.]table`) of log lines.",
     )
     columns: dict[str, str] = Field(
         default_factory=dict,

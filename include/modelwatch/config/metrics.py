@@ -14,7 +14,8 @@ that takes one of those sections sees the same metric list without another argum
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Literal, Self
 
 from pydantic import Field, PrivateAttr, field_validator, model_validator
@@ -106,27 +107,69 @@ def metrics_of(extras: Sequence[MetricSpec]) -> tuple[schema.Metric, ...]:
 
 
 class MetricsAware(StrictModel):
-    """A settings section that acts on every metric, built-in and declared (see the module)."""
+    """A settings section that acts on every metric, built-in and declared (see the module),
+    and on the fleet's source: which built-ins it reports and how often it samples."""
 
     _extra_metrics: tuple[MetricSpec, ...] = PrivateAttr(default=())
+    #: Built-in metrics the fleet does not report (`source.metrics` leaves them out).
+    _absent: frozenset[str] = PrivateAttr(default=frozenset())
+    #: The source's sample interval in seconds (`source.interval`).
+    _interval_s: int = PrivateAttr(default=60)
 
     @property
     def extra_metrics(self) -> tuple[MetricSpec, ...]:
         return self._extra_metrics
 
     @property
+    def absent_metrics(self) -> frozenset[str]:
+        """The built-in metrics this fleet does not report: neither required nor watched."""
+        return self._absent
+
+    @property
     def metrics(self) -> tuple[schema.Metric, ...]:
-        """The built-in metrics and the declared ones."""
-        return metrics_of(self._extra_metrics)
+        """The built-in metrics and the declared ones: every metric column a frame carries.
+        A built-in the fleet does not report is marked optional (its column is empty)."""
+        return tuple(
+            replace(m, optional=True) if m.name in self._absent else m
+            for m in metrics_of(self._extra_metrics)
+        )
 
     @property
     def metric_names(self) -> tuple[str, ...]:
         return tuple(m.name for m in self.metrics)
 
+    @property
+    def reported_metrics(self) -> tuple[schema.Metric, ...]:
+        """The metrics the fleet reports: the built-ins `source.metrics` lists, the declared."""
+        return tuple(m for m in metrics_of(self._extra_metrics) if m.name not in self._absent)
+
+    @property
+    def interval_seconds(self) -> int:
+        return self._interval_s
+
+    @property
+    def rows_per_hour(self) -> int:
+        """Samples a model delivers in a complete hour, at the source's interval."""
+        return 3600 // self._interval_s
+
     def with_metrics(self, extras: Sequence[MetricSpec]) -> Self:
         """A copy that also acts on `extras` (what the settings do with `source.extra_metrics`;
         tests call it directly)."""
+        return self.for_fleet(extras, self._absent, self._interval_s)
+
+    def for_fleet(
+        self, extras: Sequence[MetricSpec], absent: Iterable[str], interval_s: int
+    ) -> Self:
+        """A copy that knows the fleet's source: its declared metrics, the built-ins it does
+        not report, its sample interval (what the settings hand each section)."""
         check_unique(extras)
         out = self.model_copy()
         out._extra_metrics = tuple(extras)
+        out._absent = frozenset(absent)
+        out._interval_s = int(interval_s)
         return out
+
+    def fleet_of(self, other: MetricsAware) -> Self:
+        """A copy that knows what `other` knows of the fleet (a section rebuilt from a dump
+        loses it: private attributes are not part of one)."""
+        return self.for_fleet(other._extra_metrics, other._absent, other._interval_s)

@@ -168,11 +168,13 @@ def detection_changes(
 
 def with_detection_changes(fleet: DetectionConfig, changes: Mapping[str, Any]) -> DetectionConfig:
     """The fleet's detection settings with one model's changes (`detection_changes`) in, and
-    the fleet's declared metrics (not part of a dump: `MetricsAware`)."""
+    what the settings know of the fleet's source (not part of a dump: `MetricsAware`)."""
     if not changes:
         return fleet
-    out = DetectionConfig.model_validate({**fleet.model_dump(), **changes})
-    return out.with_metrics(fleet.extra_metrics)
+    merged = {**fleet.model_dump(), **changes}
+    if fleet.absent_metrics:  # what the fleet does not report stays out, whatever a model's
+        merged["exclude_metrics"] = sorted({*merged["exclude_metrics"], *fleet.absent_metrics})
+    return DetectionConfig.model_validate(merged).fleet_of(fleet)
 
 
 def detection_for(

@@ -129,11 +129,20 @@ class Settings(StrictModel):
 
     @model_validator(mode="after")
     def _declared_metrics_reach_their_users(self) -> Settings:
-        """The gate and the detector act on the metrics `source` declares (metrics.py)."""
-        extras = self.source.extra_metrics
-        if extras:  # the sections are frozen: hand them copies that know the metrics
-            object.__setattr__(self, "validation", self.validation.with_metrics(extras))
-            object.__setattr__(self, "detection", self.detection.with_metrics(extras))
+        """The gate and the detector act on the metrics, sample interval and metric set the
+        `source` section declares (metrics.py); a built-in the fleet does not report is left
+        out of detection as `exclude_metrics` leaves one out."""
+        src = self.source
+        extras, absent, interval = src.extra_metrics, src.absent, src.interval_seconds
+        if extras or absent or interval != 60:  # sections are frozen: hand them aware copies
+            detection = self.detection
+            if absent:
+                gone = tuple(sorted({*detection.exclude_metrics, *absent}))
+                detection = detection.model_copy(update={"exclude_metrics": gone})
+            object.__setattr__(
+                self, "validation", self.validation.for_fleet(extras, absent, interval)
+            )
+            object.__setattr__(self, "detection", detection.for_fleet(extras, absent, interval))
         return self
 
     def digest(self) -> str:

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from modelwatch import schema
+from modelwatch.detection.features import rows_per_hour
 
 
 @dataclass
@@ -77,16 +78,18 @@ def explain_baselines(
     hour of day.
 
     The baseline is the same hour of day in the history when at least three days of it exist
-    (traffic at 3 pm is not traffic at 3 am), else the whole history.
+    (traffic at 3 pm is not traffic at 3 am), else the whole history; a day counts in the
+    history's own rows (`features.rows_per_hour`: its sample interval).
     """
     values = history[list(metrics)].to_numpy(dtype=float)
     hod = history[schema.TS].dt.hour.to_numpy()
+    per_hour = rows_per_hour(history[schema.TS])
     center = np.zeros((24, values.shape[1]))
     scale = np.zeros_like(center)
     overall = _explain_stats(values)
     for h in range(24):
         sel = hod == h
-        enough = sel.sum() >= 3 * schema.ROWS_PER_HOUR * 0.8
+        enough = sel.sum() >= 3 * per_hour * 0.8
         center[h], scale[h] = _explain_stats(values[sel]) if enough else overall
     return {"hod_center": center, "hod_scale": scale}
 

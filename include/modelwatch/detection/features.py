@@ -1,4 +1,4 @@
-"""Turn raw one-minute metrics into the features the detector sees.
+"""Turn raw metrics (one row per model per source interval) into the features the detector sees.
 
 Logs tame the heavy right tails of latency, traffic and error rate, so an Isolation Forest's
 uniform splits spend their effort where the data is; load per replica ties traffic to capacity.
@@ -15,6 +15,17 @@ import numpy as np
 import pandas as pd
 
 from modelwatch import schema
+
+
+def rows_per_hour(ts: pd.Series) -> float:
+    """How many rows an hour of this history holds: an hour over the rows' typical spacing
+    (the source's sample interval: 60 for one-minute rows, 12 for five-minute ones)."""
+    stamps = np.unique(ts.dropna().to_numpy(dtype="datetime64[ns]"))
+    if len(stamps) < 2:
+        return float(schema.ROWS_PER_HOUR)
+    step = float(np.median(np.diff(stamps).astype(np.int64))) / 1e9
+    return 3600.0 / step if step > 0 else float(schema.ROWS_PER_HOUR)
+
 
 #: Feature name -> how it is computed from a frame of metrics.
 FEATURES: tuple[str, ...] = (
@@ -104,7 +115,8 @@ class SeasonalBaseline:
     never moved is not an anomaly). What is left is expressed in units of that band.
     """
 
-    MIN_ROWS_PER_HOUR = 90  # about a day and a half of one-minute rows
+    #: A slot's own level needs about a day and a half of its rows (90 of one-minute rows).
+    MIN_DAYS_PER_SLOT = 1.5
     #: The seasonal slots a level is kept for: the 24 hours of the day. Weekly slots (day of
     #: week x hour) were measured and paged more (docs/decisions/0002-weekly-seasonality.md).
     SLOTS = 24
@@ -128,6 +140,7 @@ class SeasonalBaseline:
         directions = [*(DIRECTION[f] for f in FEATURES), *(m.direction for m in extras)]
         x = feature_matrix(history, self.extras)
         slot = self.slots(history[schema.TS])
+        min_rows = self.MIN_DAYS_PER_SLOT * rows_per_hour(history[schema.TS])
         with np.errstate(all="ignore"), warnings.catch_warnings():
             # quiet minutes have no latency: all-null slices are allowed (their level: 0)
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -135,7 +148,7 @@ class SeasonalBaseline:
             self.levels = np.tile(overall, (self.SLOTS, 1))
             for k in range(self.SLOTS):
                 sel = slot == k
-                if sel.sum() >= self.MIN_ROWS_PER_HOUR:
+                if sel.sum() >= min_rows:
                     self.levels[k] = np.nan_to_num(np.nanmedian(x[sel], axis=0), nan=overall)
             resid = x - self.levels[slot]
             dev = np.abs(resid - np.nanmedian(resid, axis=0))

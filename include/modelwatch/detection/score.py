@@ -96,11 +96,12 @@ def _fit_window(
     it has less than a full day detector's minimum."""
     in_window = (history[schema.TS] >= start) & (history[schema.TS] < end)
     clean, _ = clean_training_rows(history[in_window], cfg.metrics)
-    if len(clean) < min_hours * schema.ROWS_PER_HOUR * 0.8:
+    per_hour = cfg.rows_per_hour  # the source's samples per hour (60 at one a minute)
+    if len(clean) < min_hours * per_hour * 0.8:
         return None, len(clean)
     if warm and clean[schema.TS].dt.floor("h").nunique() < min_hours:  # hours, not rows
         return None, len(clean)
-    widen = warmup_widen(len(clean) / schema.ROWS_PER_HOUR, cfg.min_history_hours)
+    widen = warmup_widen(len(clean) / per_hour, cfg.min_history_hours)
     return fit_detector(clean, cfg, model_id, fitted_at=end, widen=widen), len(clean)
 
 

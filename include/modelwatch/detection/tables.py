@@ -27,10 +27,11 @@ from modelwatch.detection.baselines import (
     lookback_hours,
     streak_start,
 )
-from modelwatch.ingest.extract import ids_param, in_models, version_first_seen
+from modelwatch.ingest.source import MetricsSource
 from modelwatch.labels import override_labels
 from modelwatch.run import HOUR
 from modelwatch.warehouse import Warehouse
+from modelwatch.warehouse.base import ids_param, in_models
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +51,13 @@ def recent_scores(wh: Warehouse, models: Sequence[str], hour: datetime, hours: i
 
 
 def version_changes(
-    wh: Warehouse, settings: Settings, models: Sequence[str], start: datetime, end: datetime
+    source: MetricsSource, models: Sequence[str], start: datetime, end: datetime
 ) -> dict[str, list[datetime]]:
-    """When each model's rows first showed a version it had not shown since `start - 1h`."""
-    got = version_first_seen(wh, settings.source, models, start - HOUR, end)
+    """When each model's rows first showed a version it had not shown since `start - 1h`
+    (none when the source has no versions)."""
+    got = source.versions(models, start - HOUR, end) if models else None
+    if got is None:
+        return {}
     out: dict[str, list[datetime]] = {}
     for r in got.itertuples(index=False):
         first = pd.Timestamp(r.first_ts).to_pydatetime()
@@ -106,7 +110,11 @@ def _moves(got: pd.DataFrame) -> list[Baseline]:
 
 
 def decide_hour(
-    wh: Warehouse, settings: Settings, models: Sequence[str], hour: datetime
+    wh: Warehouse,
+    source: MetricsSource,
+    settings: Settings,
+    models: Sequence[str],
+    hour: datetime,
 ) -> dict[str, Baseline]:
     """Decide and record this hour's automatic moves (replacing what a rerun of the hour
     decided before), and return every model's baseline in effect for the hour."""
@@ -117,7 +125,7 @@ def decide_hour(
     moves: list[Baseline] = []
     if len(scores):
         anomalous = sorted(scores["model_id"].astype(str).unique())
-        deploys = version_changes(wh, settings, anomalous, hour - timedelta(hours=window), hour)
+        deploys = version_changes(source, anomalous, hour - timedelta(hours=window), hour)
         accepted = [
             m
             for m, b in load_baselines(wh, models, hour, keep).items()

@@ -18,13 +18,21 @@ from modelwatch.warehouse import Warehouse
 
 
 def plot_drift(
-    wh: Warehouse, cfg: DriftConfig, model_id: str, hour: datetime, out: Path, hours: int = 48
+    wh: Warehouse,
+    cfg: DriftConfig,
+    model_id: str,
+    hour: datetime,
+    out: Path,
+    hours: int = 48,
+    preds: Warehouse | None = None,
 ) -> Path | None:
-    """Write the PNG to `out` (None when there are no predictions to draw)."""
-    if not predictions_available(wh, cfg):
+    """Write the PNG to `out` (None when there are no predictions to draw); the predictions
+    read from `preds` (default `wh`)."""
+    preds = preds or wh
+    if not predictions_available(preds, cfg):
         return None
-    rows = read_predictions(wh, cfg, hour, hour + HOUR, [model_id], [PREDICTION], False)
-    ref = load_references(wh, cfg, hour, [model_id], [PREDICTION], False).get(
+    rows = read_predictions(preds, cfg, hour, hour + HOUR, [model_id], [PREDICTION], False)
+    ref = load_references(wh, cfg, hour, [model_id], [PREDICTION], False, preds).get(
         (model_id, PREDICTION)
     )
     if rows.empty or ref is None:

@@ -112,8 +112,11 @@ def build_references(
     models: Sequence[str],
     features: Sequence[str],
     labels: bool,
+    preds: Warehouse | None = None,
 ) -> int:
-    """Build and store the day's sketches of `models`; returns the sketches written."""
+    """Build and store the day's sketches of `models` (their predictions read from `preds`,
+    default `wh`); returns the sketches written."""
+    preds = preds or wh
     frames = []
     for i in range(0, len(models), READ_CHUNK):
         chunk = list(models[i : i + READ_CHUNK])
@@ -122,7 +125,7 @@ def build_references(
         parts = []
         if rolling:
             start = day - timedelta(days=cfg.reference_days)
-            rows = read_predictions(wh, cfg, start, day, rolling, features, labels)
+            rows = read_predictions(preds, cfg, start, day, rolling, features, labels)
             bad = _excluded_hours(wh, rolling, start, day)
             if bad and len(rows):
                 hours = pd.to_datetime(rows["ts"]).dt.floor("h")
@@ -131,7 +134,7 @@ def build_references(
             parts.append(rows)
         for m in pinned:
             pin = cfg.pinned[m]
-            parts.append(read_predictions(wh, cfg, pin.start, pin.end, [m], features, labels))
+            parts.append(read_predictions(preds, cfg, pin.start, pin.end, [m], features, labels))
         for rows in parts:
             for m, g in rows.groupby("model_id", sort=True):
                 frames += [{"model_id": m, **r} for r in sketch_rows(g, str(m), features, cfg)]
@@ -166,6 +169,7 @@ def load_references(
     models: Sequence[str],
     features: Sequence[str],
     labels: bool,
+    preds: Warehouse | None = None,
 ) -> SketchMap:
     """The sketches of `hour`'s hour of day for `models`, building the day's first if needed."""
     day = hour.replace(hour=0)
@@ -184,7 +188,7 @@ def load_references(
         if done.get(m) != (reference_label(cfg, m, day), built_with(cfg, m, features, labels))
     ]
     if todo:
-        n = build_references(wh, cfg, day, todo, features, labels)
+        n = build_references(wh, cfg, day, todo, features, labels, preds)
         log.info("built %d drift reference sketches for %d models on %s", n, len(todo), day)
     got = wh.query(
         "SELECT model_id, feature, reference, sketch FROM mw_drift_reference WHERE day = :day "

@@ -30,11 +30,7 @@ def predictions_available(wh: Warehouse, cfg: DriftConfig) -> bool:
 
 
 def table_columns(wh: Warehouse, cfg: DriftConfig) -> set[str]:
-    got = wh.query(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = :t",
-        {"t": _table_name(cfg.table)},
-    )
-    return set(got["column_name"].astype(str))
+    return set(wh.columns_of(cfg.table))
 
 
 def tested_columns(wh: Warehouse, cfg: DriftConfig) -> tuple[list[str], bool]:

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 def _hour_findings(
     wh: Warehouse,
+    preds: Warehouse,
     cfg: DriftConfig,
     hour: datetime,
     models: Sequence[str] | None,
@@ -33,39 +34,51 @@ def _hour_findings(
     labels: bool,
     distributions: bool,
 ) -> tuple[pd.DataFrame, list[str]]:
-    rows = read_predictions(wh, cfg, hour, hour + HOUR, models, features, labels)
+    rows = read_predictions(preds, cfg, hour, hour + HOUR, models, features, labels)
     if not distributions:
         rows = rows[rows[LABEL].notna()] if labels else rows.iloc[:0]
     present = sorted(rows["model_id"].unique().tolist())
     if not present:
         return empty_frame(), []
-    sketches = load_references(wh, cfg, hour, present, features, labels)
+    sketches = load_references(wh, cfg, hour, present, features, labels, preds)
     return findings(hour, rows, sketches, features, cfg, distributions), present
 
 
 def drift_hour(
-    wh: Warehouse, cfg: DriftConfig, hour: datetime, models: Sequence[str] | None
+    wh: Warehouse,
+    cfg: DriftConfig,
+    hour: datetime,
+    models: Sequence[str] | None,
+    preds: Warehouse | None = None,
 ) -> DriftHour:
-    """The hour's findings for `models` (None: every model with predictions in the hour)."""
-    if not predictions_available(wh, cfg):
+    """The hour's findings for `models` (None: every model with predictions in the hour).
+    `preds`: where the predictions table is read (the metrics source's connection, for a SQL
+    source apart from the warehouse; default `wh`)."""
+    preds = preds or wh
+    if not predictions_available(preds, cfg):
         return DriftHour(empty_frame(), skipped=f"no predictions table {cfg.table!r}")
-    features, labels = tested_columns(wh, cfg)
-    frame, present = _hour_findings(wh, cfg, hour, models, features, labels, True)
+    features, labels = tested_columns(preds, cfg)
+    frame, present = _hour_findings(wh, preds, cfg, hour, models, features, labels, True)
     out = DriftHour(frame, models=present)
     if labels and cfg.label_delay_hours:
         late_hour = hour - timedelta(hours=cfg.label_delay_hours)
-        late, _ = _hour_findings(wh, cfg, late_hour, models, features, labels, False)
+        late, _ = _hour_findings(wh, preds, cfg, late_hour, models, features, labels, False)
         out.late, out.late_hour = late, late_hour
     return out
 
 
 def write_drift_hour(
-    wh: Warehouse, cfg: DriftConfig, hour: datetime, models: Sequence[str] | None, full: bool
+    wh: Warehouse,
+    cfg: DriftConfig,
+    hour: datetime,
+    models: Sequence[str] | None,
+    full: bool,
+    preds: Warehouse | None = None,
 ) -> dict[str, Any]:
     """Find the hour's drift of `models` and replace the rows the run owns (`full`: the whole
     hour; else its models), and the late-labelled hour's error rows; a no-op without a
     predictions table."""
-    found = drift_hour(wh, cfg, hour, models)
+    found = drift_hour(wh, cfg, hour, models, preds)
     if found.skipped:
         log.info("drift off for %s: %s", hour, found.skipped)
         return {"skipped": found.skipped, "tested": 0, "drifted": []}

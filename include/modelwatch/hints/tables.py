@@ -16,7 +16,7 @@ import pandas as pd
 from modelwatch.config import Settings
 from modelwatch.hints.changes import ACTED
 from modelwatch.hints.model import AlertRef
-from modelwatch.ingest.extract import version_first_seen
+from modelwatch.ingest.source import MetricsSource
 from modelwatch.labels import LabelSets, all_labels
 from modelwatch.logs.masking import mask_secrets
 from modelwatch.logs.store import COUNT_COLUMNS
@@ -49,17 +49,22 @@ def window(settings: Settings, alerts: list[AlertRef], hour: datetime) -> tuple[
 
 
 def load_facts(
-    wh: Warehouse, settings: Settings, alerts: list[AlertRef], hour: datetime
+    wh: Warehouse,
+    source: MetricsSource,
+    settings: Settings,
+    alerts: list[AlertRef],
+    hour: datetime,
 ) -> HintFacts:
-    """The stored facts the hints of `alerts` at `hour` need."""
+    """The stored facts the hints of `alerts` at `hour` need (deploys from the metrics
+    source's versions, the rest from the warehouse)."""
     start, end = window(settings, alerts, hour)
     began = min(a.began for a in alerts)
     models = sorted({a.model_id for a in alerts} | {m for a in alerts for m in a.fleet_models})
     day = hour.replace(hour=0, minute=0, second=0, microsecond=0)
     return HintFacts(
-        labels=all_labels(wh, settings),
-        declared=load_changes(wh, settings, start, end),
-        inferred=inferred_deploys(wh, settings, models, start - HOUR, end),
+        labels=all_labels(source.companion(wh), settings),
+        declared=load_changes(source.companion(wh), settings, start, end),
+        inferred=inferred_deploys(source, models, start - HOUR, end),
         actions=self_actions(wh, models, start - HOUR, end),
         trouble=load_trouble(wh, began - HOUR, hour),
         counts=load_counts(wh, began - HOUR, hour),
@@ -115,12 +120,7 @@ def load_changes(wh: Warehouse, settings: Settings, start: datetime, end: dateti
     cols = ["change_id", "ts", "model_id", "selector", "kind", "detail", "actor"]
     if not wh.table_exists(table.split(".")[-1]):
         return pd.DataFrame(columns=cols)
-    have = set(
-        wh.query(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = :t",
-            {"t": table.split(".")[-1]},
-        )["column_name"].str.lower()
-    )
+    have = {c.lower() for c in wh.columns_of(table)}
     sel = ", ".join(c if c in have else f"NULL AS {c}" for c in cols)
     got = wh.query(
         f"SELECT {sel} FROM {quote_ident(table)} WHERE ts >= :s AND ts < :e ORDER BY ts",
@@ -147,11 +147,14 @@ def _missing(value: object) -> bool:
 
 
 def inferred_deploys(
-    wh: Warehouse, settings: Settings, models: list[str], start: datetime, end: datetime
+    source: MetricsSource, models: list[str], start: datetime, end: datetime
 ) -> pd.DataFrame:
-    """(model_id, ts, old, new) for each version first seen after `start` (from the metrics)."""
-    got = version_first_seen(wh, settings.source, models, start, end)
+    """(model_id, ts, old, new) for each version first seen after `start` (from the metrics;
+    none when the source has no versions)."""
+    got = source.versions(models, start, end) if models else None
     out = []
+    if got is None:
+        return pd.DataFrame(out, columns=["model_id", "ts", "old", "new"])
     for model, g in got.sort_values(["model_id", "first_ts", "version"]).groupby("model_id"):
         versions = g.to_dict("records")
         for prev, cur in itertools.pairwise(versions):

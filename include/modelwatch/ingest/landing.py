@@ -25,13 +25,11 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from modelwatch import schema
 from modelwatch.config import Settings
 from modelwatch.ingest.extract import known_models
+from modelwatch.ingest.source import MetricsSource
 from modelwatch.run import HOUR, Run
 from modelwatch.timestamps import to_naive_utc
-from modelwatch.warehouse import Warehouse
-from modelwatch.warehouse.base import quote_ident
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +57,9 @@ def deadline(hour: datetime, settings: Settings) -> datetime:
 
 
 def fresh_from(hour: datetime, settings: Settings) -> datetime:
-    """A model has landed once it has a row at or after this: the gate's freshness bound."""
-    return hour + HOUR - timedelta(minutes=settings.validation.max_staleness_minutes)
+    """A model has landed once it has a row at or after this: the gate's freshness bound
+    (never less than one source interval)."""
+    return hour + HOUR - timedelta(minutes=settings.validation.staleness_minutes)
 
 
 def judge(
@@ -93,31 +92,23 @@ def judge(
     )
 
 
-def landed_models(wh: Warehouse, settings: Settings, hour: datetime) -> set[str]:
+def landed_models(source: MetricsSource, settings: Settings, hour: datetime) -> set[str]:
     """Models with a row in [fresh_from, end of hour): fresh enough for the gate."""
-    src = settings.source
-    ts_col = quote_ident(src.column(schema.TS))
-    id_col = quote_ident(src.column(schema.MODEL_ID))
-    got = wh.query(
-        f"SELECT DISTINCT {id_col} AS model_id FROM {quote_ident(src.table)} "
-        f"WHERE {ts_col} >= :start AND {ts_col} < :end AND {id_col} IS NOT NULL",
-        {"start": fresh_from(hour, settings), "end": hour + HOUR},
-    )
-    return set(got["model_id"].astype(str))
+    return set(source.reporting(fresh_from(hour, settings), hour + HOUR))
 
 
-def check_landing(wh: Warehouse, run: Run, now: datetime) -> Landing:
+def check_landing(source: MetricsSource, run: Run, now: datetime) -> Landing:
     """One poke: has `run.hour` landed for the run's models (or every model expected now)?
-    Runs that do not wait answer without reading the warehouse."""
+    Runs that do not wait answer without reading the source."""
     settings, run_type = run.settings, run.mode.run_type
     if not waits(run_type):
         return judge(run_type, run.hour, now, (), (), settings)
     if run.models is not None:
         expected: list[str] = list(run.models)
     else:  # the models that reported an hour ago: one silent since is an outage, not late
-        expected = known_models(wh, settings.source, run.hour, HOUR)
+        expected = known_models(source, run.hour, HOUR)
     result = judge(
-        run_type, run.hour, now, expected, landed_models(wh, settings, run.hour), settings
+        run_type, run.hour, now, expected, landed_models(source, settings, run.hour), settings
     )
     shown = ", ".join(result.missing[:10]) + (" ..." if len(result.missing) > 10 else "")
     log.info("%s%s", result.reason, f" (missing: {shown})" if result.missing else "")

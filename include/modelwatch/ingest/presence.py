@@ -16,12 +16,10 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from modelwatch import schema
 from modelwatch.config import Settings
+from modelwatch.ingest.source import MetricsSource
 from modelwatch.run import HOUR
-from modelwatch.timestamps import naive_utc
 from modelwatch.warehouse import Warehouse
-from modelwatch.warehouse.base import quote_ident
 
 
 @dataclass(frozen=True)
@@ -31,38 +29,20 @@ class Retirement:
     hour: datetime  # the hour it was retired at
 
 
-def last_seen(wh: Warehouse, settings: Settings, hour: datetime) -> dict[str, datetime]:
+def last_seen(source: MetricsSource, settings: Settings, hour: datetime) -> dict[str, datetime]:
     """Each model's hour of its latest row within the lookback, up to the end of `hour`."""
-    src = settings.source
-    ts, mid = quote_ident(src.column(schema.TS)), quote_ident(src.column(schema.MODEL_ID))
     start = hour - timedelta(days=settings.detection.history_days)
-    got = wh.query(
-        f"SELECT {mid} AS model_id, MAX({ts}) AS last FROM {quote_ident(src.table)} "
-        f"WHERE {ts} >= :start AND {ts} < :end AND {mid} IS NOT NULL GROUP BY {mid}",
-        {"start": start, "end": hour + HOUR},
-    )
-    last = naive_utc(got["last"]).dt.floor("h")  # a `timestamptz` column: naive UTC here
-    return {
-        str(m): pd.Timestamp(t).to_pydatetime() for m, t in zip(got["model_id"], last, strict=True)
-    }
+    newest = source.newest(start, hour + HOUR)
+    return {m: t.replace(minute=0, second=0, microsecond=0) for m, t in newest.items()}
 
 
-def fleet_hours(
-    wh: Warehouse, settings: Settings, start: datetime, end: datetime
-) -> list[datetime]:
+def fleet_hours(source: MetricsSource, start: datetime, end: datetime) -> list[datetime]:
     """The hours in [start, end) in which any model reported."""
-    src = settings.source
-    ts = quote_ident(src.column(schema.TS))
-    got = wh.query(
-        f"SELECT DISTINCT date_trunc('hour', {ts}) AS h FROM {quote_ident(src.table)} "
-        f"WHERE {ts} >= :start AND {ts} < :end",
-        {"start": start, "end": end},
-    )
-    return sorted(pd.Timestamp(h).to_pydatetime() for h in naive_utc(got["h"]))
+    return source.active_hours(start, end)
 
 
 def retirements(
-    wh: Warehouse, settings: Settings, hour: datetime, seen: dict[str, datetime]
+    source: MetricsSource, settings: Settings, hour: datetime, seen: dict[str, datetime]
 ) -> list[Retirement]:
     """The models retired by the end of `hour`: their `retire_after_hours`-th hour of fleet
     rows after their last row has come. Only models silent at least that long are checked."""
@@ -70,7 +50,7 @@ def retirements(
     silent = {m: s for m, s in seen.items() if s <= hour - timedelta(hours=after)}
     if not silent:
         return []
-    hours = fleet_hours(wh, settings, min(silent.values()) + HOUR, hour + HOUR)
+    hours = fleet_hours(source, min(silent.values()) + HOUR, hour + HOUR)
     out = []
     for model_id, last in sorted(silent.items()):
         reported = [h for h in hours if h > last]
@@ -80,12 +60,12 @@ def retirements(
 
 
 def in_service(
-    wh: Warehouse, settings: Settings, hour: datetime
+    source: MetricsSource, settings: Settings, hour: datetime
 ) -> tuple[list[str], list[Retirement]]:
     """The models expected to report at `hour` (known in the lookback, not retired), and the
     retirements among the others."""
-    seen = last_seen(wh, settings, hour)
-    gone = retirements(wh, settings, hour, seen)
+    seen = last_seen(source, settings, hour)
+    gone = retirements(source, settings, hour, seen)
     retired = {r.model_id for r in gone}
     return sorted(m for m in seen if m not in retired), gone
 

@@ -116,9 +116,9 @@ def validate_hour(
 
     gx, batches = frame_batches()
     stats: dict[str, int] = defaultdict(int)
-    metrics = cfg.metrics
+    metrics = cfg.reported_metrics  # a built-in the fleet does not report is not checked
     _check_columns(gx, batches, df, stats, metrics)
-    coerced = coerce(df, cfg.metric_names)
+    coerced = coerce(df, [m.name for m in metrics])
     data = coerced.data
     rows = data[list(required_columns(metrics))].reset_index(drop=True)
     null_ids, row_failures = 0, {}
@@ -126,7 +126,7 @@ def validate_hour(
         null_ids, row_failures = _validate_rows(gx, batches, rows, hour, stats, metrics)
         _add_unreadable(row_failures, rows, coerced.unreadable)
         _allow_unreported(row_failures, rows, df.reset_index(drop=True), metrics)
-    facts = _model_facts(rows, hour, expected)
+    facts = _model_facts(rows, hour, expected, cfg.interval_seconds)
     agg_failures = _validate_models(gx, batches, facts, cfg, stats)
 
     verdicts = _verdicts(facts, row_failures, agg_failures, cfg, hour)
@@ -245,19 +245,23 @@ def _allow_unreported(
                 del failures[str(model_id)]
 
 
-def _model_facts(rows: pd.DataFrame, hour: datetime, expected: list[str]) -> pd.DataFrame:
-    """Per model (expected or seen): rows delivered, distinct minutes / 60, minutes since newest."""
+def _model_facts(
+    rows: pd.DataFrame, hour: datetime, expected: list[str], interval_s: int = 60
+) -> pd.DataFrame:
+    """Per model (expected or seen): rows delivered, distinct sample slots (one per source
+    interval) over the slots of an hour, minutes since the newest."""
     end = pd.Timestamp(hour + _HOUR)
     owned = rows[rows[schema.MODEL_ID].notna()]
     ts = owned[schema.TS]
     in_hour = owned.loc[ts.notna() & (ts >= pd.Timestamp(hour)) & (ts < end), [schema.MODEL_ID]]
-    in_hour["minute"] = ts.dt.floor("min")
+    in_hour["minute"] = ts.dt.floor(f"{interval_s}s")
     groups = in_hour.groupby(schema.MODEL_ID)["minute"]
     models = sorted(set(expected) | set(owned[schema.MODEL_ID].unique().tolist()))
     facts = pd.DataFrame(index=pd.Index(models, name=schema.MODEL_ID, dtype="str"))
     facts["n_rows"] = owned.groupby(schema.MODEL_ID).size().reindex(models, fill_value=0)
     minutes = groups.nunique().reindex(models, fill_value=0)
-    facts["completeness"] = (minutes / schema.ROWS_PER_HOUR).clip(upper=1.0).astype("float64")
+    slots = 3600 // interval_s
+    facts["completeness"] = (minutes / slots).clip(upper=1.0).astype("float64")
     newest = groups.max().reindex(models).astype("datetime64[us]")
     facts["staleness_minutes"] = (end - newest).dt.total_seconds() / 60.0
     return facts

@@ -50,12 +50,8 @@ def from_warehouse(
     name = cfg.table.split(".")[-1]
     if not wh.table_exists(name):
         return empty_lines()
-    cols = wh.query(
-        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = :t",
-        {"t": name},
-    )
-    have = {c.lower() for c in cols["column_name"]}
-    types = dict(zip(cols["column_name"].str.lower(), cols["data_type"].str.lower(), strict=True))
+    types = {c.lower(): t for c, t in wh.columns_of(cfg.table).items()}
+    have = set(types)
     select = [
         f"{quote_ident(cfg.column(c))} AS {quote_ident(c)}"
         for c in LOG_COLUMNS
@@ -165,7 +161,7 @@ def read_lines(
     """The window's lines from the configured source, and the count of unparseable rows."""
     if cfg.source == "none":
         return empty_lines(), 0
-    if cfg.source == "warehouse":
+    if cfg.source in ("warehouse", "sql"):  # `wh`: the warehouse, or the source's connection
         return from_warehouse(wh, cfg, start, end, models), 0
     if cfg.source == "jsonl":
         return from_jsonl(cfg, start, end, models)

@@ -69,11 +69,14 @@ def assign(
     return out
 
 
-def train_day(wh: Warehouse, settings: Settings, day: datetime) -> dict[str, Any]:
-    """Learn the day's templates from the `baseline_days` before it, and its baseline profile."""
+def train_day(
+    wh: Warehouse, settings: Settings, day: datetime, lines_from: Warehouse | None = None
+) -> dict[str, Any]:
+    """Learn the day's templates from the `baseline_days` before it, and its baseline profile
+    (`lines_from`: as in `mine_hour`)."""
     cfg = settings.logs
     start = day - timedelta(days=cfg.baseline_days)
-    raw, _ = read_lines(wh, cfg, start, day)
+    raw, _ = read_lines(lines_from or wh, cfg, start, day)
     lines, _ = clean_lines(raw, None, cfg.max_message_chars)
     masked = masked_column(lines["message"]) if len(lines) else np.array([], dtype=object)
     learned = learn_templates(masked, cfg.max_templates)
@@ -134,8 +137,10 @@ def mine_hour(
     hour: datetime,
     known: Collection[str] | None,
     run_id: str,
+    lines_from: Warehouse | None = None,
 ) -> dict[str, Any]:
-    """Count the hour's lines per model and signature, once; later runs read the marker."""
+    """Count the hour's lines per model and signature, once; later runs read the marker.
+    `lines_from`: where a `warehouse`/`sql` log table is read (default: `wh`)."""
     done = store.mined(wh, hour)
     if done is not None:
         log.info("logs of %s were mined already (run %s): not mining again", hour, done["run_id"])
@@ -144,9 +149,9 @@ def mine_hour(
     day = hour.replace(hour=0, minute=0, second=0, microsecond=0)
     templates = store.load_templates(wh, day)
     if templates is None:
-        train_day(wh, settings, day)
+        train_day(wh, settings, day, lines_from)
         templates = store.load_templates(wh, day) or {}
-    raw, unparsable = read_lines(wh, cfg, hour, hour + HOUR)
+    raw, unparsable = read_lines(lines_from or wh, cfg, hour, hour + HOUR)
     lines, rejects = clean_lines(raw, known, cfg.max_message_chars)
     if unparsable:
         extra = pd.DataFrame([{"model_id": "?", "reason": INVALID_JSON, "n": unparsable}])

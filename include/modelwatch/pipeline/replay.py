@@ -28,7 +28,7 @@ from modelwatch import schema
 from modelwatch.config import Settings
 from modelwatch.evaluation.replay import verdicts_to_rows
 from modelwatch.folders import Folders
-from modelwatch.ingest.extract import read_metrics
+from modelwatch.ingest.connect import open_source
 from modelwatch.pipeline.runner import run_hour
 from modelwatch.pipeline.table import DISPATCH, DRIFT, LOGS, REMEDIATE
 from modelwatch.run import RunMode, build_run
@@ -40,6 +40,7 @@ from modelwatch.warehouse import (
     spec_from_uri,
 )
 from modelwatch.warehouse.base import quote_ident
+from modelwatch.warehouse.source_spec import source_spec
 
 #: What a replay runs as: recorded, never notified nor acted on.
 REPLAY = RunMode("backfill", notify=False, dry_run=True)
@@ -93,8 +94,17 @@ def scratch_warehouse() -> Iterator[tuple[WarehouseSpec, Folders]]:
 
 
 def _scratch_settings(settings: Settings) -> Settings:
-    """The settings, reading the copied metrics under our own column names."""
-    source = settings.source.model_copy(update={"table": "model_metrics", "columns": {}})
+    """The settings, reading the copied metrics from the scratch's own `model_metrics` under
+    our column names (whatever the production source is: a table elsewhere, Prometheus)."""
+    source = settings.source.model_copy(
+        update={
+            "kind": "sql",
+            "conn_id": None,
+            "table": "model_metrics",
+            "columns": {},
+            "queries": {},
+        }
+    )
     return settings.model_copy(update={"source": source})
 
 
@@ -151,13 +161,15 @@ def copy_inputs(
     start: datetime,
     models: Sequence[str] | None,
 ) -> None:
-    """Copy into the scratch the metrics of [first, end) (under our column names), the labels
-    table, and what production recorded before `start` (`PRIOR`)."""
+    """Copy into the scratch the metrics of [first, end) (read from the settings' source,
+    under our column names), the labels table, and what production recorded before `start`
+    (`PRIOR`)."""
     labels = settings.alerts.labels.table
     # each read opens production for itself: held for the whole replay, a DuckDB file would
     # keep the hourly DAG's tasks on it waiting until the replay ends
     with open_warehouse(production) as prod:
-        metrics = read_metrics(prod, settings.source, first, end, models)
+        with open_source(source_spec(settings, production), settings, prod) as source:
+            metrics = source.read(first, end, models)
         prior = {t: _prior(prod, t, start, end) for t in PRIOR if prod.table_exists(t)}
         table = None
         if labels and prod.table_exists(labels.split(".")[-1]):

@@ -32,6 +32,7 @@ from modelwatch.detection.score import (
 )
 from modelwatch.detection.tables import decide_hour, read_detection_changes, stage_detection_changes
 from modelwatch.drift.tables import write_drift_hour
+from modelwatch.ingest.connect import open_source
 from modelwatch.ingest.extract import (
     HISTORY_ROW_GROUP,
     extract_hour,
@@ -40,6 +41,7 @@ from modelwatch.ingest.extract import (
     write_training_history,
 )
 from modelwatch.ingest.landing import check_landing, waits
+from modelwatch.ingest.notes import fleet_notes
 from modelwatch.ingest.presence import record_retirements
 from modelwatch.ingest.validate import validate_hour
 from modelwatch.logs.step import mine_hour
@@ -74,8 +76,8 @@ def landed(run: Run, inputs: Inputs) -> bool:
     if not waits(run.mode.run_type):  # answered without opening anything
         log.info("%s run of %s: no wait for late rows", run.mode.run_type, run.hour)
         return True
-    with open_warehouse(run.source) as wh:
-        return check_landing(wh, run, inputs["now"]).done
+    with open_source(run.source, run.settings) as source:
+        return check_landing(source, run, inputs["now"]).done
 
 
 def extract(run: Run, inputs: Inputs) -> dict[str, Any]:
@@ -85,18 +87,25 @@ def extract(run: Run, inputs: Inputs) -> dict[str, Any]:
     staged = run.staging
     staged.folder.mkdir(parents=True, exist_ok=True)
     settings = run.settings
-    with open_warehouse(run.warehouse, migrate=True) as wh:
-        ex = extract_hour(wh, settings, run.hour, run.models, with_history=False)
+    with (
+        open_warehouse(run.warehouse, migrate=True) as wh,
+        open_source(run.source, settings, wh) as source,
+    ):
+        for note in fleet_notes(settings):
+            log.info("%s", note)
+        ex = extract_hour(wh, source, settings, run.hour, run.models, with_history=False)
         ex.rows.to_parquet(staged.hour_rows, index=False)
         record_retirements(wh, ex.retired)
-        current = decide_hour(wh, settings, ex.expected, run.hour)  # baselines in effect
+        current = decide_hour(wh, source, settings, ex.expected, run.hour)  # baselines in effect
         staged.baselines.write_text(baselines.to_json(current))
-        changes = stage_detection_changes(wh, settings, ex.expected, staged.overrides)
+        labels = source.companion(wh)  # the labels overrides match on
+        changes = stage_detection_changes(labels, settings, ex.expected, staged.overrides)
         per = ModelDetection(settings.detection, changes, run.detectors)
         unfitted = [m for m in ex.expected if m in current or not per.path(m, run.day).exists()]
         if unfitted:  # sorted by model, in small row groups: each shard reads only its own
             n_history, n_out = write_training_history(
                 wh,
+                source,
                 settings,
                 unfitted,
                 run.day,
@@ -126,9 +135,13 @@ def logs(run: Run, inputs: Inputs) -> dict[str, Any]:
     if run.settings.logs.source == "none":
         return {"hour": run.hour.isoformat(), "skipped": "logs.source is none"}
     lookback = timedelta(days=run.settings.detection.history_days)
-    with open_warehouse(run.warehouse, migrate=True) as wh:
-        known = known_models(wh, run.settings.source, run.hour, lookback)
-        return mine_hour(wh, run.settings, run.hour, known, run.run_id)
+    with (
+        open_warehouse(run.warehouse, migrate=True) as wh,
+        open_source(run.source, run.settings, wh) as source,
+    ):
+        known = known_models(source, run.hour, lookback)
+        lines = source.companion(wh) if run.settings.logs.source == "sql" else wh
+        return mine_hour(wh, run.settings, run.hour, known, run.run_id, lines)
 
 
 def validate(run: Run, inputs: Inputs) -> list[list[str]]:
@@ -177,9 +190,12 @@ def detect(run: Run, inputs: Inputs) -> dict[str, Any]:
     missing = [m for m in shard if m not in have and not per.path(m, run.day).exists()]
     if missing:
         log.warning("reading history for %d models whose detector is gone", len(missing))
-        with open_warehouse(run.warehouse) as wh:
+        with (
+            open_warehouse(run.warehouse) as wh,
+            open_source(run.source, settings, wh) as source,
+        ):
             own = {m: current[m] for m in missing if m in current}
-            extra, _ = read_training_history(wh, settings, missing, run.day, run.hour, own)
+            extra, _ = read_training_history(wh, source, settings, missing, run.day, run.hour, own)
         history = pd.concat([history, extra], ignore_index=True) if len(history) else extra
     scores = detect_models(
         rows,
@@ -201,8 +217,12 @@ def drift(run: Run, inputs: Inputs) -> dict[str, Any]:
     reference (beside detect), replacing the hour's findings. An enrichment."""
     shards = inputs.get("validate")
     models = run.models if shards is None else sorted(m for shard in shards for m in shard)
-    with open_warehouse(run.warehouse) as wh:
-        return write_drift_hour(wh, run.settings.drift, run.hour, models, run.full)
+    with (
+        open_warehouse(run.warehouse) as wh,
+        open_source(run.source, run.settings, wh) as source,
+    ):
+        preds = source.companion(wh)  # the predictions table: beside the metrics
+        return write_drift_hour(wh, run.settings.drift, run.hour, models, run.full, preds)
 
 
 def persist(run: Run, inputs: Inputs) -> dict[str, Any]:
@@ -252,9 +272,12 @@ def alert(run: Run, inputs: Inputs) -> dict[str, Any]:
 def remediate(run: Run, inputs: Inputs) -> dict[str, Any]:
     """Propose actions for this hour's models and pass them through the guardrails into the
     outbox; the result says what waits for an operator (the DAG's approval task shows it)."""
-    with open_warehouse(run.warehouse) as wh:
+    with (
+        open_warehouse(run.warehouse) as wh,
+        open_source(run.source, run.settings, wh) as source,
+    ):
         models = scope_models(wh, run)
-        return outbox.remediate_hour(run, wh, models)
+        return outbox.remediate_hour(run, wh, source, models)
 
 
 def needs_approval(run: Run, inputs: Inputs) -> list[str]:

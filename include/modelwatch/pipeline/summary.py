@@ -17,6 +17,7 @@ from modelwatch import schema
 from modelwatch.config import Settings
 from modelwatch.detection.cache import DetectorStore
 from modelwatch.detection.score import STATUS_INSUFFICIENT, STATUS_SCORED
+from modelwatch.ingest.connect import open_source
 from modelwatch.pipeline.selfmetrics import push_run_metrics
 from modelwatch.remediation import states as remediation
 from modelwatch.remediation.policies import SCALE_UP
@@ -124,7 +125,10 @@ def write_hour_report(wh: Warehouse, run: Run) -> str | None:
     try:
         models = list(run.models) if run.models is not None else None
         folder = run.folders.report(run.hour)
-        page = report.write_report_html(wh, run.settings, run.hour, folder, run.run_id, models)
+        with open_source(run.source, run.settings, wh) as source:
+            page = report.write_report_html(
+                wh, source, run.settings, run.hour, folder, run.run_id, models
+            )
         return str(page)
     except Exception:
         log.warning("could not write the report of %s", run.hour, exc_info=True)

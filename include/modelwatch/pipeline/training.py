@@ -1,6 +1,6 @@
 """Fit every model's detector for a day before the day's hourly runs need it.
 
-Why: a day's detectors train on the `history_days` of one-minute rows before the day began
+Why: a day's detectors train on the `history_days` of rows before the day began
 (10 M rows at 1,000 models). Fitted inside the day's first hourly run, that work makes one run a
 day several times slower than the others; the `model_training` DAG does it once the previous
 day's last hour is scored (its anomalies stay out of training), and the hourly runs only load
@@ -25,17 +25,14 @@ from modelwatch.detection.per_model import ModelDetection
 from modelwatch.detection.score import day_detector
 from modelwatch.detection.tables import read_detection_changes, stage_detection_changes
 from modelwatch.folders import Folders
-from modelwatch.ingest.extract import (
-    HISTORY_ROW_GROUP,
-    known_models,
-    source_columns,
-    write_training_history,
-)
+from modelwatch.ingest.connect import open_source
+from modelwatch.ingest.extract import HISTORY_ROW_GROUP, known_models, write_training_history
 from modelwatch.logs.step import train_day
 from modelwatch.run import HOUR, Staging, WindowError, detector_cache, parse_hour
 from modelwatch.sharding import split_models
 from modelwatch.timestamps import to_naive_utc
 from modelwatch.warehouse import WarehouseSpec, open_warehouse
+from modelwatch.warehouse.source_spec import source_spec
 
 log = logging.getLogger(__name__)
 
@@ -75,17 +72,20 @@ def stage_training(
     for old in folder.parent.glob("[0-9]" * 8):  # earlier days' leftovers
         if old.name < folder.name:
             shutil.rmtree(old, ignore_errors=True)
-    with open_warehouse(spec, migrate=True) as wh:
-        source_columns(wh, settings.source)
-        known = known_models(wh, settings.source, day - HOUR, lookback - HOUR)
-        changes = stage_detection_changes(wh, settings, known, staged.overrides)
-        per = ModelDetection(settings.detection, changes, detector_cache(folders, spec, settings))
+    metrics = source_spec(settings, spec)
+    with open_warehouse(spec, migrate=True) as wh, open_source(metrics, settings, wh) as source:
+        source.check()
+        known = known_models(source, day - HOUR, lookback - HOUR)
+        labels = source.companion(wh)  # the labels overrides match on
+        changes = stage_detection_changes(labels, settings, known, staged.overrides)
+        cache = detector_cache(folders, metrics, settings)
+        per = ModelDetection(settings.detection, changes, cache)
         models = [m for m in known if not per.path(m, day).exists()]
         if not models:
             log.info("every detector for %s is fitted already", day.date())
             return []
         rows, left_out = write_training_history(
-            wh, settings, models, day, staged.history, row_group_size=HISTORY_ROW_GROUP
+            wh, source, settings, models, day, staged.history, row_group_size=HISTORY_ROW_GROUP
         )
     log.info(
         "staged %d history rows of %d models for %s (%d rows left out)",
@@ -105,7 +105,8 @@ def train_shard(
     """Fit and cache the day's detector of each model in the shard (skipping cached ones)."""
     staged = Staging(folders.training(day))
     changes = read_detection_changes(staged.overrides)
-    per = ModelDetection(settings.detection, changes, detector_cache(folders, spec, settings))
+    cache = detector_cache(folders, source_spec(settings, spec), settings)
+    per = ModelDetection(settings.detection, changes, cache)
     history = pd.read_parquet(
         staged.history,
         filters=[(schema.MODEL_ID, "in", shard)],
@@ -130,5 +131,7 @@ def train_log_templates(spec: WarehouseSpec, settings: Settings, day: datetime) 
     task then only matches lines. Without logs configured it does nothing."""
     if settings.logs.source == "none":
         return {"day": day.isoformat(), "skipped": "logs.source is none"}
-    with open_warehouse(spec, migrate=True) as wh:
-        return train_day(wh, settings, day)
+    metrics = source_spec(settings, spec)
+    with open_warehouse(spec, migrate=True) as wh, open_source(metrics, settings, wh) as source:
+        lines = source.companion(wh) if settings.logs.source == "sql" else wh
+        return train_day(wh, settings, day, lines)

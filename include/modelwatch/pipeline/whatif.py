@@ -26,6 +26,7 @@ import pandas as pd
 
 from modelwatch.config import Settings
 from modelwatch.folders import Folders, hour_key
+from modelwatch.ingest.connect import open_source
 from modelwatch.ingest.extract import data_hours
 from modelwatch.pipeline.runner import run_hour
 from modelwatch.pipeline.table import DISPATCH
@@ -33,6 +34,7 @@ from modelwatch.run import HOUR, RunMode, build_run
 from modelwatch.warehouse import Warehouse, WarehouseError, WarehouseSpec, open_warehouse
 from modelwatch.warehouse.base import quote_ident
 from modelwatch.warehouse.connect import SHADOW_PREFIX, shadow_schema
+from modelwatch.warehouse.source_spec import source_spec
 
 PREFIX = SHADOW_PREFIX
 RECORD = "mw_whatif"
@@ -166,15 +168,17 @@ def _columns(wh: Warehouse, table: str) -> list[str]:
 def _check_window(spec: WarehouseSpec, settings: Settings, start: datetime, end: datetime) -> None:
     """The window must lie within the hours the source has rows for: a typo'd year would
     otherwise claim a shadow of millions of empty hours (and build their list)."""
-    with open_warehouse(spec) as prod:
-        span = data_hours(prod, settings.source)
+    metrics = source_spec(settings, spec)
+    with open_warehouse(spec) as prod, open_source(metrics, settings, prod) as source:
+        span = data_hours(source)
+        where = settings.source.table if settings.source.kind == "sql" else source.describe()
     if span is None:
-        raise WhatifError(f"the source table {settings.source.table} holds no rows to replay")
+        raise WhatifError(f"the source {where} holds no rows to replay")
     lo, hi = span[0], span[1] + HOUR
     if start < lo or end > hi:
         raise WhatifError(
             f"the window {start:%Y-%m-%dT%H}..{end:%Y-%m-%dT%H} reaches outside the data "
-            f"({settings.source.table} holds {lo:%Y-%m-%dT%H}..{hi:%Y-%m-%dT%H}); "
+            f"({where} holds {lo:%Y-%m-%dT%H}..{hi:%Y-%m-%dT%H}); "
             "a shadow replays hours the source has rows for"
         )
 

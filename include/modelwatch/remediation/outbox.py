@@ -18,7 +18,7 @@ import pandas as pd
 from modelwatch.alerting import lifecycle
 from modelwatch.alerting.rules import alert_settings
 from modelwatch.config import Settings
-from modelwatch.ingest.extract import read_metrics
+from modelwatch.ingest.source import MetricsSource
 from modelwatch.labels import override_labels
 from modelwatch.remediation import guardrails
 from modelwatch.remediation import states as rem
@@ -55,9 +55,15 @@ def history_hours(settings: Settings) -> int:
 
 
 def load_recent(
-    wh: Warehouse, settings: Settings, hour: datetime, models: list[str], history: pd.DataFrame
+    wh: Warehouse,
+    source: MetricsSource,
+    settings: Settings,
+    hour: datetime,
+    models: list[str],
+    history: pd.DataFrame,
 ) -> Recent:
-    """Raw metrics and scores of the last hours, for the policies that need more than one."""
+    """Raw metrics (from the fleet's source: the observed replicas, memory, versions) and
+    scores of the last hours, for the policies that need more than one."""
     cfg = settings.remediation
     look = max(
         max(cfg.for_model(m).restart.ramp_hours for m in models) if models else 0,
@@ -66,9 +72,7 @@ def load_recent(
         cfg.restart.ramp_hours,
     )
     metrics = (
-        read_metrics(wh, settings.source, hour - timedelta(hours=look), hour + HOUR, models)
-        if models
-        else pd.DataFrame()
+        source.read(hour - timedelta(hours=look), hour + HOUR, models) if models else pd.DataFrame()
     )
     stab = max(
         [cfg.scale_down.stabilisation_hours]
@@ -93,7 +97,9 @@ def anomaly_signals(wh: Warehouse, models: list[str], hour: datetime) -> pd.Data
     )
 
 
-def remediate_hour(run: Run, wh: Warehouse, models: list[str]) -> dict[str, Any]:
+def remediate_hour(
+    run: Run, wh: Warehouse, source: MetricsSource, models: list[str]
+) -> dict[str, Any]:
     """Propose, guard and record this hour's requests for `models`; return the XCom summary
     (with what waits for approval, for the approval task)."""
     settings = run.settings
@@ -109,10 +115,11 @@ def remediate_hour(run: Run, wh: Warehouse, models: list[str]) -> dict[str, Any]
     )
     history = rem.normalise(history) if len(history) else rem.empty_requests()
     throttling = history[history["mode"].isin(guardrails.throttled_by(rem.mode_label(run.mode)))]
-    recent = load_recent(wh, settings, run.hour, models, throttling)
+    recent = load_recent(wh, source, settings, run.hour, models, throttling)
 
     def answers(asked: list[str]) -> dict[str, str]:
-        rules = alert_settings(settings, asked, override_labels(wh, settings, asked))
+        labels = override_labels(source.companion(wh), settings, asked)
+        rules = alert_settings(settings, asked, labels)
         anomalies = anomaly_signals(wh, asked, run.hour)
         return answered_alerts(anomalies, settings.alerts, run.hour, rules)
 

@@ -281,17 +281,20 @@ def overview_json(day: str | None = None) -> dict[str, Any]:
 @app.get("/incidents/{alert_id:path}", response_class=HTMLResponse, name="incident")
 def incident_page(request: Request, alert_id: str, shadow: str | None = None) -> HTMLResponse:
     """One alert end to end (`ui/incident.py`); a what-if shadow's only when asked for."""
+    from modelwatch.ingest.connect import open_source
     from modelwatch.ui.incident import incident
     from modelwatch.warehouse import WarehouseError
     from modelwatch.warehouse.connect import shadow_schema
+    from modelwatch.warehouse.source_spec import SourceConnectionError, source_spec
 
     settings = _settings()
     try:
         spec = warehouse_spec(settings)
+        source = source_spec(settings, spec)
         spec = spec.in_schema(shadow_schema(shadow)) if shadow else spec
-        with read_only(spec) as wh:
-            data = incident(wh, settings, alert_id)
-    except WarehouseError as exc:
+        with read_only(spec) as wh, open_source(source, settings, wh) as metrics:
+            data = incident(wh, metrics, settings, alert_id)
+    except (WarehouseError, SourceConnectionError) as exc:
         return _unavailable(exc)
     if data is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {alert_id!r}")

@@ -18,6 +18,7 @@ from typing import Any
 from modelwatch.alerting.lifecycle import AlertEvent
 from modelwatch.alerting.plots import plot_alert
 from modelwatch.config import Settings
+from modelwatch.ingest.source import MetricsSource
 from modelwatch.run import HOUR
 from modelwatch.ui.queries import _records, explanation
 from modelwatch.warehouse import Warehouse
@@ -27,7 +28,9 @@ CONTEXT = timedelta(hours=6)
 HINTS = "mw_hints"
 
 
-def _plot(wh: Warehouse, settings: Settings, a: dict[str, Any], end: datetime) -> str | None:
+def _plot(
+    wh: Warehouse, source: MetricsSource, settings: Settings, a: dict[str, Any], end: datetime
+) -> str | None:
     """The alert's metric plot as a data URI (the view serves no files for shadows)."""
     e = AlertEvent(
         a["alert_id"],
@@ -45,7 +48,7 @@ def _plot(wh: Warehouse, settings: Settings, a: dict[str, Any], end: datetime) -
     hours = max(24, int((end - a["opened_hour"] + CONTEXT) / HOUR))
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            path = plot_alert(wh, settings, e, Path(tmp) / "plot.png", hours=hours)
+            path = plot_alert(wh, source, settings, e, Path(tmp) / "plot.png", hours=hours)
         except Exception:  # a plot is a picture: never the reason a page fails
             return None
         if path is None:
@@ -55,7 +58,7 @@ def _plot(wh: Warehouse, settings: Settings, a: dict[str, Any], end: datetime) -
 
 
 def incident(
-    wh: Warehouse, settings: Settings, alert_id: str, plot: bool = True
+    wh: Warehouse, source: MetricsSource, settings: Settings, alert_id: str, plot: bool = True
 ) -> dict[str, Any] | None:
     """Everything the incident page shows about `alert_id`, or None if there is no such alert."""
     found = _records(wh.query("SELECT * FROM mw_alerts WHERE alert_id = :id", {"id": alert_id}))
@@ -112,7 +115,7 @@ def incident(
         ]
     return {
         "alert": a,
-        "plot": _plot(wh, settings, a, last + HOUR) if plot else None,
+        "plot": _plot(wh, source, settings, a, last + HOUR) if plot else None,
         "verdicts": verdicts,
         "events": sorted(events.values(), key=lambda e: e["hour"]),
         "hints": hints,

@@ -22,6 +22,7 @@ from modelwatch.alerting.plots import plot_alert
 from modelwatch.config import Settings
 from modelwatch.drift.findings import hour_drift
 from modelwatch.folders import hour_key
+from modelwatch.ingest.source import MetricsSource
 from modelwatch.links import REPORT_HTML, plot_name, run_url
 from modelwatch.run import HOUR
 from modelwatch.ui import queries
@@ -49,7 +50,12 @@ def _event(a: dict[str, Any], hour: datetime) -> lifecycle.AlertEvent:
 
 
 def draw_plots(
-    wh: Warehouse, settings: Settings, rows: list[dict[str, Any]], hour: datetime, folder: Path
+    wh: Warehouse,
+    source: MetricsSource,
+    settings: Settings,
+    rows: list[dict[str, Any]],
+    hour: datetime,
+    folder: Path,
 ) -> dict[str, str]:
     """Each alert's plot, as a link relative to `folder`.
 
@@ -77,7 +83,7 @@ def draw_plots(
                 continue
         path = folder / name
         try:
-            if path.exists() or plot_alert(wh, settings, e, path) is not None:
+            if path.exists() or plot_alert(wh, source, settings, e, path) is not None:
                 out[a["alert_id"]] = name
         except Exception:
             log.warning("could not draw the plot of %s", a["alert_id"], exc_info=True)
@@ -102,6 +108,7 @@ def collect(wh: Warehouse, hour: datetime) -> dict[str, Any]:
 
 def write_report_html(
     wh: Warehouse,
+    source: MetricsSource,
     settings: Settings,
     hour: datetime,
     folder: Path,
@@ -112,7 +119,7 @@ def write_report_html(
     half a page)."""
     folder.mkdir(parents=True, exist_ok=True)
     data = collect(wh, hour)
-    plots = draw_plots(wh, settings, data["alerts"], hour, folder)
+    plots = draw_plots(wh, source, settings, data["alerts"], hour, folder)
     html = render(
         "report.html",
         **data,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from typing import Any
@@ -143,6 +144,16 @@ class Warehouse(ABC):
             raise WarehouseError(f"schema {schema} holds no modelwatch tables: it was never run")
         self._search_path([schema] if home == schema else [schema, home])
 
+    def columns_of(self, table: str) -> dict[str, str]:
+        """A table's columns as the database spells them -> their data type (lower case);
+        empty when there is no such table. (The schema of `[schema.]table` is not asked.)"""
+        got = self.query(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = :t",
+            {"t": table.split(".")[-1]},
+        )
+        names, types = got["column_name"].astype(str), got["data_type"].astype(str)
+        return dict(zip(names, types.str.lower(), strict=True))
+
     def table_exists(self, table: str) -> bool:
         found = self.query(
             "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_name = :t",
@@ -202,3 +213,23 @@ class Warehouse(ABC):
             return 0
         got = self.query("SELECT MAX(version) AS v FROM mw_schema_migrations")["v"].iloc[0]
         return 0 if pd.isna(got) else int(got)
+
+
+def in_models(wh: Warehouse, column: str, param: str = "models") -> str:
+    """`column IN (the ids of one JSON-array parameter)`, the parameter made by `ids_param`.
+
+    A run may name thousands of models; the warehouse's list expansion gives each id its own
+    placeholder, so the SQL text grows with the list (and PostgreSQL caps a statement at
+    65,535 parameters). One parameter keeps the text the same size for any number of ids,
+    and the ids, whatever they contain, never become SQL.
+    """
+    if wh.dialect == "postgres":
+        ids = f"SELECT jsonb_array_elements_text(CAST(:{param} AS jsonb))"
+    else:
+        ids = f"SELECT unnest(from_json(:{param}, '[\"VARCHAR\"]'))"
+    return f"{column} IN ({ids})"
+
+
+def ids_param(models: Sequence[str]) -> str:
+    """The value of the parameter `in_models` reads: the ids as one JSON array."""
+    return json.dumps([str(m) for m in models])
