@@ -1,12 +1,6 @@
 # Production image: the official Airflow image plus modelwatch and its pinned requirements.
 FROM apache/airflow:3.3.2-python3.12
 
-# isotree has no wheel for this Python on the package index: pip builds it, which needs a compiler.
-USER root
-RUN apt-get update && apt-get install -y --no-install-recommends build-essential \
- && rm -rf /var/lib/apt/lists/*
-USER airflow
-
 COPY requirements.txt requirements-nodeps.txt /tmp/
 RUN pip install --no-cache-dir "apache-airflow==3.3.2" -r /tmp/requirements.txt \
  && pip install --no-cache-dir --no-deps -r /tmp/requirements-nodeps.txt

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+import warnings
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
 
 from modelwatch import schema
 from modelwatch.config.metrics import MetricsAware
@@ -41,12 +44,14 @@ class DetectionConfig(MetricsAware):
     #: How many metrics an explanation names.
     top_k: int = Field(3, ge=1, le=len(schema.METRICS))
     seed: int = 0
-    #: Who grows the forests: "isotree" (maintained C++, the default), "sklearn" or "numpy".
-    forest_impl: str = Field("isotree", pattern="^(numpy|sklearn|isotree)$")
     #: How strongly a feature beyond its training range pushes an hour's row tails towards 1.
     beyond_gain: float = Field(5.0, ge=0.0)
     # --- the per-row stream of replayed series (detection/stream.py; docs/detection.md lists
     # --- where each value comes from and its held-out figures) ---
+    #: What scores each row before calibration: the Isolation Forest on the values, or a
+    #: robust z of each metric against the training rows (median and MAD); the likelihood,
+    #: range breach, decision and dead time are the same for both.
+    scorer: Literal["isolation_forest", "zscore"] = "isolation_forest"
     #: Rows a series needs before its first fit; then the warm-up doubles.
     stream_min_rows: int = Field(96, ge=16)
     #: Refit at the first hour boundary this many rows after the last fit.
@@ -67,6 +72,22 @@ class DetectionConfig(MetricsAware):
     #: After a hit, no detection for this many rows; scores are damped meanwhile.
     refractory_rows: int = Field(144, ge=0)
     refractory_damp: float = Field(0.5, ge=0.0, le=1.0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _deprecated(cls, data: Any) -> Any:
+        """`forest_impl` chose among three forests; scikit-learn's is now the only one. A
+        settings file that still names it loads, with a warning, for one release (a
+        FutureWarning: the deprecation warning Python shows to users by default)."""
+        if isinstance(data, dict) and "forest_impl" in data:
+            data = {k: v for k, v in data.items() if k != "forest_impl"}
+            warnings.warn(
+                "detection.forest_impl is deprecated and ignored: the forest is always "
+                "scikit-learn's IsolationForest; remove the setting",
+                FutureWarning,
+                stacklevel=2,
+            )
+        return data
 
     @field_validator("exclude_metrics")
     @classmethod
