@@ -202,14 +202,17 @@ def _avg_path(n: np.ndarray) -> np.ndarray:
     return out
 
 
-def fit_forest(x: np.ndarray, cfg: DetectionConfig, seed: int) -> PackedForest | StepForest:
-    """scikit-learn's `IsolationForest` on the rows `x`, packed for scoring: as a step
-    function when it sees one feature, as arrays of trees otherwise."""
+def fit_forest(
+    x: np.ndarray, cfg: DetectionConfig, seed: int, trees: int | None = None
+) -> PackedForest | StepForest:
+    """scikit-learn's `IsolationForest` on the rows `x` (`trees` of them, by default
+    `cfg.n_estimators`), packed for scoring: as a step function when it sees one feature, as
+    arrays of trees otherwise."""
     from sklearn.ensemble import IsolationForest  # heavy import: only when detecting
 
     x = as_tree_input(x)
     forest = IsolationForest(
-        n_estimators=cfg.n_estimators,
+        n_estimators=trees or cfg.n_estimators,
         max_samples=min(cfg.max_samples, len(x)),
         random_state=seed,
     ).fit(x)

@@ -144,9 +144,9 @@ def test_stream_refits_the_forest_once_its_rows_are_replaced(monkeypatch) -> Non
     fits: list[int] = []
     real = stream.fit_scorer
     monkeypatch.setattr(
-        stream, "fit_scorer", lambda x, cfg, seed: fits.append(len(x)) or real(x, cfg, seed)
+        stream, "fit_scorer", lambda x, cfg, *a: fits.append(len(x)) or real(x, cfg, *a)
     )
-    cfg = DetectionConfig(n_estimators=10)
+    cfg = DetectionConfig(stream_trees=10)
     values, ts = _noisy(7000)
     starts = [s.start for s in stream.fit_schedule(ts.to_numpy(), cfg)]
     stream_series(values, ts.to_numpy(), cfg, seed=0)

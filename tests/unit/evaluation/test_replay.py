@@ -16,7 +16,7 @@ from modelwatch.evaluation import replay as rp
 from modelwatch.sim.fleet import DEMO_DAY
 from tests.unit.detection.frames import week_and_hour
 
-CFG = DetectionConfig(n_estimators=50)
+CFG = DetectionConfig(stream_trees=50)
 
 
 def _series(model: str, days: int = 6, seed: int = 0, spike_at: int | None = None) -> pd.DataFrame:
