@@ -93,7 +93,7 @@ def fold_scores(files, score, decision, profile: str) -> dict[str, tuple[float, 
 
 def category_scores(files, score, decision, profile: str) -> dict[str, tuple[float, float]]:
     """Per NAB category: (score swept on the category's files, is_anomaly); for a category
-    without windows, (0, false alarms of is_anomaly)."""
+    without windows, (0, false alarms of is_anomaly after NAB's probation)."""
     out = {}
     for cat in sorted({f.name.split("/")[0] for f in files}):
         fs = [f for f in files if f.name.split("/")[0] == cat]
@@ -103,7 +103,7 @@ def category_scores(files, score, decision, profile: str) -> dict[str, tuple[flo
                 nab.score_files(fs, decision, profile).score,
             )
         else:
-            out[cat] = (0.0, float(sum(int(np.sum(decision[f.name])) for f in fs)))
+            out[cat] = (0.0, float(sum(nab.false_alarms(f, decision[f.name]) for f in fs)))
     return out
 
 

@@ -203,19 +203,28 @@ def _avg_path(n: np.ndarray) -> np.ndarray:
 
 
 def fit_forest(
-    x: np.ndarray, cfg: DetectionConfig, seed: int, trees: int | None = None
+    x: np.ndarray,
+    cfg: DetectionConfig,
+    seed: int,
+    trees: int | None = None,
+    samples: int | None = None,
 ) -> PackedForest | StepForest:
-    """scikit-learn's `IsolationForest` on the rows `x` (`trees` of them, by default
-    `cfg.n_estimators`), packed for scoring: as a step function when it sees one feature, as
-    arrays of trees otherwise."""
-    from sklearn.ensemble import IsolationForest  # heavy import: only when detecting
+    """scikit-learn's `IsolationForest` on the rows `x` (`trees` trees of `samples` rows each,
+    by default `cfg.n_estimators` and `cfg.max_samples`), packed for scoring: as a step
+    function when it sees one feature, as arrays of trees otherwise."""
+    import sklearn  # heavy import: only when detecting
+    from sklearn.ensemble import IsolationForest
 
     x = as_tree_input(x)
     forest = IsolationForest(
         n_estimators=trees or cfg.n_estimators,
-        max_samples=min(cfg.max_samples, len(x)),
+        max_samples=min(samples or cfg.max_samples, len(x)),
         random_state=seed,
-    ).fit(x)
+    )
+    # The parameters are ours and the rows finite (`as_tree_input`): sklearn's checks of both
+    # are a few per cent of a fit, and a replay is mostly fits.
+    with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+        forest.fit(x)
     if x.shape[1] == 1:
         return StepForest.from_sklearn(forest)
     return PackedForest.from_sklearn(forest)

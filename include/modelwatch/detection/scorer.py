@@ -47,9 +47,15 @@ class RobustZ:
         return np.nan_to_num(z, nan=0.0).max(axis=1)
 
 
-def fit_scorer(x: np.ndarray, cfg: DetectionConfig, seed: int, trees: int | None = None) -> Scorer:
-    """The raw scorer of `cfg.scorer`, fitted on the training rows `x` (a forest of `trees`,
-    by default `cfg.n_estimators`)."""
+def fit_scorer(
+    x: np.ndarray,
+    cfg: DetectionConfig,
+    seed: int,
+    trees: int | None = None,
+    samples: int | None = None,
+) -> Scorer:
+    """The raw scorer of `cfg.scorer`, fitted on the training rows `x` (a forest of `trees`
+    trees of `samples` rows, by default `cfg.n_estimators` and `cfg.max_samples`)."""
     if cfg.scorer == "zscore":
         return RobustZ(x)
-    return fit_forest(x, cfg, seed, trees)
+    return fit_forest(x, cfg, seed, trees, samples)

@@ -160,7 +160,7 @@ def stream_series(
         lo = max(0, seg.start - cfg.stream_train_rows)
         train = x[lo : seg.start]
         if scorer is None or getattr(scorer, "cheap", False) or seg.start - fitted_at >= learnt:
-            scorer = fit_scorer(train, cfg, seed, cfg.stream_trees)
+            scorer = fit_scorer(train, cfg, seed, cfg.stream_trees, cfg.stream_max_samples)
             fitted_at, learnt = seg.start, len(train)
         train_raw = scorer.raw(train)
         ref = np.sort(train_raw)
