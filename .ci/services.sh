@@ -11,6 +11,11 @@ command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 # a real Alertmanager for the alerting tests (they start it themselves on a free loopback port)
 command -v prometheus-alertmanager >/dev/null 2>&1 || command -v alertmanager >/dev/null 2>&1 \
   || need_apt+=(prometheus-alertmanager)
+# a real Pushgateway for the self-metrics tests (started by the tests on a free loopback port),
+# and Prometheus for `promtool`, which checks and unit-tests the shipped alert rules
+command -v prometheus-pushgateway >/dev/null 2>&1 || command -v pushgateway >/dev/null 2>&1 \
+  || need_apt+=(prometheus-pushgateway)
+command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   echo "installing: ${need_apt[*]}"
   apt-get update -qq

@@ -22,7 +22,7 @@ import pandas as pd
 
 from modelwatch import schema
 from modelwatch.config import DetectionConfig
-from modelwatch.detection.hourly import detect_models
+from modelwatch.detection.score import detect_models
 from modelwatch.sim.fleet import DEMO_DAY, FleetSpec, simulate_fleet
 
 
@@ -73,7 +73,7 @@ def forest_table(rows: dict, hist: dict, models: list[str], hour) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from bench_nab import reference_seconds
 
-    from modelwatch.detection.hourly import day_detector
+    from modelwatch.detection.score import day_detector
 
     day = hour.replace(hour=0)
     cfg = DetectionConfig()

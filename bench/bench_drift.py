@@ -11,9 +11,11 @@ embedded warehouse (findings stored, so references leave drifted hours out as in
 rebuilds the drift alerts with the alert rule, and prints the false ones per model-day (a
 drift alert on a model without a drift incident) and how soon each drift incident alerted.
 
-Part 2 times the drift step (`pipeline.hourly.step_drift`) for one hour of `--speed-models`
+Part 2 times the drift step (`pipeline.steps.drift`) for one hour of `--speed-models`
 models at `--speed-samples` predictions each, with the day's reference sketches cached (every
 hour but the day's first).
+
+    nice -n 10 python bench/bench_drift.py [--only false|speed]
 """
 
 from __future__ import annotations
@@ -24,24 +26,24 @@ import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-
-from modelwatch.alerting import lifecycle
-from modelwatch.config import Settings
-from modelwatch.drift import stats
-from modelwatch.drift.findings import drift_signal_rows
-from modelwatch.drift.hourly import drift_hour
-from modelwatch.drift.reference import BUILT, BUILT_HOUR, reference_label
-from modelwatch.pipeline.hourly import step_drift
-from modelwatch.run import HOUR, RunMode, make_context
-from modelwatch.sim.fleet import DEMO_END, FleetSpec, simulate_fleet
-from modelwatch.sim.seed import seed
-from modelwatch.warehouse import open_warehouse, spec_from_uri
+if TYPE_CHECKING:
+    from modelwatch.config import Settings
 
 
 def false_alerts(models: int, days: int, samples: int, settings: Settings, folder: Path) -> None:
+    """Part 1: drift findings hour by hour over a simulated fleet, the alerts they make."""
+    import pandas as pd
+
+    from modelwatch.alerting import lifecycle
+    from modelwatch.drift.findings import drift_signal_rows
+    from modelwatch.drift.tables import write_drift_hour
+    from modelwatch.run import HOUR
+    from modelwatch.sim.fleet import DEMO_END, FleetSpec, simulate_fleet
+    from modelwatch.sim.seed import seed
+    from modelwatch.warehouse import open_warehouse, spec_from_uri
+
     spec = FleetSpec(
         n_models=models, days=days + settings.drift.reference_days, predictions=samples,
         extra_incident_share=1.0,
@@ -54,8 +56,7 @@ def false_alerts(models: int, days: int, samples: int, settings: Settings, folde
         seed(wh, fleet)
         h = start
         while h < DEMO_END:
-            found = drift_hour(wh, settings.drift, h, None)
-            wh.replace("mw_drift", found.frame, "hour = :h", {"h": h})
+            write_drift_hour(wh, settings.drift, h, None, full=True)
             h += HOUR
         ids = fleet.models["model_id"].tolist()
         rows = drift_signal_rows(wh, ids, start)
@@ -86,6 +87,18 @@ def false_alerts(models: int, days: int, samples: int, settings: Settings, folde
 
 
 def speed(models: int, samples: int, settings: Settings, folder: Path) -> None:
+    """Part 2: one drift step of a large fleet, its references already built."""
+    import numpy as np
+    import pandas as pd
+
+    from modelwatch.drift import stats
+    from modelwatch.drift.reference import BUILT, BUILT_HOUR, reference_label
+    from modelwatch.folders import Folders
+    from modelwatch.pipeline import steps
+    from modelwatch.run import build_run
+    from modelwatch.sim.fleet import DEMO_END
+    from modelwatch.warehouse import open_warehouse, spec_from_uri
+
     rng = np.random.default_rng(0)
     hour = DEMO_END - timedelta(hours=10)
     day = hour.replace(hour=0)
@@ -120,9 +133,10 @@ def speed(models: int, samples: int, settings: Settings, folder: Path) -> None:
         )
         wh.insert("model_predictions", preds)
         wh.insert("mw_drift_reference", refs)
-    ctx = make_context(hour, "bench", RunMode("manual", False, True), None, settings)
+    folders = Folders(folder / "staging", folder / "reports")
+    run = build_run(hour, settings, wh_spec, folders, run_id="bench")
     t0 = time.perf_counter()
-    out = step_drift(ctx, wh_spec, settings, [ids])
+    out = steps.drift(run, {"validate": [ids]})
     seconds = time.perf_counter() - t0
     print(
         f"drift step: {models} models x {samples} predictions ({n:,} rows), references cached: "
@@ -139,6 +153,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--speed-samples", type=int, default=1000)
     parser.add_argument("--only", choices=["false", "speed"], default=None)
     args = parser.parse_args(argv)
+    from modelwatch.config import Settings
+
     settings = Settings()
     with tempfile.TemporaryDirectory() as tmp:
         if args.only != "speed":

@@ -1,12 +1,13 @@
 """Time one hourly run of model_health, end to end on a real Airflow, as the fleet grows.
 
-    make bench-scale
+    make bench-scale [SCALE_ARGS="--models 20"]
     python bench/bench_scale.py [--models 100,1000,5000] [--warehouse duckdb|postgres]
 
 For each fleet size: simulate the fleet (7 days of one-minute history per model, plus the hours
-run), seed a fresh warehouse, start a real Airflow deployment (tests/airflow_harness.py:
-api-server, scheduler, dag-processor and triggerer; LocalExecutor, parallelism 4; a PostgreSQL
-metadata database), then trigger, through the REST API, one after the other:
+run), seed a fresh warehouse, start a real Airflow deployment (the tests' deployment harness,
+tests/deployment/airflow_harness.py: api-server, scheduler, dag-processor and triggerer;
+LocalExecutor, parallelism 4; a PostgreSQL metadata database), then trigger, through the REST
+API, one after the other:
 
 1. `model_training` for the day: stage the 7-day history, fit every model's detector;
 2. `model_health` for 09:00: an hourly run whose detectors are trained (every run of the day
@@ -17,7 +18,7 @@ metadata database), then trigger, through the REST API, one after the other:
 Printed per run: wall time from the run's start to its end, each stage's wall time from the
 task instances' own start and end (a mapped stage: first start to last end), the number of task
 instances, and the peak resident memory of a LocalExecutor worker (the worker process with the
-task it runs, sampled every 0.2 s). Asserts nothing; the figures go in the README.
+task it runs, sampled every 0.2 s). Asserts nothing; the figures go in docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -33,37 +34,36 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import psutil
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from tests.airflow_harness import AirflowServer
-
-from modelwatch.sim.fleet import DEMO_DAY, FleetSpec, simulate_fleet
-from modelwatch.sim.seed import seed
-from modelwatch.warehouse import open_warehouse, spec_from_uri
-
+ROOT = Path(__file__).resolve().parents[1]
 DAG = "model_health"
 STAGES = ("extract", "validate", "detect", "persist", "route")
 TRAIN_STAGES = ("stage", "train")
-RUNS = [
-    ("daily training", "model_training", {"day": f"{DEMO_DAY:%Y-%m-%d}", "wait": False}),
-    ("hourly, trained", DAG, {"hour": f"{DEMO_DAY + timedelta(hours=9):%Y-%m-%dT%H:%M:%SZ}"}),
-    ("hourly, untrained", DAG, {"hour": f"{DEMO_DAY + timedelta(hours=10):%Y-%m-%dT%H:%M:%SZ}"}),
-]
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def runs(day: datetime) -> list[tuple[str, str, dict]]:
+    """(label, DAG, conf) of the runs timed for a fleet, in order, on the incident `day`."""
+    return [
+        ("daily training", "model_training", {"day": f"{day:%Y-%m-%d}", "wait": False}),
+        ("hourly, trained", DAG, {"hour": f"{day + timedelta(hours=9):%Y-%m-%dT%H:%M:%SZ}"}),
+        ("hourly, untrained", DAG, {"hour": f"{day + timedelta(hours=10):%Y-%m-%dT%H:%M:%SZ}"}),
+    ]
 
 
 class WorkerMemory:
     """Peak RSS of each LocalExecutor worker's process tree (worker + the task it runs)."""
 
     def __init__(self, scheduler_pid: int) -> None:
+        import psutil
+
         self.root = psutil.Process(scheduler_pid)
         self.peak: dict[int, int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
+        import psutil
+
         while not self._stop.wait(0.2):
             try:
                 workers = self.root.children()
@@ -106,6 +106,12 @@ def stage_times(tis: list[dict]) -> dict[str, float]:
 
 
 def seed_fleet(n: int, warehouse: str, workdir: Path) -> tuple[str, float, int]:
+    """Simulate `n` models (8 days, up to the hours the runs process) into a fresh warehouse;
+    returns its URI, the seconds it took and the metric rows."""
+    from modelwatch.sim.fleet import DEMO_DAY, FleetSpec, simulate_fleet
+    from modelwatch.sim.seed import seed
+    from modelwatch.warehouse import open_warehouse, spec_from_uri
+
     t0 = time.perf_counter()
     fleet = simulate_fleet(FleetSpec(n_models=n, days=8, end=DEMO_DAY + timedelta(hours=11)))
     rows = len(fleet.metrics)
@@ -128,6 +134,13 @@ def seed_fleet(n: int, warehouse: str, workdir: Path) -> tuple[str, float, int]:
 
 
 def bench_fleet(n: int, warehouse: str, untrained: bool) -> list[dict]:
+    """Seed `n` models, start a deployment on them, time the runs; the deployment is stopped
+    (and a PostgreSQL warehouse dropped) whatever happens."""
+    if str(ROOT) not in sys.path:  # the deployment harness lives with the tests
+        sys.path.insert(0, str(ROOT))
+    from modelwatch.sim.fleet import DEMO_DAY
+    from tests.deployment.airflow_harness import AirflowServer
+
     with tempfile.TemporaryDirectory(prefix=f"mw-scale-{n}-") as tmp:
         workdir = Path(tmp)
         uri, t_seed, rows = seed_fleet(n, warehouse, workdir)
@@ -150,7 +163,7 @@ def bench_fleet(n: int, warehouse: str, untrained: bool) -> list[dict]:
             for dag_id in (DAG, "model_training"):
                 server.wait_for_dag(dag_id)
                 server.api("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
-            for label, dag_id, conf in RUNS:
+            for label, dag_id, conf in runs(DEMO_DAY):
                 if label == "hourly, untrained" and not untrained:
                     continue
                 if label == "hourly, untrained":
@@ -193,6 +206,11 @@ HEADER = (
 )
 
 
+def table(results: list[dict]) -> str:
+    """The runs' figures as one Markdown table, as docs/benchmarks.md shows them."""
+    return "\n".join([HEADER, "|---" * 10 + "|", *(row(r) for r in results)])
+
+
 def row(r: dict) -> str:
     names = ("stage", "validate", "train", "persist", "route") if "train" in r else STAGES
     stages = " | ".join(f"{r[s]:.1f}" if s in r else "-" for s in names)
@@ -202,7 +220,7 @@ def row(r: dict) -> str:
     )
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default="100,1000,5000")
     ap.add_argument("--warehouse", choices=("duckdb", "postgres"), default="duckdb")
@@ -212,7 +230,9 @@ def main() -> None:
         default=1000,
         help="time the untrained hourly run only for fleets up to this size (it refits them all)",
     )
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
+    import psutil
+
     # stopped from outside: unwind, so the deployment's processes and databases go too
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     print(
@@ -223,10 +243,7 @@ def main() -> None:
     for n in (int(x) for x in args.models.split(",")):
         results += bench_fleet(n, args.warehouse, n <= args.untrained_up_to)
     print()
-    print(HEADER)
-    print("|---" * 10 + "|")
-    for r in results:
-        print(row(r))
+    print(table(results))
 
 
 if __name__ == "__main__":

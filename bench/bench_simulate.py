@@ -3,6 +3,8 @@
 Why: the demo and the load tests regenerate the fleet on the fly, so generation must stay well
 under a minute on a 2-core worker and fit in memory. Prints one line: models, days, rows,
 seconds, rows/s and peak RSS.
+
+    python bench/bench_simulate.py [--models 1000] [--days 14]
 """
 
 from __future__ import annotations
@@ -11,8 +13,6 @@ import argparse
 import resource
 import sys
 import time
-
-from modelwatch.sim.fleet import FleetSpec, simulate_fleet
 
 
 def peak_rss_mb() -> float:
@@ -28,6 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--days", type=int, default=14)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
+    from modelwatch.sim.fleet import FleetSpec, simulate_fleet
 
     spec = FleetSpec(n_models=args.models, days=args.days, seed=args.seed)
     start = time.perf_counter()

@@ -7,7 +7,9 @@ counts log signatures; **validate** (Great Expectations: bad data quarantines it
 **detect** per model in shards, **drift** of predictions beside it; **persist** the scores;
 **route** to alert (with troubleshooting hints), remediate (guarded requests; large ones wait in
 **approve** for an operator, then **dispatch**) or all clear; **summary** into `mw_runs`.
-Backfills never notify or act; manual runs take the params below. Logic: `include/modelwatch/`.
+Logs and drift are enrichments: when they fail, the alerts still go out, saying so.
+Backfills never notify or act; manual runs take the params below. The order and the trigger
+rules come from the step table (`modelwatch.pipeline.table`); the logic is in `include/modelwatch/`.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from datetime import timedelta
 
 import pendulum
 from airflow.providers.standard.operators.hitl import HITLOperator
-from airflow.sdk import CronDataIntervalTimetable, Label, Param, TriggerRule, dag, task
+from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
+
+from modelwatch.airflow.wiring import wire
 
 #: The warehouse tasks' pool (1 slot for DuckDB), and how long an unanswered approval waits.
 POOL = os.environ.get("MODELWATCH_WAREHOUSE_POOL", "modelwatch_warehouse")
@@ -32,11 +36,12 @@ HELP = (  # the manual-trigger form's help for hour, models, dry_run, notify
 )
 
 
-def mw():
-    """The library's Airflow edge, imported only when a task runs: parsing stays light."""
-    from modelwatch.pipeline import tasks
+def step(name: str, **item):
+    """Run one step of the library's step table (imported only when a task runs: parsing
+    stays light)."""
+    from modelwatch.airflow.tasks import call
 
-    return tasks
+    return call(name, **item)
 
 
 @dag(
@@ -57,52 +62,52 @@ def mw():
 )
 def model_health():
     @task(pool="default_pool")
-    def resolve(**context) -> dict:
-        return mw().resolve(context)
+    def resolve() -> dict:
+        return step("resolve")
 
     @task.sensor(poke_interval=120, timeout=LANDING_TIMEOUT, mode="reschedule")
-    def landed(ctx: dict) -> bool:
-        return mw().landed(ctx)
+    def landed() -> bool:
+        return step("landed")
 
     @task
-    def extract(ctx: dict) -> dict:
-        return mw().extract(ctx)
+    def extract() -> dict:
+        return step("extract")
 
     @task
-    def logs(ctx: dict) -> dict:
-        return mw().logs(ctx)
+    def logs() -> dict:
+        return step("logs")
 
     @task
-    def validate(ctx: dict, extracted: dict) -> list[list[str]]:
-        return mw().validate(ctx, extracted)
+    def validate() -> list[list[str]]:
+        return step("validate")
 
     @task(pool="default_pool", map_index_template="{{ shard_label }}")
-    def detect(ctx: dict, shard: list[str]) -> dict:
-        return mw().detect(ctx, shard)
+    def detect(shard: list[str]) -> dict:
+        return step("detect", shard=shard)
 
     @task
-    def drift(ctx: dict, shards: list[list[str]]) -> dict:
-        return mw().drift(ctx, shards)
+    def drift() -> dict:
+        return step("drift")
 
-    @task(trigger_rule=TriggerRule.NONE_FAILED)
-    def persist(ctx: dict, shard_results: list[dict]) -> dict:
-        return mw().persist(ctx, shard_results)
+    @task
+    def persist() -> dict:
+        return step("persist")
 
     @task.branch
-    def route(ctx: dict, persisted: dict, drifted: dict) -> list[str]:
-        return mw().route(ctx, persisted, drifted)
+    def route() -> list[str]:
+        return step("route")
 
     @task
-    def alert(ctx: dict) -> dict:
-        return mw().alert(ctx)
+    def alert() -> dict:
+        return step("alert")
 
     @task
-    def remediate(ctx: dict) -> dict:
-        return mw().remediate(ctx)
+    def remediate() -> dict:
+        return step("remediate")
 
     @task.branch(pool="default_pool")
-    def needs_approval(remediated: dict) -> list[str]:
-        return mw().needs_approval(remediated)
+    def needs_approval() -> list[str]:
+        return step("needs_approval")
 
     approve = HITLOperator(
         task_id="approve",
@@ -114,37 +119,44 @@ def model_health():
         response_timeout=APPROVAL_TIMEOUT,
     )
 
-    @task(trigger_rule=TriggerRule.NONE_SKIPPED)  # a failed approval is recorded as a no
-    def record_approval(ctx: dict, remediated: dict) -> dict:
-        return mw().record_approval(ctx, remediated)
+    @task
+    def record_approval() -> dict:
+        return step("record_approval")
 
-    @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
-    def dispatch() -> dict:  # reads resolve's XCom: only the approval branch is upstream
-        return mw().dispatch()
+    @task
+    def dispatch() -> dict:
+        return step("dispatch")
 
     @task(pool="default_pool")
     def all_clear() -> None:
         """Nothing anomalous and no open alerts: nothing to do."""
 
-    @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
-    def summary(ctx: dict) -> dict:
-        return mw().summary(ctx)
+    @task
+    def summary() -> dict:
+        return step("summary")
 
-    ctx = resolve()
-    extracted, mined = extract(ctx), logs(ctx)
-    landed(ctx) >> [extracted, mined]
-    shards = validate(ctx, extracted)
-    scores = detect.partial(ctx=ctx).expand(shard=shards)
-    branch = route(ctx, persist(ctx, scores), drift(ctx, shards))
-    remediated, sent, done = remediate(ctx), dispatch(), summary(ctx)
-    alerted = alert(ctx)  # after logs too: its hints read the hour's log signatures
-    branch >> Label("trouble or open alerts") >> alerted >> done
-    mined >> alerted
-    gate = needs_approval(remediated)
-    branch >> Label("anomalies to act on") >> remediated
-    gate >> Label("large actions") >> approve >> record_approval(ctx, remediated) >> sent
-    gate >> Label("nothing to approve") >> sent >> done
-    branch >> Label("nothing to do") >> all_clear() >> done
+    shards = validate()
+    wire(
+        {
+            "resolve": resolve(),
+            "landed": landed(),
+            "extract": extract(),
+            "logs": logs(),
+            "validate": shards,
+            "detect": detect.expand(shard=shards),
+            "drift": drift(),
+            "persist": persist(),
+            "route": route(),
+            "alert": alert(),
+            "remediate": remediate(),
+            "needs_approval": needs_approval(),
+            "approve": approve,
+            "record_approval": record_approval(),
+            "dispatch": dispatch(),
+            "all_clear": all_clear(),
+            "summary": summary(),
+        }
+    )
 
 
 model_health()

@@ -26,7 +26,7 @@ POOL = os.environ.get("MODELWATCH_WAREHOUSE_POOL", "modelwatch_warehouse")
 
 def mw():
     """The library's Airflow edge, imported only when a task runs: parsing stays light."""
-    from modelwatch.pipeline import tasks
+    from modelwatch.airflow import tasks
 
     return tasks
 

@@ -71,6 +71,21 @@ def pg_database() -> Iterator[str]:
             cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def make_run(
+    hour,
+    spec: WarehouseSpec,
+    settings: Settings,
+    mode=None,
+    models=None,
+    run_id: str | None = None,
+):
+    """A run of `hour` as `modelwatch run` builds it (folders from the test environment)."""
+    from modelwatch.folders import Folders
+    from modelwatch.run import build_run
+
+    return build_run(hour, settings, spec, Folders.from_env(settings), mode, models, run_id)
+
+
 @pytest.fixture(autouse=True)
 def _secrets_registered_by_this_test_only() -> Iterator[None]:
     """Connections register their secrets for redaction process-wide (as a task process

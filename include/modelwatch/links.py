@@ -1,46 +1,24 @@
-"""Where an hour's report lives on disk and on the web, and the links alerts carry.
+"""Where an hour's report lives on the web, its files' names, and the links alerts carry.
 
 One place for these names, so the alert step, the report writer and the Model health view
-always agree on a folder or a URL.
+always agree on a file name or a URL (the folders themselves: `folders.Folders`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from datetime import datetime
-from pathlib import Path
 from urllib.parse import quote
 
-from modelwatch.config import AlertsConfig, Settings
-from modelwatch.run import hour_key
+from modelwatch.config import AlertsConfig
+from modelwatch.folders import hour_key
 
-#: Overrides the config's `alerts.report_dir`.
-REPORT_ENV = "MODELWATCH_REPORT_DIR"
 #: The hour's HTML report, and the alert step's Markdown notes beside it.
 REPORT_HTML = "report.html"
 ALERT_NOTES = "alerts.md"
 #: Where the Model health view (the Airflow plugin) serves each hour's report folder.
 VIEW_REPORTS = "/modelwatch/reports"
-
-
-def report_dir(settings: Settings) -> Path:
-    """Every hour's report and plots: env, else config, else `reports/` beside staging; a
-    what-if shadow's in `_whatif/<name>` below that."""
-    chosen = os.environ.get(REPORT_ENV) or settings.alerts.report_dir
-    base = Path(chosen).resolve() if chosen else settings.staging_root().parent / "reports"
-    return base / "_whatif" / settings.shadow if settings.shadow else base
-
-
-def hour_folder(base: Path, hour: datetime) -> Path:
-    """The folder of one hour under a reports root."""
-    return base / hour_key(hour)
-
-
-def report_folder(settings: Settings, hour: datetime) -> Path:
-    """The hour's folder: report, alert notes and plots together."""
-    return hour_folder(report_dir(settings), hour)
 
 
 #: The readable part of a plot's file name: letters, digits, `_` and `-` only, bounded.

@@ -2,12 +2,13 @@
 
 Scheduled runs, backfills and manual reruns share one code path; they differ only in the hour
 they are given and in the side effects they may have. Both are decided here, from explicit
-inputs, never from the wall clock. `RunContext` carries the decision from task to task.
+inputs, never from the wall clock. `Run` carries the decision, built once at an edge, to every
+step.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,25 +16,16 @@ from typing import Any
 
 from modelwatch import schema
 from modelwatch.config import Settings
+from modelwatch.folders import Folders, hour_key
 from modelwatch.timestamps import to_naive_utc
-from modelwatch.warehouse import Warehouse
+from modelwatch.warehouse import Warehouse, WarehouseSpec
+from modelwatch.warehouse.connect import shadow_schema
 
 HOUR = timedelta(hours=1)
 #: The hours a run may process: Unix time's start, and far enough from datetime's end that
 #: every day and week computed from an hour still exists.
 EARLIEST_HOUR = datetime(1970, 1, 1)
 LATEST_HOUR = datetime(9000, 1, 1)
-#: How an hour is written in folder names, keys and ids (report folders, staging, request ids).
-HOUR_FORMAT = "%Y%m%dT%H"
-
-#: The staged files of a run, in its staging folder.
-HOUR_ROWS, HISTORY, CLEAN = "hour.parquet", "history.parquet", "clean.parquet"
-EXCLUDED = "excluded.json"
-
-
-def hour_key(hour: datetime) -> str:
-    """The hour as it appears in folder names and ids: 20261101T09."""
-    return f"{hour:{HOUR_FORMAT}}"
 
 
 class WindowError(ValueError):
@@ -136,67 +128,161 @@ def resolve_mode(run_type: str, params: dict[str, Any], config_dry_run: bool) ->
 
 
 @dataclass(frozen=True)
-class RunContext:
-    """What a run processes and may do; travels between tasks as a small dict."""
+class Staging:
+    """The files a run's steps hand each other, in the run's own folder: one name each, so no
+    step spells another's file name."""
+
+    folder: Path
+
+    @property
+    def hour_rows(self) -> Path:
+        """The hour's rows as delivered (extract -> validate)."""
+        return self.folder / "hour.parquet"
+
+    @property
+    def history(self) -> Path:
+        """Training history of the models whose day detector is not cached (extract -> detect)."""
+        return self.folder / "history.parquet"
+
+    @property
+    def clean(self) -> Path:
+        """The rows that passed the gate (validate -> detect)."""
+        return self.folder / "clean.parquet"
+
+    @property
+    def excluded(self) -> Path:
+        """model -> why it was kept out of detection (validate -> persist)."""
+        return self.folder / "excluded.json"
+
+    @property
+    def baselines(self) -> Path:
+        """model -> [since, decided] of the baselines in effect (extract -> detect)."""
+        return self.folder / "baselines.json"
+
+    @property
+    def overrides(self) -> Path:
+        """model -> the detection settings its overrides change (extract -> detect)."""
+        return self.folder / "overrides.json"
+
+    def scores(self, index: int) -> Path:
+        """One detect shard's scores (detect -> persist)."""
+        return self.folder / f"scores-{index:04d}.parquet"
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run of one hour: what it processes, how it may act, where it reads, writes and
+    keeps its files. Built once, at an edge (the Airflow task adapter, the CLI, what-if, the
+    replay), and handed to every step; between Airflow tasks it travels as `to_dict()`.
+
+    `source` is where the inputs are read (metrics and their companions), `warehouse` where
+    the `mw_*` outputs are written and read back: a what-if shadow reads production's inputs
+    and writes its own schema.
+    """
 
     hour: datetime
     run_id: str
-    run_type: str
-    notify: bool
-    dry_run: bool
+    mode: RunMode
     models: tuple[str, ...] | None
-    staging: str
+    settings: Settings
+    warehouse: WarehouseSpec
+    source: WarehouseSpec
+    folders: Folders
 
     @property
-    def mode(self) -> RunMode:
-        return RunMode(self.run_type, self.notify, self.dry_run)
+    def day(self) -> datetime:
+        return self.hour.replace(hour=0, minute=0, second=0, microsecond=0)
 
     @property
-    def path(self) -> Path:
-        return Path(self.staging)
+    def notify(self) -> bool:
+        return self.mode.notify
+
+    @property
+    def dry_run(self) -> bool:
+        return self.mode.dry_run
+
+    @property
+    def full(self) -> bool:
+        """Whether the run owns the whole fleet (no model selection): only then does it own
+        fleet-wide findings and every open alert."""
+        return self.models is None
+
+    @property
+    def staging(self) -> Staging:
+        return Staging(self.folders.run(self.hour, self.run_id))
+
+    @property
+    def detectors(self) -> Path:
+        """The detector cache of this run's metrics source."""
+        return detector_cache(self.folders, self.source, self.settings)
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["hour"] = self.hour.isoformat()
-        d["models"] = list(self.models) if self.models is not None else None
-        return d
+        """What travels between tasks: no settings, no connection (each task reads its own),
+        so no secret ever reaches XCom."""
+        return {
+            "hour": self.hour.isoformat(),
+            "run_id": self.run_id,
+            **asdict(self.mode),
+            "models": list(self.models) if self.models is not None else None,
+            "shadow": self.folders.shadow,
+        }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> RunContext:
-        return cls(
-            hour=datetime.fromisoformat(d["hour"]),
+    def from_dict(
+        cls, d: dict[str, Any], settings: Settings, warehouse: WarehouseSpec, folders: Folders
+    ) -> Run:
+        """The run `to_dict` described, with the task's own settings, production warehouse
+        connection and folders (the shadow's schema and folders follow from the dict)."""
+        return build_run(
+            datetime.fromisoformat(d["hour"]),
+            settings,
+            warehouse,
+            folders,
+            mode=RunMode(d["run_type"], bool(d["notify"]), bool(d["dry_run"])),
+            models=d.get("models"),
             run_id=d["run_id"],
-            run_type=d["run_type"],
-            notify=bool(d["notify"]),
-            dry_run=bool(d["dry_run"]),
-            models=tuple(d["models"]) if d.get("models") is not None else None,
-            staging=d["staging"],
+            shadow=d.get("shadow"),
         )
 
 
-def make_context(
-    hour: datetime, run_id: str, mode: RunMode, models: list[str] | None, settings: Settings
-) -> RunContext:
-    """Give the run its own staging folder, so concurrent runs of one hour never share files."""
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id)[:120]
-    staging = settings.staging_path() / hour_key(hour) / safe
-    return RunContext(
+def detector_cache(folders: Folders, source: WarehouseSpec, settings: Settings) -> Path:
+    """The detector cache of a metrics source (its connection and table): a detector is only
+    as good as the data it learnt from, so two sources never share fitted detectors."""
+    return folders.detectors(f"{source.describe()}|{settings.source.table}")
+
+
+def build_run(
+    hour: datetime,
+    settings: Settings,
+    warehouse: WarehouseSpec,
+    folders: Folders,
+    mode: RunMode | None = None,
+    models: Iterable[str] | None = None,
+    run_id: str | None = None,
+    shadow: str | None = None,
+) -> Run:
+    """A run of `hour` against production's `warehouse` (inputs and outputs); with `shadow`,
+    the outputs and files go to that what-if shadow. A manual dry run when no mode is given."""
+    mode = mode or RunMode("manual", notify=False, dry_run=True)
+    chosen = tuple(sorted({str(m) for m in models})) if models else None
+    return Run(
         hour=hour,
-        run_id=run_id,
-        run_type=mode.run_type,
-        notify=mode.notify,
-        dry_run=mode.dry_run,
-        models=tuple(sorted(set(models))) if models else None,
-        staging=str(staging),
+        run_id=run_id or f"local__{hour_key(hour)}",
+        mode=mode,
+        models=chosen,
+        settings=settings,
+        warehouse=warehouse.in_schema(shadow_schema(shadow) if shadow else None),
+        source=warehouse.in_schema(None),
+        folders=folders.for_shadow(shadow),
     )
 
 
-def scope_models(wh: Warehouse, ctx: RunContext) -> list[str]:
+def scope_models(wh: Warehouse, run: Run) -> list[str]:
     """The models this run owns: the operator's selection, else all judged this hour."""
-    if ctx.models is not None:
-        return list(ctx.models)
+    if run.models is not None:
+        return list(run.models)
     got = wh.query(
         "SELECT DISTINCT model_id FROM mw_validation WHERE hour = :hour AND model_id <> :fleet",
-        {"hour": ctx.hour, "fleet": schema.FLEET},
+        {"hour": run.hour, "fleet": schema.FLEET},
     )
     return sorted(got["model_id"].tolist())

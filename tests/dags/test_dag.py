@@ -13,7 +13,17 @@ from tests.conftest import ROOT
 DAG_FOLDER = ROOT / "dags"
 DAG_FILE = DAG_FOLDER / "model_health.py"
 
+#: What parsing may import of the library: the step table and the wiring, nothing else.
+LIGHT = (
+    "modelwatch",
+    "modelwatch.airflow",
+    "modelwatch.airflow.wiring",
+    "modelwatch.pipeline",
+    "modelwatch.pipeline.table",
+)
+
 PROBE = f"""
+LIGHT = {LIGHT!r}
 import json, sys, time
 import airflow.sdk  # the Task SDK itself is not the DAG files' cost
 from airflow.dag_processing.dagbag import DagBag  # nor is the parser
@@ -28,6 +38,7 @@ for path in sorted({str(DAG_FOLDER)!r} + "/" + n for n in ("model_health.py", "m
 heavy = sorted(m for m in set(sys.modules) - before
                if m.split('.')[0] in ('sklearn', 'great_expectations', 'pandas', 'duckdb',
                                       'matplotlib', 'modelwatch'))
+heavy = [m for m in heavy if m not in LIGHT]
 print(json.dumps({{"errors": errors, "dags": sorted(dags), "seconds": seconds, "heavy": heavy}}))
 """
 
@@ -46,7 +57,7 @@ def test_dag_parses_without_errors(probe):
 
 
 def test_parse_imports_nothing_heavy_and_is_fast(probe):
-    # the DAG file must not pull in the library, pandas, sklearn or GX at parse time
+    # the DAG file reads only the step table: no pandas, sklearn, GX or the stages at parse time
     assert probe["heavy"] == []
     for path, seconds in probe["seconds"].items():
         assert seconds < 1.0, f"parsing {path} took {seconds:.2f}s"
@@ -56,7 +67,7 @@ def test_a_task_imports_only_what_its_step_needs():
     """Every task process imports the library's task edge; scipy.stats (a second of every
     task's start), scikit-learn and GX belong to the steps that use them, not to that import."""
     code = (
-        "import sys, json; import modelwatch.pipeline.tasks; "
+        "import sys, json; import modelwatch.airflow.tasks; "
         "print(json.dumps(sorted(m for m in sys.modules "
         "if m.split('.')[0] in ('scipy', 'sklearn', 'great_expectations', 'matplotlib'))))"
     )
@@ -79,40 +90,37 @@ def test_schedule_is_the_hour_that_just_ended(dag):
     assert dag.tags and dag.doc_md and "model_health" in dag.doc_md
 
 
+def test_the_dags_tasks_and_order_are_the_step_tables(dag):
+    """The order is written once, in `pipeline.table`: the DAG's tasks, their upstream tasks
+    and their trigger rules are the table's, and a local run walks the same table."""
+    from modelwatch.airflow.wiring import trigger_rule
+    from modelwatch.pipeline.runner import run_hour
+    from modelwatch.pipeline.table import HOURLY
+
+    assert set(dag.task_ids) == {s.name for s in HOURLY}
+    for s in HOURLY:
+        task = dag.get_task(s.name)
+        assert task.upstream_task_ids == set(s.after), s.name
+        assert task.trigger_rule == trigger_rule(s), s.name
+    assert run_hour.__defaults__[0] is HOURLY
+
+
 def test_tasks_are_wired_in_pipeline_order(dag):
-    assert set(dag.task_ids) == {
-        "resolve",
-        "landed",
-        "extract",
-        "logs",
-        "validate",
-        "detect",
-        "drift",
-        "persist",
-        "route",
-        "alert",
-        "remediate",
-        "needs_approval",
-        "approve",
-        "record_approval",
-        "dispatch",
-        "all_clear",
-        "summary",
-    }
     down = {t: set(dag.get_task(t).downstream_task_ids) for t in dag.task_ids}
     # the late-data wait comes before extract, and before the hour's logs are mined (once)
-    assert down["landed"] == {"extract", "logs"}
+    assert down["resolve"] == {"landed"} and down["landed"] == {"extract", "logs"}
     assert down["logs"] == {"alert"}  # alert's hints read the hour's log signatures
-    assert dag.get_task("alert").upstream_task_ids == {"resolve", "route", "logs"}
     assert down["extract"] == {"validate"}
-    assert down["validate"] >= {"detect"}
-    assert down["detect"] == {"persist"}
-    # drift runs beside detect, after validate, and route decides with its findings
-    assert down["validate"] >= {"drift"} and down["drift"] == {"route"}
+    assert down["validate"] == {"detect", "drift"}  # drift runs beside detect
+    assert down["detect"] == {"persist"} and down["drift"] == {"route"}
     assert down["route"] == {"alert", "remediate", "all_clear"}
     for branch in ("alert", "all_clear"):
         assert down[branch] == {"summary"}
     assert dag.get_task("summary").trigger_rule == "none_failed_min_one_success"
+    # enrichments never hold back the alerts: alert and route run whatever became of them
+    assert dag.get_task("alert").trigger_rule == "all_done"
+    assert dag.get_task("route").trigger_rule == "all_done"
+    assert dag.get_task("persist").trigger_rule == "none_failed"  # no shard: detect skipped
 
 
 def test_remediation_waits_for_approval_only_when_asked_and_then_dispatches(dag):
@@ -120,7 +128,7 @@ def test_remediation_waits_for_approval_only_when_asked_and_then_dispatches(dag)
 
     down = {t: set(dag.get_task(t).downstream_task_ids) for t in dag.task_ids}
     up = {t: set(dag.get_task(t).upstream_task_ids) for t in dag.task_ids}
-    assert down["remediate"] == {"needs_approval", "record_approval"}  # XCom to both
+    assert down["remediate"] == {"needs_approval"}
     assert down["needs_approval"] == {"approve", "dispatch"}  # the branch
     assert down["approve"] == {"record_approval"}
     assert down["record_approval"] == {"dispatch"}

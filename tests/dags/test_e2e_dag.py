@@ -125,3 +125,20 @@ def test_reruns_by_schedule_and_by_hand_leave_identical_rows(incident_day):
     run(dag, at(23), {"hour": at(9).isoformat() + "Z", "models": ["model-000", "model-007"]})
     assert_same(before, snapshot(dag.spec))
     assert os.environ.get("AIRFLOW_CONN_MODELWATCH_WAREHOUSE")  # still pointed at the test DB
+
+
+def test_a_failed_enrichment_task_leaves_the_hours_alerts_running(dag, monkeypatch):
+    """The logs task fails (after no retry here, to skip the retry delay): alert still runs,
+    the run succeeds, and the hour's summary says why its log hints are missing."""
+    from modelwatch.pipeline import steps
+
+    def down(*args, **kwargs):
+        raise RuntimeError("log store down")
+
+    monkeypatch.setattr(steps, "mine_hour", down)
+    monkeypatch.setattr(dag.get_task("logs"), "retries", 0)
+    dr = run(dag, at(12), {"hour": at(12).isoformat() + "Z", "notify": True})
+    states = {ti.task_id: str(ti.state) for ti in dr.get_task_instances()}
+    assert states["logs"].endswith("failed") and states["alert"].endswith("success")
+    row = q(dag, "SELECT * FROM mw_runs WHERE hour = :h", h=at(12)).iloc[0]
+    assert row["logs_failure"] == "RuntimeError: log store down"

@@ -26,7 +26,7 @@ def test_landed_is_a_rescheduling_sensor_between_resolve_and_extract(dag) -> Non
     assert sensor.mode == "reschedule"  # frees its worker and pool slot between pokes
     assert sensor.upstream_task_ids == {"resolve"}
     assert sensor.downstream_task_ids == {"extract", "logs"}  # logs are mined once: after landing
-    assert dag.get_task("extract").upstream_task_ids == {"resolve", "landed"}
+    assert dag.get_task("extract").upstream_task_ids == {"landed"}
     assert 0 < sensor.poke_interval <= 300
 
 

@@ -1,5 +1,5 @@
 """The executors' preload of the task libraries before their workers fork
-(`modelwatch.pipeline.executor`, `modelwatch.pipeline.celery_config`); the deployment tests run
+(`modelwatch.airflow.executor`, `modelwatch.airflow.celery_config`); the deployment tests run
 every DAG on them."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from modelwatch.pipeline import executor
+from modelwatch.airflow import executor
 
 
 def test_preload_imports_what_it_can_and_reports_the_rest() -> None:
@@ -41,7 +41,7 @@ def test_celery_workers_preload_when_celery_imports_their_modules(monkeypatch) -
     from airflow.providers.celery.executors.default_celery import DEFAULT_CELERY_CONFIG
     from celery.signals import import_modules
 
-    from modelwatch.pipeline import celery_config
+    from modelwatch.airflow import celery_config
 
     calls: list[str] = []
     monkeypatch.setattr(celery_config, "preload", lambda: calls.append("preload") or [])

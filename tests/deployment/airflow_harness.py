@@ -76,7 +76,7 @@ class AirflowServer:
         self.env = {
             **os.environ,
             "AIRFLOW_HOME": str(home),
-            "AIRFLOW__CORE__EXECUTOR": "modelwatch.pipeline.executor.PreloadingLocalExecutor",
+            "AIRFLOW__CORE__EXECUTOR": "modelwatch.airflow.executor.PreloadingLocalExecutor",
             "AIRFLOW__CORE__PARALLELISM": "4",
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
@@ -105,7 +105,7 @@ class AirflowServer:
                     "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
                     # production's: the task libraries imported before each pool forks
                     "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": (
-                        "modelwatch.pipeline.celery_config.CELERY_CONFIG"
+                        "modelwatch.airflow.celery_config.CELERY_CONFIG"
                     ),
                     "AIRFLOW__CELERY__BROKER_URL": broker_url,
                     "AIRFLOW__CELERY__RESULT_BACKEND": "db+"

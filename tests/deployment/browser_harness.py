@@ -1,7 +1,8 @@
 """`airflow standalone` on loopback for the browser test, as `make up` runs it.
 
 One `airflow standalone` process (it starts the api-server, scheduler, dag-processor and
-triggerer itself, with the LocalExecutor) on a free port, with this project's DAGs and plugins,
+triggerer itself, with the LocalExecutor) on a free port, with this project's DAGs, the plugin
+the installed package registers (the `airflow.plugins` entry point, as `make up` has it),
 an embedded DuckDB warehouse reached through `AIRFLOW_CONN_MODELWATCH_WAREHOUSE`, and a
 PostgreSQL metadata database of its own (SQLite would serialise the components' writes). Built
 on `tests.deployment.airflow_harness.AirflowServer` (ports, environment, REST API, readiness by
@@ -18,7 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.deployment.airflow_harness import ROOT, AirflowServer, wait_until
+from tests.deployment.airflow_harness import AirflowServer, wait_until
 
 BIN = str(Path(sys.executable).parent)
 AIRFLOW = str(Path(BIN) / "airflow")
@@ -37,14 +38,13 @@ CHROMIUM = os.environ.get("MODELWATCH_CHROMIUM", "/usr/bin/chromium")
 
 
 class Standalone(AirflowServer):
-    """`airflow standalone` with this project's DAGs, plugins and a DuckDB warehouse."""
+    """`airflow standalone` with this project's DAGs, its plugin and a DuckDB warehouse."""
 
     def __init__(self, home: Path, pg_admin_uri: str, warehouse_uri: str) -> None:
         super().__init__(
             home,
             pg_admin_uri,
             {
-                "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
                 "AIRFLOW_CONN_MODELWATCH_WAREHOUSE": warehouse_uri,
                 "MODELWATCH_STAGING_DIR": str(home / "data" / "staging"),
                 "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -59,7 +59,15 @@ class Standalone(AirflowServer):
         self.reports = home / "data" / "reports"
 
     def start(self) -> Standalone:
+        from importlib.metadata import entry_points
+
         from tests.conftest import _pg_admin
+
+        if "modelwatch" not in {ep.name for ep in entry_points(group="airflow.plugins")}:
+            raise RuntimeError(
+                "the modelwatch plugin is not installed in this environment (its entry point is "
+                "registered by installing the package): run `make venv` or `pip install -e .`"
+            )
 
         with _pg_admin() as con, con.cursor() as cur:
             cur.execute(f'CREATE DATABASE "{self.db_name}"')

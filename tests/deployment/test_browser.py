@@ -1,7 +1,7 @@
 """The operator's path through the Airflow UI, in a real browser against `airflow standalone`.
 
 Debian's chromium, driven by Playwright, against `airflow standalone` on loopback (this project's
-DAGs and plugins, the embedded DuckDB warehouse, as `make up` runs them): sign in, trigger
+DAGs and installed plugin, the embedded DuckDB warehouse, as `make up` runs them): sign in, trigger
 `model_health` from the trigger form with params, wait for the run, open the Model health view
 from the navigation bar and find the run's alert with its explanation, plot and report, then
 approve a large scale-up from the view and see Airflow carry it out. Screenshots go to
@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from modelwatch.config import Settings
-from modelwatch.pipeline.local import run_hour
+from modelwatch.pipeline.runner import run_local
 from modelwatch.run import RunMode
 from modelwatch.sim.fleet import DEMO_DAY
 from tests.conftest import PG_ADMIN_URI, ROOT, make_warehouse, require_postgres
@@ -45,11 +45,11 @@ def at(h: int) -> datetime:
 def prepare_morning(spec: Any) -> None:
     """The morning before the surge (04:00-08:00: the memory leak sets in), processed as dry
     runs without Airflow, and an operator's silence on the leaking model."""
-    from modelwatch.alerting.silences import add_silence
+    from modelwatch.alerting.silence_table import add_silence
     from modelwatch.warehouse import open_warehouse
 
     for h in range(4, 9):
-        run_hour(at(h), spec, Settings(), RunMode("manual", False, True), run_id=f"morning__{h}")
+        run_local(at(h), spec, Settings(), RunMode("manual", False, True), run_id=f"morning__{h}")
     with open_warehouse(spec) as wh:
         add_silence(wh, {"model_id": LEAK}, at(8), at(14), "alice", "retraining", at(8))
 

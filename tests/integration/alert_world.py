@@ -22,10 +22,11 @@ from typing import Any
 
 import pandas as pd
 
-from modelwatch.alerting.step import alert_hour
+from modelwatch.alerting.step import DeliveryFailed, alert_hour
 from modelwatch.config import AlertsConfig, ChannelConfig, DeliveryConfig, Settings
-from modelwatch.run import RunMode, make_context
+from modelwatch.run import RunMode
 from modelwatch.warehouse import WarehouseSpec, open_warehouse
+from tests.conftest import make_run
 
 H = datetime(2026, 11, 1, 9)
 MODELS = [f"m{i:02d}" for i in range(10)]
@@ -123,8 +124,14 @@ def run_alerts(
     models: list[str] | None = None,
     run_id: str | None = None,
 ) -> dict[str, Any]:
-    ctx = make_context(hour, run_id or f"scheduled__{hour:%H}", SCHEDULED, models, settings)
-    return alert_hour(ctx, spec, settings)
+    """The alert step of a scheduled run. When every receiver failed, the step raises after
+    recording everything (the task fails); the outcome then says so (`delivery_failed`), so
+    these tests can look at the rows it recorded."""
+    run_id = run_id or f"scheduled__{hour:%H}"
+    try:
+        return alert_hour(make_run(hour, spec, settings, SCHEDULED, models, run_id))
+    except DeliveryFailed as exc:
+        return {**exc.outcome, "delivery_failed": str(exc)}
 
 
 def table(spec: WarehouseSpec, sql: str, **params: Any) -> pd.DataFrame:

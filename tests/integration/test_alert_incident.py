@@ -1,6 +1,6 @@
 """The demo incident's alerts, end to end through the pipeline, to real servers on loopback.
 
-Hours of the incident day run through `run_hour` (the DAG's steps) as scheduled runs, with four
+Hours of the incident day run through `run_local` (the DAG's steps) as scheduled runs, with four
 receivers: the real Alertmanager (API v2), a real SMTP server, and the local Slack and webhook
 receivers. One run's webhook answers 500, another run's Slack hangs past its timeout. Then:
 exactly the expected alerts arrived, with their labels; nothing was lost (the failed ones were
@@ -18,7 +18,7 @@ import pytest
 
 from modelwatch.alerting import lifecycle
 from modelwatch.config import AlertsConfig, ChannelConfig, DeliveryConfig, Settings
-from modelwatch.pipeline.local import run_hour
+from modelwatch.pipeline.runner import run_local
 from modelwatch.run import RunMode
 from modelwatch.sim.fleet import DEMO_DAY
 from modelwatch.warehouse import open_warehouse
@@ -108,7 +108,7 @@ def incident(tmp_path_factory, fleet, alertmanager, receiver, smtp_server):  # n
                 receiver.hang["/services"] = 100  # Slack hangs for this whole run
             if h == HOURS[0] + 2:
                 receiver.hang.clear()
-            run_hour(at(h), spec, cfg, SCHEDULED, run_id=f"scheduled__{h}")
+            run_local(at(h), spec, cfg, SCHEDULED, run_id=f"scheduled__{h}")
             am_after[h] = alertmanager.by_alert_id()
         first = {
             "ledger": table(spec, "SELECT * FROM mw_notifications ORDER BY notification_id"),
@@ -118,7 +118,7 @@ def incident(tmp_path_factory, fleet, alertmanager, receiver, smtp_server):  # n
             "am_alerts": alertmanager.alerts(),
         }
         for h in (14, 12, 9, 8):  # hours again, out of order, as retries or an operator would
-            run_hour(at(h), spec, cfg, SCHEDULED, run_id=f"scheduled__{h}__again")
+            run_local(at(h), spec, cfg, SCHEDULED, run_id=f"scheduled__{h}__again")
         again = {
             "ledger": table(spec, "SELECT * FROM mw_notifications ORDER BY notification_id"),
             "attempts": table(spec, "SELECT * FROM mw_notification_attempts ORDER BY attempt_id"),
@@ -273,7 +273,7 @@ def test_a_backfill_sends_nothing_and_records_what_it_would_have(
     before = (len(receiver.accepted), len(smtp_server.messages), len(alertmanager.alerts()))
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(AM_CONN, alertmanager.url)
-        run_hour(at(HOURS[-1] + 1), spec, cfg, BACKFILL, run_id="backfill__x")
+        run_local(at(HOURS[-1] + 1), spec, cfg, BACKFILL, run_id="backfill__x")
     after = (len(receiver.accepted), len(smtp_server.messages), len(alertmanager.alerts()))
     assert after == before
     rows = table(spec, "SELECT * FROM mw_notifications WHERE hour = :h", h=at(HOURS[-1] + 1))

@@ -10,19 +10,18 @@ from datetime import datetime, timedelta
 import pandas as pd
 
 from modelwatch.alerting.lifecycle import FLEET_ID
-from modelwatch.alerting.silences import add_silence
+from modelwatch.alerting.silence_table import add_silence
+from modelwatch.alerting.step import alert_hour
 from modelwatch.config import Settings
-from modelwatch.pipeline import hourly
-from modelwatch.run import RunMode, make_context
+from modelwatch.run import RunMode
 from modelwatch.warehouse import open_warehouse
-from tests.conftest import make_warehouse
+from tests.conftest import make_run, make_warehouse
 from tests.integration.alert_world import MODELS, H, write_hour
 
 
 def run(spec, hour: datetime, models=None):
     mode = RunMode("scheduled", notify=True, dry_run=True)
-    ctx = make_context(hour, f"scheduled__{hour:%H}", mode, models, Settings())
-    return hourly.step_alert(ctx, spec, Settings())
+    return alert_hour(make_run(hour, spec, Settings(), mode, models, f"scheduled__{hour:%H}"))
 
 
 def ledger(spec) -> pd.DataFrame:

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from modelwatch.config import Settings
-from modelwatch.links import plot_name, report_folder
+from modelwatch.folders import Folders
+from modelwatch.links import plot_name
 from modelwatch.sim.fleet import DEMO_DAY
 from modelwatch.warehouse import open_warehouse
 from tests.conftest import make_warehouse
@@ -33,7 +34,7 @@ def test_a_hostile_model_ids_plot_lands_inside_the_hour_folder(
     settings = Settings()
     got = run_alerts(spec, hour, settings)
     assert got["sent"] >= 1
-    folder = report_folder(settings, hour).resolve()
+    folder = Folders.from_env(settings).report(hour).resolve()
     pngs = [p.resolve() for p in tmp_path.rglob("*.png")]
     assert pngs, "the alert's plot was drawn"
     assert all(p.parent == folder for p in pngs), pngs

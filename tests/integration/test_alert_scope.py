@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from modelwatch.config import Settings
-from modelwatch.pipeline.local import run_hour
+from modelwatch.pipeline.runner import run_local
 from modelwatch.run import RunMode
 from modelwatch.sim.fleet import DEMO_DAY
 from tests.conftest import make_warehouse
@@ -28,9 +28,9 @@ def test_a_phantom_model_id_never_opens_a_page_and_no_alert_stays_open(
     settings = Settings()
     nine = DEMO_DAY + timedelta(hours=9)
     # a real model beside the phantom: a run naming only unknown ids extracts nothing and fails
-    run_hour(nine, spec, settings, MANUAL, models=["model-000", "ghost"], run_id="manual__9")
+    run_local(nine, spec, settings, MANUAL, models=["model-000", "ghost"], run_id="manual__9")
     for h in range(10, 13):
-        run_hour(DEMO_DAY + timedelta(hours=h), spec, settings, SCHEDULED, run_id=f"sch__{h}")
+        run_local(DEMO_DAY + timedelta(hours=h), spec, settings, SCHEDULED, run_id=f"sch__{h}")
     ghost = table(spec, "SELECT * FROM mw_alerts WHERE model_id = 'ghost'")
     assert ghost[ghost["resolved_hour"].isna()].empty
     pages = table(spec, "SELECT * FROM mw_notifications WHERE model_id = 'ghost'")

@@ -19,7 +19,7 @@ import pytest
 from modelwatch.config import Settings, SourceConfig
 from modelwatch.ingest.extract import ExtractError, extract_hour
 from modelwatch.ingest.validate import StructuralValidationError, validate_hour
-from modelwatch.pipeline.local import run_hour
+from modelwatch.pipeline.runner import run_local
 from modelwatch.sim.fleet import DEMO_DAY, Fleet
 from modelwatch.warehouse import open_warehouse
 
@@ -141,7 +141,7 @@ def test_a_renamed_metric_column_fails_the_hour_naming_it_and_writes_nothing(see
     with open_warehouse(seeded) as wh:
         wh.execute("ALTER TABLE model_metrics RENAME COLUMN latency_p99_ms TO p99")
     with pytest.raises(StructuralValidationError, match=r"missing: latency_p99_ms"):
-        run_hour(HOUR, seeded, S)
+        run_local(HOUR, seeded, S)
     with open_warehouse(seeded) as wh:
         assert wh.query("SELECT COUNT(*) AS n FROM mw_validation")["n"].iloc[0] == 0
 
@@ -164,7 +164,7 @@ def add_models(spec, fleet: Fleet, ids: list[str]) -> int:
 
 def test_strange_model_ids_are_data_end_to_end(seeded, fleet: Fleet) -> None:
     added = add_models(seeded, fleet, STRANGE)
-    summary = run_hour(HOUR, seeded, S)
+    summary = run_local(HOUR, seeded, S)
     with open_warehouse(seeded) as wh:
         v = wh.query("SELECT model_id, status FROM mw_validation WHERE hour = :h", {"h": HOUR})
         scores = wh.query("SELECT model_id, status FROM mw_scores WHERE hour = :h", {"h": HOUR})
@@ -187,7 +187,7 @@ def test_a_ten_thousand_character_id_is_extracted_and_judged(seeded, fleet: Flee
 
 def test_a_ten_thousand_character_id_is_scored_end_to_end(seeded, fleet: Fleet) -> None:
     add_models(seeded, fleet, [LONG])
-    summary = run_hour(HOUR, seeded, S)
+    summary = run_local(HOUR, seeded, S)
     assert summary["models_scored"] == 11
 
 

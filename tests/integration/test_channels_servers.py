@@ -20,6 +20,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import Message
@@ -84,37 +85,27 @@ class Alertmanager:
         return {a["labels"]["alert_id"]: a for a in self.alerts()}
 
 
-@pytest.fixture(scope="module")
-def alertmanager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Alertmanager]:
-    """A real Alertmanager on a free loopback port; skipped locally without the binary, a
-    failure in CI (where .ci/run installs it)."""
-    binary = alertmanager_binary()
+def require_binary(binary: str | None, package: str) -> str:
+    """A server binary: skipped locally without it, a failure in CI (where .ci/services.sh
+    installs it)."""
     if binary is None:
-        reason = "Alertmanager binary not found (apt-get install prometheus-alertmanager)"
+        reason = f"{package} binary not found (apt-get install {package})"
         if os.environ.get("CI") == "true":
             pytest.fail(reason)
         pytest.skip(reason)
-    home = tmp_path_factory.mktemp("alertmanager")
-    (home / "alertmanager.yml").write_text(
-        "route:\n  receiver: blackhole\n  group_wait: 1h\nreceivers:\n  - name: blackhole\n"
-    )
-    port = free_port()
-    log = (home / "am.log").open("w")
-    proc = subprocess.Popen(
-        [
-            binary,
-            f"--config.file={home / 'alertmanager.yml'}",
-            f"--storage.path={home / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--cluster.listen-address=",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    return binary
+
+
+@contextmanager
+def loopback_server(argv: list[str], port: int, log_path: Path) -> Iterator[str]:
+    """Run a Prometheus-family server (listening on 127.0.0.1:`port`) until the block ends;
+    yields its URL once `/-/ready` answers."""
+    log = log_path.open("w")
+    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(f"{url}/-/ready")
-        yield Alertmanager(url)
+        yield url
     finally:
         proc.terminate()
         try:
@@ -122,6 +113,26 @@ def alertmanager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Alertmana
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def alertmanager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Alertmanager]:
+    """A real Alertmanager on a free loopback port."""
+    binary = require_binary(alertmanager_binary(), "prometheus-alertmanager")
+    home = tmp_path_factory.mktemp("alertmanager")
+    (home / "alertmanager.yml").write_text(
+        "route:\n  receiver: blackhole\n  group_wait: 1h\nreceivers:\n  - name: blackhole\n"
+    )
+    port = free_port()
+    argv = [
+        binary,
+        f"--config.file={home / 'alertmanager.yml'}",
+        f"--storage.path={home / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--cluster.listen-address=",
+    ]
+    with loopback_server(argv, port, home / "am.log") as url:
+        yield Alertmanager(url)
 
 
 # ------------------------------------------------------------------------------------- SMTP

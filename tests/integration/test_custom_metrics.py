@@ -1,5 +1,5 @@
 """A custom metric declared in the config, replayed hour by hour through the DAG's functions
-(`pipeline.local.run_hour`, notify on, dry run): a 4-model fleet whose models all report
+(`pipeline.runner.run_local`, notify on, dry run): a 4-model fleet whose models all report
 `gpu_util` (`sim.life` extra_metric); model-003's GPU use rises 1.5x at 08:00 and stays, an
 incident no built-in metric shows.
 
@@ -20,7 +20,7 @@ from modelwatch.config import Settings
 from modelwatch.ingest.extract import read_metrics
 from modelwatch.ingest.validate import StructuralValidationError
 from modelwatch.links import REPORT_HTML
-from modelwatch.pipeline.local import run_hour
+from modelwatch.pipeline.runner import run_local
 from modelwatch.run import RunMode
 from modelwatch.sim.fleet import FleetSpec, simulate_fleet
 from modelwatch.sim.life import LifeEvent
@@ -47,7 +47,7 @@ def replay(folder: Path, direction: str, hours: int) -> dict[str, pd.DataFrame]:
     spec = make_warehouse(f"duckdb:///{folder}/w.duckdb", fleet)
     settings = gpu_settings(direction)
     for i in range(hours):
-        run_hour(START + i * H, spec, settings, mode=MODE, run_id=f"t__{i}")
+        run_local(START + i * H, spec, settings, mode=MODE, run_id=f"t__{i}")
     with open_warehouse(spec) as wh:
         out = {
             t: wh.query(f"SELECT * FROM {t}")
@@ -111,4 +111,4 @@ def test_a_declared_metric_the_table_lacks_is_a_clear_error(tmp_path) -> None:
     fleet = simulate_fleet(FleetSpec(n_models=2, days=2))  # no gpu_util column
     spec = make_warehouse(f"duckdb:///{tmp_path}/w.duckdb", fleet)
     with pytest.raises(StructuralValidationError, match="missing: gpu_util"):
-        run_hour(datetime(2026, 11, 1, 6), spec, gpu_settings("up"), mode=MODE, run_id="t__x")
+        run_local(datetime(2026, 11, 1, 6), spec, gpu_settings("up"), mode=MODE, run_id="t__x")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from modelwatch.config import Settings
-from modelwatch.pipeline.local import run_hour
+from modelwatch.pipeline.runner import run_local
 from modelwatch.run import RunMode
 from modelwatch.sim.fleet import DEMO_DAY, Fleet
 from modelwatch.warehouse import WarehouseSpec, open_warehouse
@@ -43,9 +43,9 @@ def statuses(spec: WarehouseSpec, hour) -> dict[str, str]:
 
 def test_a_model_first_reporting_mid_day_does_not_blind_the_fleet(duck) -> None:
     settings = Settings()
-    run_hour(at(9), duck, settings)  # fits every detector of the day
-    run_hour(at(10), duck, settings)  # model-new's first hour: no history at all
-    summary = run_hour(at(11), duck, settings)  # only model-new's detector is missing
+    run_local(at(9), duck, settings)  # fits every detector of the day
+    run_local(at(10), duck, settings)  # model-new's first hour: no history at all
+    summary = run_local(at(11), duck, settings)  # only model-new's detector is missing
     got = statuses(duck, at(11))
     assert got[NEW] == "insufficient_history"
     assert summary["models_scored"] == 10
@@ -54,13 +54,13 @@ def test_a_model_first_reporting_mid_day_does_not_blind_the_fleet(duck) -> None:
 
 def test_a_manual_run_naming_an_unknown_id_then_the_next_hour_scores_everyone(duck) -> None:
     settings = Settings()
-    run_hour(at(9), duck, settings)
+    run_local(at(9), duck, settings)
     manual = RunMode("manual", notify=False, dry_run=True)
-    summary = run_hour(at(10), duck, settings, mode=manual, models=["no-such-model"])
+    summary = run_local(at(10), duck, settings, mode=manual, models=["no-such-model"])
     assert summary["models_no_data"] == 1
     with open_warehouse(duck) as wh:
         v = wh.query("SELECT model_id, status FROM mw_validation WHERE hour = :h", {"h": at(10)})
     assert v.values.tolist() == [["no-such-model", "no_data"]]
-    nxt = run_hour(at(11), duck, settings)
+    nxt = run_local(at(11), duck, settings)
     assert nxt["models_scored"] == 10
     assert statuses(duck, at(11))[NEW] == "insufficient_history"

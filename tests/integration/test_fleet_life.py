@@ -1,5 +1,5 @@
 """The ordinary life of a fleet, replayed hour by hour through the DAG's functions
-(`pipeline.local.run_hour`, notify on, dry run): a deploy that moves latency for good and a
+(`pipeline.runner.run_local`, notify on, dry run): a deploy that moves latency for good and a
 traffic step page, then re-baseline and resolve saying so; a retired model is retired once
 and stops paging; a model added mid-day warms up, then is scored; a low-traffic model's quiet
 minutes are valid data; an operator can accept a level as normal at once."""
@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 
 from modelwatch.config import Settings
-from modelwatch.detection.baselines import accept
-from modelwatch.evaluation.replay import replay_warehouse
-from modelwatch.pipeline.local import run_hour
+from modelwatch.detection.tables import accept
+from modelwatch.pipeline.replay import replay_warehouse
+from modelwatch.pipeline.runner import run_local
 from modelwatch.run import RunMode
 from modelwatch.sim.fleet import FleetSpec, simulate_fleet
 from modelwatch.sim.life import LifeEvent
@@ -42,14 +42,14 @@ NO_PLOTS = Settings.model_validate({"alerts": {"plots": False}})
 
 @pytest.fixture(scope="module")
 def replayed(tmp_path_factory) -> dict[str, Any]:
-    """32 hours of a 12-model fleet with the life events, through run_hour (and the
+    """32 hours of a 12-model fleet with the life events, through run_local (and the
     warehouse's URI, under "uri")."""
     fleet = simulate_fleet(FleetSpec(n_models=12, days=9, events=EVENTS))
     folder = tmp_path_factory.mktemp("fleet-life")
     spec = make_warehouse(f"duckdb:///{folder}/w.duckdb", fleet)
     settings, mode = NO_PLOTS, RunMode("scheduled", notify=True, dry_run=True)
     for i in range(HOURS):
-        run_hour(START + i * H, spec, settings, mode=mode, run_id=f"t__{i}")
+        run_local(START + i * H, spec, settings, mode=mode, run_id=f"t__{i}")
     with open_warehouse(spec) as wh:
         return {"uri": f"duckdb:///{folder}/w.duckdb"} | {
             t: wh.query(f"SELECT * FROM {t}")
@@ -131,8 +131,8 @@ def test_a_replay_of_the_warehouse_lives_the_same_fleet_life(replayed) -> None:
     """`modelwatch replay --warehouse` over the same hours gives the DAG's verdicts through
     the deploy, the traffic step, the retirement and the new model: it re-baselines from its
     own verdicts as the DAG's extract step did, warms the new model up on the rows of the day
-    so far and leaves the retired model out (issue #15: one detector for the DAG and replay)."""
-    _, verdicts = replay_warehouse(replayed["uri"], START, START + HOURS * H)
+    so far and leaves the retired model out: the replay runs the DAG's own steps."""
+    verdicts = replay_warehouse(replayed["uri"], START, START + HOURS * H).scores
     got = verdicts.assign(hour=pd.to_datetime(verdicts["hour"])).set_index(["model_id", "hour"])
     dag = replayed["mw_scores"]
     want = dag.assign(hour=pd.to_datetime(dag["hour"])).set_index(["model_id", "hour"])
@@ -158,11 +158,11 @@ def test_an_operator_accepts_a_level_as_normal_at_once(tmp_path) -> None:
     spec = make_warehouse(f"duckdb:///{tmp_path}/w.duckdb", fleet)
     settings, mode = NO_PLOTS, RunMode("scheduled", notify=True, dry_run=True)
     for i in range(5):
-        run_hour(DEPLOY - H + i * H, spec, settings, mode=mode, run_id=f"t__{i}")
+        run_local(DEPLOY - H + i * H, spec, settings, mode=mode, run_id=f"t__{i}")
     with open_warehouse(spec) as wh:
         move = accept(wh, "model-007", "alice", "v2 is slower by design", datetime(2026, 11, 2))
     assert move.decided_hour == DEPLOY + 4 * H and move.since == DEPLOY
-    run_hour(DEPLOY + 4 * H, spec, settings, mode=mode, run_id="t__accept")
+    run_local(DEPLOY + 4 * H, spec, settings, mode=mode, run_id="t__accept")
     with open_warehouse(spec) as wh:
         alerts = wh.query("SELECT * FROM mw_alerts WHERE model_id = 'model-007'")
         stored = wh.query("SELECT * FROM mw_baselines")

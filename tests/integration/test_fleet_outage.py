@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from modelwatch import schema
 from modelwatch.config import Settings
-from modelwatch.pipeline.local import run_hour
+from modelwatch.pipeline.runner import run_local
 from modelwatch.sim.fleet import DEMO_DAY
 from modelwatch.warehouse import open_warehouse
 
@@ -27,7 +27,7 @@ def empty_hour(spec, hour) -> None:
 
 def test_a_fleet_wide_empty_hour_is_recorded_with_a_fleet_no_data_row(seeded) -> None:
     empty_hour(seeded, at(10))
-    summary = run_hour(at(10), seeded, Settings())
+    summary = run_local(at(10), seeded, Settings())
     assert summary["models_no_data"] == 10 and summary["models_scored"] == 0
     assert summary["report"] is not None  # the hour's report was written, not logged away
     with open_warehouse(seeded) as wh:
@@ -50,7 +50,7 @@ def test_a_fleet_wide_empty_hour_is_recorded_with_a_fleet_no_data_row(seeded) ->
 
 def test_a_fleet_wide_empty_hour_opens_one_fleet_outage_not_one_per_model(seeded) -> None:
     empty_hour(seeded, at(10))
-    run_hour(at(10), seeded, Settings())
+    run_local(at(10), seeded, Settings())
     with open_warehouse(seeded) as wh:
         alerts = wh.query(
             "SELECT model_id FROM mw_alerts WHERE kind = 'outage' AND opened_hour = :h",

@@ -1,5 +1,5 @@
 """Hints end to end: the test fleet with its story (logs, changes, labels), hours run through
-the pipeline's steps (`run_hour`) on DuckDB; the error burst's alert carries its new log
+the pipeline's steps (`run_local`) on DuckDB; the error burst's alert carries its new log
 signature first, in the stored hints, the log channel's message and the hour's report, and a
 rerun of the hour rebuilds the same hints."""
 
@@ -16,7 +16,7 @@ from modelwatch.alerting.channels.slack import blocks
 from modelwatch.alerting.lifecycle import AlertEvent
 from modelwatch.cli.main import main as cli
 from modelwatch.config import Settings
-from modelwatch.pipeline.local import run_hour
+from modelwatch.pipeline.runner import run_local
 from modelwatch.sim.fleet import DEMO_DAY, simulate_fleet
 from modelwatch.sim.seed import seed
 from modelwatch.sim.story import StorySpec, tell_story
@@ -37,7 +37,7 @@ def ran(tmp_path_factory):
         seed(wh, fleet, story)
     settings = Settings(staging_dir=str(base / "staging"))
     for h in (16, 17):
-        run_hour(DEMO_DAY + timedelta(hours=h), spec, settings)
+        run_local(DEMO_DAY + timedelta(hours=h), spec, settings)
     return spec, settings, base
 
 
@@ -63,7 +63,7 @@ def test_a_rerun_rebuilds_the_same_hints(ran) -> None:
     spec, settings, _ = ran
     hour = DEMO_DAY + timedelta(hours=17)
     before = hints_of(spec, hour)
-    run_hour(hour, spec, settings)
+    run_local(hour, spec, settings)
     pd.testing.assert_frame_equal(hints_of(spec, hour), before)
 
 
@@ -71,7 +71,7 @@ def test_messages_and_the_report_show_the_top_hints_escaped(ran) -> None:
     spec, settings, base = ran
     hour = DEMO_DAY + timedelta(hours=17)
     with open_warehouse(spec) as wh:
-        path = report.write_report(wh, settings, hour, folder=base / "report")
+        path = report.write_report_html(wh, settings, hour, base / "report")
     page = path.read_text()
     assert "unexpected category" in page and "log signature" in page
     e = AlertEvent(

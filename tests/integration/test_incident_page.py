@@ -13,13 +13,14 @@ from fastapi.testclient import TestClient
 
 from modelwatch.config import Settings
 from modelwatch.links import incident_href, view_incident_url
-from modelwatch.pipeline import hourly
-from modelwatch.pipeline.local import run_hour
+from modelwatch.pipeline import approval
+from modelwatch.pipeline.runner import run_local
 from modelwatch.pipeline.whatif import run_shadow
-from modelwatch.run import RunMode, make_context
+from modelwatch.run import RunMode
 from modelwatch.sim.fleet import DEMO_DAY
 from modelwatch.ui import app as ui
 from modelwatch.warehouse import open_warehouse
+from tests.conftest import make_run
 from tests.integration.test_ui import as_tester
 
 SURGE = "model-000"
@@ -36,12 +37,12 @@ def client(seeded, monkeypatch, tmp_path):
     """08-09 dry, 10 live for the surge (its scale-up approved by alice), a hint, a shadow."""
     settings = Settings()
     for h in (8, 9):
-        run_hour(at(h), seeded, settings, run_id=f"dry__{h}")
-    run_hour(at(10), seeded, settings, LIVE, models=[SURGE], run_id="live__10", dispatch=False)
-    ctx = make_context(at(10), "live__10", LIVE, [SURGE], settings)
+        run_local(at(h), seeded, settings, run_id=f"dry__{h}")
+    run_local(at(10), seeded, settings, LIVE, models=[SURGE], run_id="live__10", dispatch=False)
+    run = make_run(at(10), seeded, settings, LIVE, [SURGE], "live__10")
     rid = f"{SURGE}:{at(10):%Y%m%dT%H}:scale_up"
     answer = {"chosen_options": ["Approve"], "responded_by_user": {"name": "alice"}}
-    hourly.step_record_approval(ctx, [rid], answer, seeded)
+    approval.record(run, {"approval": {"request_ids": [rid]}}, answer)
     with open_warehouse(seeded) as wh:  # a known hint in place of what the alert step found
         hint = pd.DataFrame(
             [[ALERT, at(9), SURGE, 1, "traffic", "traffic doubled at 09:00", "{}", 0.9]],

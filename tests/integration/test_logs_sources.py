@@ -35,8 +35,43 @@ def test_jsonl_files_are_read_with_bad_lines_counted(tmp_path) -> None:
     )
     cfg = LogsConfig(source="jsonl", path=str(tmp_path / "logs-{date}.jsonl"))
     frame, bad = from_jsonl(cfg, H, H.replace(hour=10), None)
-    assert bad == 1
+    assert bad == 0  # the line that is not JSON follows the 11:00 line: it counts at 11:00
     assert frame["message"].tolist() == ["boom 1", "\ufffd"]
+    assert from_jsonl(cfg, H.replace(hour=11), H.replace(hour=12), None)[1] == 1
+
+
+def test_jsonl_rows_without_a_time_are_counted_once_a_day_not_every_hour(tmp_path) -> None:
+    """A null or unreadable ts, and a line that is no JSON, count in one hour of the day (the
+    hour of the timestamped line before them), not in each of the 24 hours that read the file."""
+    path = tmp_path / "logs-2026-11-01.jsonl"
+    rows = [
+        {"ts": "2026-11-01T03:05:00Z", "model_id": "m1", "level": "INFO", "message": "a"},
+        {"ts": None, "model_id": "m1", "level": "INFO", "message": "no time"},
+        {"ts": "yesterday-ish", "model_id": "m1", "level": "INFO", "message": "bad time"},
+        {"ts": "2026-11-01T07:00:00+02:00", "model_id": "m1", "level": "INFO", "message": "b"},
+    ]
+    text = "\n".join(json.dumps(r) for r in rows[:2]) + "\n{not json\n"
+    path.write_text(text + "\n".join(json.dumps(r) for r in rows[2:]) + "\n")
+    cfg = LogsConfig(source="jsonl", path=str(tmp_path / "logs-{date}.jsonl"))
+    settings = Settings(logs=cfg)
+    day = datetime(2026, 11, 1)
+    with _duck(tmp_path) as wh:
+        for h in range(24):
+            mine_hour(wh, settings, day.replace(hour=h), None, "run")
+        rejects = wh.query("SELECT hour, reason, n FROM mw_log_rejects ORDER BY reason")
+        counts = wh.query("SELECT hour, n FROM mw_log_counts ORDER BY hour")
+    assert sorted(zip(rejects["reason"], rejects["n"], strict=True)) == [
+        ("invalid_json", 1),
+        ("null_ts", 2),
+    ]
+    assert set(rejects["hour"]) == {datetime(2026, 11, 1, 3)}
+    assert counts["hour"].tolist() == [datetime(2026, 11, 1, 3), datetime(2026, 11, 1, 5)]
+
+
+def _duck(tmp_path):
+    from modelwatch.warehouse import spec_from_uri
+
+    return open_warehouse(spec_from_uri(f"duckdb:///{tmp_path / 'w.duckdb'}"), migrate=True)
 
 
 class SearchAPI(BaseHTTPRequestHandler):

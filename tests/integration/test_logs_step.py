@@ -4,12 +4,13 @@ reason and never fail the hour."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pandas as pd
 import pytest
 
-from modelwatch.config import Settings
+from modelwatch.config import LogsConfig, Settings
 from modelwatch.logs.step import mine_hour
 from modelwatch.sim.fleet import DEMO_DAY, simulate_fleet
 from modelwatch.sim.seed import seed
@@ -99,10 +100,10 @@ def test_bad_rows_are_counted_and_skipped_with_a_reason(new_warehouse, story_fle
         rejects = wh.query(
             "SELECT model_id, reason, n FROM mw_log_rejects WHERE hour = :h", {"h": hour}
         )
-    assert got["skipped"] == 4 and got["lines"] > 0
+    assert got["skipped"] == 3 and got["lines"] > 0  # the long line is mined on its head
     assert {(r.model_id, r.reason) for r in rejects.itertuples(index=False)} == {
         ("model-001", "null_message"),
-        ("model-001", "huge_message"),
+        ("model-001", "truncated"),
         ("not-a-model", "unknown_model"),
         ("?", "null_model_id"),
     }
@@ -113,3 +114,85 @@ def test_without_a_log_table_the_hour_mines_nothing(new_warehouse) -> None:
     with open_warehouse(spec) as wh:
         got = mine_hour(wh, Settings(), DEMO_DAY, None, "run")
     assert got["lines"] == 0 and got["mined_before"] is False
+
+
+def _hour_lines(hour, n: int = 6) -> pd.DataFrame:
+    rows = []
+    for i in range(n):
+        rows.append(
+            {
+                "ts": hour + timedelta(minutes=5 * i + 1),
+                "model_id": "model-001",
+                "level": "ERROR",
+                "message": f"timeout calling feature-store-eu after {1000 + i} ms",
+                "logger": "client",
+                "trace_id": None,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def test_a_timestamptz_log_column_is_mined_like_a_naive_one(new_warehouse) -> None:
+    """PostgreSQL's usual type for log times (and DuckDB's TIMESTAMPTZ) used to raise TypeError
+    in cleaning and fail the hour: the hour is mined, with the same counts as naive times."""
+    hour = DEMO_DAY + timedelta(hours=9)
+    got = []
+    for kind in ("TIMESTAMP", "TIMESTAMPTZ"):
+        spec = new_warehouse()
+        with open_warehouse(spec) as wh:
+            wh.execute(
+                f"CREATE TABLE model_logs (ts {kind}, model_id VARCHAR, level VARCHAR, "
+                "message VARCHAR, logger VARCHAR, trace_id VARCHAR)"
+            )
+            for r in _hour_lines(hour).itertuples(index=False):
+                when = pd.Timestamp(r.ts)  # the same instants, written in another zone if aware
+                if kind == "TIMESTAMPTZ":
+                    when = when.tz_localize("UTC").tz_convert("Asia/Tokyo")
+                wh.execute(
+                    f"INSERT INTO model_logs VALUES (CAST(:ts AS {kind}), :m, :l, :msg, :lg, NULL)",
+                    {
+                        "ts": when.isoformat(),
+                        "m": r.model_id,
+                        "l": r.level,
+                        "msg": r.message,
+                        "lg": r.logger,
+                    },
+                )
+            result = mine_hour(wh, Settings(), hour, None, "run")
+            counts = wh.query("SELECT model_id, template, n, first_ts FROM mw_log_counts")
+        assert result["lines"] == 6
+        got.append(counts)
+    pd.testing.assert_frame_equal(got[0], got[1])
+
+
+def test_hostile_text_in_one_record_never_fails_the_hour(new_warehouse, tmp_path) -> None:
+    """A lone surrogate in level, logger or trace_id used to fail the warehouse insert; ANSI
+    escapes, NUL bytes and secrets reached the stored examples and templates."""
+    hour = DEMO_DAY + timedelta(hours=9)
+    ts = (hour + timedelta(minutes=3)).isoformat() + "Z"
+    records = [
+        {"ts": ts, "model_id": "m1", "level": "ERR\ud800", "message": "a one"},
+        {"ts": ts, "model_id": "m1", "level": "INFO", "logger": "l\udfff", "message": "a two"},
+        {"ts": ts, "model_id": "m1", "level": "INFO", "trace_id": "\ud800", "message": "a three"},
+        {"ts": ts, "model_id": "m1", "level": "INFO", "message": "bad \ud800 message"},
+        {
+            "ts": ts,
+            "model_id": "m1",
+            "level": "WARN",
+            "message": "\x1b[31mlogin\x1b[0m failed\x00 client_secret=s3cr3tValue "
+            "Authorization: Bearer abcdefghijk",
+        },
+    ]
+    path = tmp_path / f"logs-{hour.date()}.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    cfg = LogsConfig(source="jsonl", path=str(tmp_path / "logs-{date}.jsonl"))
+    with open_warehouse(new_warehouse()) as wh:
+        got = mine_hour(wh, Settings(logs=cfg), hour, None, "run")
+        stored = wh.query("SELECT level, template, examples FROM mw_log_counts")
+        rejects = wh.query("SELECT reason, n FROM mw_log_rejects")
+    assert got["lines"] == 4 and got["skipped"] == 1
+    assert rejects.to_dict("records") == [{"reason": "invalid_utf8", "n": 1}]
+    text = " ".join(stored["template"]) + " ".join(stored["examples"]) + " ".join(stored["level"])
+    for bad in ("\x1b", "\x00", "s3cr3tValue", "abcdefghijk", "\ud800"):
+        assert bad not in text
+    assert "login failed" in text

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from modelwatch import schema
 from modelwatch.config import Settings
-from modelwatch.pipeline.local import run_hour
+from modelwatch.pipeline.runner import run_local
 from modelwatch.sim.fleet import DEMO_DAY
 from modelwatch.warehouse import open_warehouse
 
@@ -35,7 +35,7 @@ def test_null_model_ids_are_counted_on_the_fleet_row(seeded) -> None:
             "AND ts >= :s AND ts < :e",
             {"s": HOUR, "e": HOUR + timedelta(minutes=5)},
         )
-    summary = run_hour(HOUR, seeded, Settings())
+    summary = run_local(HOUR, seeded, Settings())
     fleet = fleet_row(seeded)
     assert fleet["status"] == "warning"
     assert fleet["failed_checks"] == {"model_id not null": 5}
@@ -49,7 +49,7 @@ def test_an_hour_of_only_null_model_ids_is_a_fleet_outage_that_counts_them(seede
             "UPDATE model_metrics SET model_id = NULL WHERE ts >= :s AND ts < :e",
             {"s": HOUR, "e": HOUR + timedelta(hours=1)},
         )
-    summary = run_hour(HOUR, seeded, Settings())
+    summary = run_local(HOUR, seeded, Settings())
     fleet = fleet_row(seeded)
     assert fleet["status"] == "no_data"
     assert fleet["failed_checks"] == {"model_id not null": 600, "rows present for any model": 10}

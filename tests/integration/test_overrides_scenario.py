@@ -1,5 +1,5 @@
 """Per-model and per-label overrides, replayed hour by hour through the DAG's functions
-(`pipeline.local.run_hour`, notify on, dry run) on the simulated incident day, once with the
+(`pipeline.runner.run_local`, notify on, dry run) on the simulated incident day, once with the
 fleet defaults and once with overrides; the same incidents page differently:
 
 - team `search` leaves memory out (`exclude_metrics`): model-003's memory leak pages no one,
@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from modelwatch.config import Settings
-from modelwatch.pipeline.local import run_hour
+from modelwatch.pipeline.runner import run_local
 from modelwatch.run import RunMode
 from modelwatch.sim.fleet import DEMO_DAY, FleetSpec, simulate_fleet
 from modelwatch.warehouse import open_warehouse
@@ -49,12 +49,12 @@ def replay(folder, settings: Settings) -> dict[str, pd.DataFrame]:
     spec = make_warehouse(f"duckdb:///{folder}/w.duckdb", fleet)
     mode = RunMode("scheduled", notify=True, dry_run=True)
     for h in range(FIRST, LAST + 1):
-        run_hour(DEMO_DAY + h * H, spec, settings, mode=mode, run_id=f"t__{h}")
+        run_local(DEMO_DAY + h * H, spec, settings, mode=mode, run_id=f"t__{h}")
     tables = ("mw_notifications", "mw_alerts", "mw_scores", "models")
     with open_warehouse(spec) as wh:
         out = {t: wh.query(f"SELECT * FROM {t}") for t in tables}
     rerun = DEMO_DAY + 21 * H  # an hour run again gives the same rows
-    run_hour(rerun, spec, settings, mode=mode, run_id="t__21")
+    run_local(rerun, spec, settings, mode=mode, run_id="t__21")
     with open_warehouse(spec) as wh:
         out["rerun_alerts"] = wh.query("SELECT * FROM mw_alerts")
         out["rerun_scores"] = wh.query("SELECT * FROM mw_scores")

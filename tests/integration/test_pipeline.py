@@ -14,13 +14,15 @@ import pandas as pd
 import pytest
 
 from modelwatch.config import Settings, SourceConfig
-from modelwatch.detection.store import detector_store
+from modelwatch.folders import STAGING_ENV
 from modelwatch.ingest.extract import ExtractError, extract_hour
 from modelwatch.ingest.validate import StructuralValidationError
-from modelwatch.pipeline.local import run_hour
-from modelwatch.run import RunMode, make_context
+from modelwatch.pipeline import steps
+from modelwatch.pipeline.runner import run_local
+from modelwatch.run import RunMode
 from modelwatch.sim.fleet import DEMO_DAY
 from modelwatch.warehouse import open_warehouse
+from tests.conftest import make_run
 
 OUTPUT_TABLES = {
     "mw_runs": ["hour"],
@@ -57,7 +59,7 @@ def query(spec, sql, **params) -> pd.DataFrame:
 
 def test_surge_is_detected_alerted_and_gets_one_scale_up(seeded, settings):
     for h in range(8, 12):  # the surge starts at 09; 10 and 11 are inside the cooldown
-        run_hour(at(h), seeded, settings)
+        run_local(at(h), seeded, settings)
     scores = query(seeded, "SELECT * FROM mw_scores")
     surge = scores[scores.model_id == "model-000"].set_index("hour")
     assert surge.loc[at(8), "is_anomaly"] == False  # noqa: E712 (numpy bool)
@@ -87,7 +89,7 @@ def test_surge_is_detected_alerted_and_gets_one_scale_up(seeded, settings):
 
 
 def test_bad_data_hour_is_quarantined_and_reported(seeded, settings):
-    summary = run_hour(at(15), seeded, settings)
+    summary = run_local(at(15), seeded, settings)
     v = query(seeded, "SELECT * FROM mw_validation WHERE hour = :h", h=at(15)).set_index("model_id")
     assert v.loc["model-006", "status"] == "quarantined"
     checks = {c["check"] for c in json.loads(v.loc["model-006", "failed_checks"])}
@@ -105,7 +107,7 @@ def test_bad_data_hour_is_quarantined_and_reported(seeded, settings):
 
 
 def test_quarantined_hour_never_trains_a_detector(seeded, settings):
-    run_hour(at(15), seeded, settings)
+    run_local(at(15), seeded, settings)
     with open_warehouse(seeded) as wh:  # the next day's detectors train on that day
         ex = extract_hour(wh, settings, at(24))
     hist = ex.history[ex.history.model_id == "model-006"]
@@ -115,7 +117,7 @@ def test_quarantined_hour_never_trains_a_detector(seeded, settings):
 
 
 def test_silent_outage_opens_an_outage_alert(seeded, settings):
-    run_hour(at(20), seeded, settings)
+    run_local(at(20), seeded, settings)
     v = query(seeded, "SELECT * FROM mw_validation WHERE model_id = 'model-005'")
     assert v["status"].tolist() == ["no_data"]
     alerts = query(seeded, "SELECT * FROM mw_alerts WHERE model_id = 'model-005'")
@@ -126,25 +128,25 @@ def test_silent_outage_opens_an_outage_alert(seeded, settings):
 
 def test_reruns_in_any_order_leave_identical_rows(seeded, settings):
     for h in range(8, 12):
-        run_hour(at(h), seeded, settings)
+        run_local(at(h), seeded, settings)
     first = snapshot(seeded)
     for h in (10, 9, 11, 9):  # again, out of order, twice
-        run_hour(at(h), seeded, settings)
+        run_local(at(h), seeded, settings)
     assert_same(first, snapshot(seeded))
 
 
 def test_partial_rerun_touches_only_its_models(seeded, settings):
     for h in range(8, 11):
-        run_hour(at(h), seeded, settings)
+        run_local(at(h), seeded, settings)
     before = snapshot(seeded)
-    run_hour(at(9), seeded, settings, models=["model-000", "model-008"], run_id="manual__x")
+    run_local(at(9), seeded, settings, models=["model-000", "model-008"], run_id="manual__x")
     assert_same(before, snapshot(seeded))
 
 
 def test_backfill_records_but_never_sends_or_acts(seeded, settings):
     mode = RunMode("backfill", notify=False, dry_run=True)
     for h in range(8, 11):
-        run_hour(at(h), seeded, settings, mode=mode)
+        run_local(at(h), seeded, settings, mode=mode)
     notes = query(seeded, "SELECT * FROM mw_notifications")
     assert len(notes) and (notes["state"] == "suppressed").all()
     assert notes["detail"].str.startswith("backfill").all()
@@ -156,7 +158,7 @@ def test_backfill_records_but_never_sends_or_acts(seeded, settings):
 def test_notifications_are_sent_once_across_reruns(seeded, settings):
     mode = RunMode("scheduled", notify=True, dry_run=True)
     for h in (9, 9, 9):
-        run_hour(at(h), seeded, settings, mode=mode)
+        run_local(at(h), seeded, settings, mode=mode)
     notes = query(seeded, "SELECT * FROM mw_notifications WHERE model_id = 'model-000'")
     assert notes[["event", "state", "attempts"]].values.tolist() == [["firing", "sent", 1]]
 
@@ -167,7 +169,7 @@ def test_a_missing_column_fails_the_hour_with_its_name_and_writes_nothing(new_wa
         wh.execute("DROP INDEX IF EXISTS model_metrics_ts")  # DuckDB alters no indexed table
         wh.execute("ALTER TABLE model_metrics DROP COLUMN error_rate")
     with pytest.raises(StructuralValidationError, match="error_rate"):
-        run_hour(at(9), spec, Settings())
+        run_local(at(9), spec, Settings())
     assert all(len(t) == 0 for t in snapshot(spec).values())
 
 
@@ -183,7 +185,7 @@ def test_column_mapping_reads_a_differently_named_table(new_warehouse, fleet):
             table="serving_minutely", columns={"model_id": "service", "latency_p99_ms": "p99"}
         )
     )
-    summary = run_hour(at(10), spec, cfg)
+    summary = run_local(at(10), spec, cfg)
     assert summary["models_scored"] == 10
     with open_warehouse(spec) as wh, pytest.raises(ExtractError, match="model_metrics"):
         extract_hour(wh, Settings(), at(10))
@@ -196,7 +198,7 @@ def test_models_with_too_little_history_are_reported_not_scored(new_warehouse, f
             "DELETE FROM model_metrics WHERE model_id = 'model-009' AND ts < :t",
             {"t": at(10) - timedelta(hours=5)},
         )
-    summary = run_hour(at(10), spec, Settings())
+    summary = run_local(at(10), spec, Settings())
     s = query(spec, "SELECT * FROM mw_scores WHERE model_id = 'model-009'")
     assert s["status"].tolist() == ["insufficient_history"] and not s["is_anomaly"].any()
     assert summary["models_insufficient_history"] == 1
@@ -208,21 +210,18 @@ def test_hours_after_the_days_first_read_no_history_and_score_the_same(
     """Detectors are fitted once a day and cached; later hours must not re-read the 7-day
     history (the hourly run's largest cost at fleet scale), and must score exactly as a run
     with an empty cache, which reads and fits."""
-    from modelwatch.config import STAGING_ENV
-    from modelwatch.pipeline import hourly
 
     def extract(h: int, store: str) -> dict:
         monkeypatch.setenv(STAGING_ENV, str(tmp_path / store))
-        ctx = make_context(at(h), f"t{h}", RunMode("manual", False, True), None, settings)
-        return hourly.step_extract(ctx, seeded, settings)
+        return steps.extract(make_run(at(h), seeded, settings, run_id=f"t{h}"), {})
 
     assert extract(9, "warm")["history_rows"] > 0  # the day's first hour here: fits
-    run_hour(at(9), seeded, settings)
+    run_local(at(9), seeded, settings)
     assert extract(10, "warm")["history_rows"] == 0
-    run_hour(at(10), seeded, settings)
+    run_local(at(10), seeded, settings)
     warm = query(seeded, "SELECT * FROM mw_scores WHERE hour = :h ORDER BY model_id", h=at(10))
     assert extract(10, "cold")["history_rows"] > 0
-    run_hour(at(10), seeded, settings)
+    run_local(at(10), seeded, settings)
     cold = query(seeded, "SELECT * FROM mw_scores WHERE hour = :h ORDER BY model_id", h=at(10))
     pd.testing.assert_frame_equal(warm, cold)
     assert (cold["status"] == "scored").sum() >= len(cold) - 2
@@ -236,19 +235,16 @@ def test_a_detector_pruned_after_extract_is_refitted_from_the_warehouse(
     history itself rather than scoring the model without a detector."""
     import shutil
 
-    from modelwatch.config import STAGING_ENV
-    from modelwatch.pipeline import hourly
-
     monkeypatch.setenv(STAGING_ENV, str(tmp_path))
-    run_hour(at(9), seeded, settings)
+    run_local(at(9), seeded, settings)
     expected = query(seeded, "SELECT * FROM mw_scores WHERE hour = :h ORDER BY model_id", h=at(9))
-    ctx = make_context(at(9), "again", RunMode("manual", False, True), None, settings)
-    extracted = hourly.step_extract(ctx, seeded, settings)
+    run = make_run(at(9), seeded, settings, run_id="again")
+    extracted = steps.extract(run, {})
     assert extracted["history_rows"] == 0
-    shards = hourly.step_validate(ctx, extracted["expected"], seeded, settings)
-    shutil.rmtree(detector_store(settings, seeded))
-    results = [hourly.step_detect(ctx, s, i, settings, seeded) for i, s in enumerate(shards)]
-    hourly.step_persist(ctx, results, seeded)
+    shards = steps.validate(run, {"extract": extracted})
+    shutil.rmtree(run.detectors)
+    results = [steps.detect(run, {"shard": s, "index": i}) for i, s in enumerate(shards)]
+    steps.persist(run, {"detect": results})
     got = query(seeded, "SELECT * FROM mw_scores WHERE hour = :h ORDER BY model_id", h=at(9))
     pd.testing.assert_frame_equal(expected, got)
 
@@ -257,7 +253,7 @@ def test_training_history_written_in_parts_equals_one_read(seeded, settings, tmp
     """Staging the history a few models at a time (bounded memory) loses and adds nothing."""
     from modelwatch.ingest.extract import read_training_history, write_training_history
 
-    run_hour(at(15), seeded, settings)  # quarantines model-006's 15:00 for the next day
+    run_local(at(15), seeded, settings)  # quarantines model-006's 15:00 for the next day
     models = [f"model-{i:03d}" for i in range(10)]
     with open_warehouse(seeded) as wh:
         whole, out_whole = read_training_history(wh, settings, models, at(24))

@@ -22,12 +22,13 @@ import pandas as pd
 import pytest
 
 from modelwatch.config import RemediationConfig, Settings
-from modelwatch.pipeline import hourly
-from modelwatch.pipeline.local import run_hour
+from modelwatch.pipeline import approval, steps
+from modelwatch.pipeline.runner import run_local
 from modelwatch.remediation.targets import ConnectionFields
-from modelwatch.run import RunMode, make_context
+from modelwatch.run import RunMode
 from modelwatch.sim.fleet import DEMO_DAY
 from modelwatch.warehouse import open_warehouse
+from tests.conftest import make_run
 
 DRY = RunMode("scheduled", notify=False, dry_run=True)
 LIVE = RunMode("manual", notify=False, dry_run=False)
@@ -110,24 +111,24 @@ def hour_run(
 ):
     """One hour as the DAG runs it when nobody answers an approval: the pipeline, then dispatch
     (live tests run model-000 alone: model-003's leak would get a restart at the same hours)."""
-    run_hour(at(h), spec, settings, mode=mode, models=models, run_id=f"test__{h}", dispatch=False)
-    ctx = make_context(at(h), f"test__{h}", mode, models, settings)
+    run_local(at(h), spec, settings, mode=mode, models=models, run_id=f"test__{h}", dispatch=False)
+    run = make_run(at(h), spec, settings, mode, models, f"test__{h}")
     get = webhook.connection if webhook else None
-    return hourly.step_dispatch(ctx, spec, settings, get)
+    return steps.dispatch(run, {}, get)
 
 
 def approve(spec, settings: Settings, h: int, answer: dict[str, Any] | None):
-    ctx = make_context(at(h), f"test__{h}", LIVE, SURGING, settings)
+    run = make_run(at(h), spec, settings, LIVE, SURGING, f"test__{h}")
     waiting = outbox(spec, status="awaiting_approval")
     ids = waiting.loc[waiting["hour"] == at(h), "request_id"].tolist()
-    return hourly.step_record_approval(ctx, ids, answer, spec)
+    return approval.record(run, {"approval": {"request_ids": ids}}, answer)
 
 
 @duckdb_only
 # ----------------------------------------------------------------------------------- dry run
 def test_the_surge_yields_one_scale_up_by_the_hpa_formula(seeded, settings):
     for h in SURGE:
-        run_hour(at(h), seeded, settings, mode=DRY)
+        run_local(at(h), seeded, settings, mode=DRY)
     ups = outbox(seeded, model_id="model-000", action="scale_up")
     active = ups[ups["status"] == "proposed"]
     assert active["hour"].tolist() == [at(9)]
@@ -162,12 +163,12 @@ def test_the_surge_yields_one_scale_up_by_the_hpa_formula(seeded, settings):
 @duckdb_only
 def test_rerunning_the_surge_three_times_changes_nothing(seeded, settings):
     for h in SURGE:
-        run_hour(at(h), seeded, settings, mode=DRY)
+        run_local(at(h), seeded, settings, mode=DRY)
     first = outbox(seeded)
     events = q(seeded, "SELECT * FROM mw_remediation_events ORDER BY event_id")
     for _ in range(3):
         for h in (12, 9, 11, 10):  # the surge's hours again, in any order
-            run_hour(at(h), seeded, settings, mode=DRY)
+            run_local(at(h), seeded, settings, mode=DRY)
     pd.testing.assert_frame_equal(outbox(seeded), first, check_dtype=False)
     again = q(seeded, "SELECT * FROM mw_remediation_events ORDER BY event_id")
     pd.testing.assert_frame_equal(again, events, check_dtype=False)  # no new audit rows
@@ -191,7 +192,7 @@ def test_a_backfill_over_the_incident_records_but_never_acts(seeded, live_settin
 @duckdb_only
 def test_other_signatures_roll_back_restart_or_do_nothing(seeded, settings):
     for h in (8, 9, 14, 15, 16, 17, 18):
-        run_hour(at(h), seeded, settings, mode=DRY)
+        run_local(at(h), seeded, settings, mode=DRY)
     rows = outbox(seeded)
     proposed = rows[rows["status"] == "proposed"]
     got = {(r.model_id, r.hour.hour, r.action) for r in proposed.itertuples()}
@@ -229,8 +230,8 @@ def test_a_large_step_waits_for_approval_and_goes_once_when_approved(
         9,
         {"chosen_options": ["Approve"], "responded_by_user": {"id": "7", "name": "alice"}},
     ) == {"decided": 1, "approved": True, "by": "alice"}
-    ctx = make_context(at(9), "test__9", LIVE, SURGING, live_settings)
-    sent = hourly.step_dispatch(ctx, seeded, live_settings, webhook.connection)
+    run = make_run(at(9), seeded, live_settings, LIVE, SURGING, "test__9")
+    sent = steps.dispatch(run, {}, webhook.connection)
     assert sent == {"sent": 1, "statuses": {"dispatched": 1}}
     for _ in range(3):  # reruns of the hour, approvals and all: nothing is sent again
         hour_run(seeded, live_settings, 9, LIVE, webhook, SURGING)

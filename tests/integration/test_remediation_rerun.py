@@ -16,14 +16,14 @@ import pandas as pd
 import pytest
 
 from modelwatch.config import RemediationConfig, Settings
-from modelwatch.detection.hourly import SCORE_COLUMNS
+from modelwatch.detection.score import SCORE_COLUMNS
 from modelwatch.remediation import outbox
 from modelwatch.remediation.targets.base import DISPATCHED, Outcome
 from modelwatch.remediation.targets.log import ALL_ACTIONS
-from modelwatch.run import RunMode, make_context
+from modelwatch.run import RunMode
 from modelwatch.sim.fleet import DEMO_DAY, Fleet
 from modelwatch.warehouse import open_warehouse
-from tests.conftest import make_warehouse
+from tests.conftest import make_run, make_warehouse
 
 LIVE = RunMode("manual", notify=False, dry_run=False)
 LEAKING = ["model-003"]
@@ -77,10 +77,10 @@ def settings() -> Settings:
 
 def run(spec, settings: Settings, h: int, target: Recorder, attempt: int = 0) -> dict[str, Any]:
     """One live run of hour `h` as the DAG runs it: remediate, then dispatch."""
-    ctx = make_context(at(h), f"manual__{h}_{attempt}", LIVE, LEAKING, settings)
+    run = make_run(at(h), spec, settings, LIVE, LEAKING, f"manual__{h}_{attempt}")
     with open_warehouse(spec) as wh:
-        outbox.remediate_hour(ctx, wh, settings, LEAKING)
-        return outbox.dispatch_due(ctx, wh, settings, LEAKING, lambda name: target)
+        outbox.remediate_hour(run, wh, LEAKING)
+        return outbox.dispatch_due(run, wh, LEAKING, lambda name: target)
 
 
 def requests(spec) -> pd.DataFrame:

@@ -1,6 +1,6 @@
 """The human report each run writes: the hour's findings and plots, in one HTML page.
 
-Runs the pipeline without Airflow (`run_hour`, the same steps as the DAG) over the start of the
+Runs the pipeline without Airflow (`run_local`, the same steps as the DAG) over the start of the
 surge on a DuckDB warehouse; the report's queries are the view's, tested on both backends in
 tests/integration/test_ui.py.
 """
@@ -14,7 +14,7 @@ import pytest
 
 from modelwatch.config import Settings
 from modelwatch.links import REPORT_HTML, plot_name
-from modelwatch.pipeline.local import run_hour
+from modelwatch.pipeline.runner import run_local
 from modelwatch.run import RunMode
 from modelwatch.sim.fleet import DEMO_DAY
 from modelwatch.ui import report
@@ -38,7 +38,7 @@ def reports(tmp_path_factory, fleet):
     spec = make_warehouse(f"duckdb:///{base}/w.duckdb", fleet)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MODELWATCH_REPORT_DIR", str(base / "reports"))
-        done = {h: run_hour(at(h), spec, Settings(), DRY, run_id=f"run__{h}") for h in (8, 9, 10)}
+        done = {h: run_local(at(h), spec, Settings(), DRY, run_id=f"run__{h}") for h in (8, 9, 10)}
         yield spec, base / "reports", done
 
 
@@ -73,7 +73,7 @@ def test_rewriting_a_report_gives_the_same_page(reports):
     spec, folder, done = reports
     before = Path(done[10]["report"]).read_text()
     with open_warehouse(spec) as wh:
-        again = report.write_report(wh, Settings(), at(10), "run__10", None, folder / "again")
+        again = report.write_report_html(wh, Settings(), at(10), folder / "again", "run__10", None)
     assert again.read_text() == before
 
 
@@ -85,6 +85,6 @@ def test_a_report_that_cannot_be_written_never_fails_the_run(tmp_path, fleet, mo
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(report, "write_report", broken)
-    summary = run_hour(at(3), spec, Settings(), DRY)
+    monkeypatch.setattr(report, "write_report_html", broken)
+    summary = run_local(at(3), spec, Settings(), DRY)
     assert summary["report"] is None and summary["models_scored"] > 0

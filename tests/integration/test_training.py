@@ -8,12 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
-from modelwatch.config import STAGING_ENV
-from modelwatch.pipeline import hourly, training
-from modelwatch.pipeline.local import run_hour
-from modelwatch.run import RunMode, WindowError, make_context
+from modelwatch.folders import STAGING_ENV, Folders
+from modelwatch.pipeline import steps, training
+from modelwatch.pipeline.runner import run_local
+from modelwatch.run import WindowError
 from modelwatch.sim.fleet import DEMO_DAY
 from modelwatch.warehouse import open_warehouse
+from tests.conftest import make_run
 
 
 def at(h: int) -> datetime:
@@ -41,24 +42,29 @@ def test_trained_detectors_are_the_ones_the_hourly_run_would_fit(
 ):
     # reference: an hourly run that fits in-run, with a cache of its own
     monkeypatch.setenv(STAGING_ENV, str(tmp_path / "in-run"))
-    run_hour(at(9), seeded, settings)
+    run_local(at(9), seeded, settings)
     fitted_in_run = scores(seeded, at(9))
 
     monkeypatch.setenv(STAGING_ENV, str(tmp_path / "trained"))
-    shards = training.stage_training(seeded, settings, DEMO_DAY)
+    folders = Folders.from_env(settings)
+    shards = training.stage_training(seeded, settings, DEMO_DAY, folders)
     models = sorted(m for s in shards for m in s)
     assert models == sorted(fitted_in_run["model_id"])
-    results = [training.train_shard(seeded, settings, DEMO_DAY, s) for s in shards]
+    results = [
+        training.train_shard(seeded, settings, DEMO_DAY, s, Folders.from_env(settings))
+        for s in shards
+    ]
     assert sum(r["fitted"] for r in results) == len(models)
-    assert training.stage_training(seeded, settings, DEMO_DAY) == []  # a rerun fits nothing
+    assert (
+        training.stage_training(seeded, settings, DEMO_DAY, Folders.from_env(settings)) == []
+    )  # a rerun fits nothing
 
-    ctx = make_context(at(9), "t", RunMode("manual", False, True), None, settings)
-    assert hourly.step_extract(ctx, seeded, settings)["history_rows"] == 0
-    run_hour(at(9), seeded, settings)
+    assert steps.extract(make_run(at(9), seeded, settings, run_id="t"), {})["history_rows"] == 0
+    run_local(at(9), seeded, settings)
     pd.testing.assert_frame_equal(scores(seeded, at(9)), fitted_in_run)
 
 
 def test_training_waits_for_the_previous_days_last_hour(seeded, settings):
     assert not training.last_hour_recorded(seeded, DEMO_DAY)
-    run_hour(at(-1), seeded, settings)
+    run_local(at(-1), seeded, settings)
     assert training.last_hour_recorded(seeded, DEMO_DAY)

@@ -10,6 +10,7 @@ tests/deployment/test_browser.py.
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 import textwrap
@@ -21,9 +22,9 @@ import pytest
 from fastapi import Request
 from fastapi.testclient import TestClient
 
-from modelwatch.alerting.silences import add_silence
+from modelwatch.alerting.silence_table import add_silence
 from modelwatch.config import Settings
-from modelwatch.pipeline.local import run_hour
+from modelwatch.pipeline.runner import run_local
 from modelwatch.run import RunMode
 from modelwatch.sim.fleet import DEMO_DAY
 from modelwatch.ui import app as ui
@@ -58,8 +59,8 @@ def incident(request, tmp_path_factory, fleet):
 def processed(incident):
     settings = Settings()
     for h in (8, 9):
-        run_hour(at(h), incident, settings, DRY, run_id=f"dry__{h}")
-    run_hour(at(10), incident, settings, LIVE, models=[SURGE], run_id="live__10", dispatch=False)
+        run_local(at(h), incident, settings, DRY, run_id=f"dry__{h}")
+    run_local(at(10), incident, settings, LIVE, models=[SURGE], run_id="live__10", dispatch=False)
     with open_warehouse(incident) as wh:
         add_silence(wh, {"model_id": LEAK}, at(8), at(12), "alice", "retraining", at(8))
         add_silence(wh, {"team": "ads"}, at(11), at(13), "bob", "migration", at(8))
@@ -169,6 +170,22 @@ def test_the_index_shows_the_heat_map_alerts_requests_and_silences(client):
     assert "retraining" in page and "signed in as tester" in page
     assert client.get("/api/overview").json()["at"] == at(10).isoformat()
     assert client.get("/", params={"day": "not-a-day"}).status_code == 400
+
+
+def test_a_day_without_neighbours_is_a_clear_400_not_an_error(client, caplog):
+    """9999-12-31 has no next day and 0001-01-01 no day before: asked for either, the page and
+    its JSON answer 400 saying which days there are, and nothing is logged as an error. The
+    days just inside show a day without runs."""
+    for day in ("9999-12-31", "0001-01-01"):
+        for path in ("/", "/api/overview"):
+            r = client.get(path, params={"day": day})
+            assert r.status_code == 400, (path, day, r.status_code)
+            assert r.json()["detail"] == "day must be from 0001-01-02 to 9999-12-30"
+    for day in ("9999-12-30", "0001-01-02"):
+        assert client.get("/", params={"day": day}).status_code == 200
+        data = client.get("/api/overview", params={"day": day}).json()
+        assert data["day"] == day and data["runs"] == []
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
 def test_the_view_serves_report_files_and_nothing_else(client, tmp_path):
@@ -337,16 +354,9 @@ def test_a_missing_connection_is_a_message_not_a_crash(client, monkeypatch):
 
 
 def test_the_plugin_mounts_this_app_and_links_it_from_the_navigation_bar():
-    import importlib.util
+    from modelwatch.airflow.plugin import ModelwatchPlugin
 
-    from tests.conftest import ROOT
-
-    spec = importlib.util.spec_from_file_location(
-        "modelwatch_plugin", ROOT / "plugins" / "modelwatch_plugin.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    plugin = module.ModelwatchPlugin()
+    plugin = ModelwatchPlugin()
     (mounted,) = plugin.fastapi_apps
     assert mounted["app"] is ui.app and mounted["url_prefix"] == ui.URL_PREFIX
     (view,) = plugin.external_views

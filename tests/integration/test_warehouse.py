@@ -246,25 +246,21 @@ def test_a_replay_of_the_warehouse_releases_the_duckdb_file_between_reads(
 ):
     """`modelwatch replay --warehouse` over days of history must not hold the production
     DuckDB file for its whole run: the hourly DAG's tasks on it would wait out the replay."""
-    from modelwatch.evaluation import replay
+    from modelwatch.pipeline import replay
     from modelwatch.sim.fleet import DEMO_DAY
     from tests.conftest import make_warehouse
 
     spec = make_warehouse(f"duckdb:///{tmp_path}/replayed.duckdb", fleet)
     seen: list[str] = []
-    real = replay.replay_hours
+    real = replay.run_hour
 
-    def looking(hours, hour_input, *args, **kwargs):
-        def read_then_look(hour):
-            out = hour_input(hour)
-            seen.append(read_in_another_process(spec.duckdb_path).split()[0])
-            return out
+    def looking(run, *args, **kwargs):
+        seen.append(read_in_another_process(spec.duckdb_path).split()[0])
+        return real(run, *args, **kwargs)
 
-        return real(hours, read_then_look, *args, **kwargs)
-
-    monkeypatch.setattr(replay, "replay_hours", looking)
+    monkeypatch.setattr(replay, "run_hour", looking)
     first = DEMO_DAY + timedelta(hours=8)
-    rows, scores = replay.replay_warehouse(
+    rows, scores, _ = replay.replay_warehouse(
         f"duckdb:///{spec.duckdb_path}", first, first + timedelta(hours=2), models=["model-000"]
     )
     assert seen == ["rows", "rows"]

@@ -25,12 +25,12 @@ import pytest
 
 from modelwatch.config import RemediationConfig, Settings, WebhookTargetConfig
 from modelwatch.remediation import outbox
-from modelwatch.remediation import requests as rq
+from modelwatch.remediation import states as rq
 from modelwatch.remediation.targets import ConnectionFields
 from modelwatch.remediation.targets.webhook import WebhookTarget
-from modelwatch.run import RunMode, make_context
+from modelwatch.run import RunMode
 from modelwatch.warehouse import open_warehouse
-from tests.conftest import make_warehouse
+from tests.conftest import make_run, make_warehouse
 
 HOUR = datetime(2026, 11, 1, 9)
 LIVE = RunMode("manual", notify=False, dry_run=False)
@@ -156,7 +156,7 @@ SETTINGS = Settings(
 def dispatch(spec, receiver: Receiver, hours_later: int = 0) -> dict[str, Any]:
     """The dispatch step of the run of HOUR + `hours_later` (a later run retries)."""
     hour = HOUR + timedelta(hours=hours_later)
-    ctx = make_context(hour, f"manual__{hours_later}", LIVE, MODELS, SETTINGS)
+    run = make_run(hour, spec, SETTINGS, LIVE, MODELS, f"manual__{hours_later}")
     conn = ConnectionFields("hook", "http", password=TOKEN, extra={"url": receiver.url})
 
     def targets(name: str) -> WebhookTarget:
@@ -164,7 +164,7 @@ def dispatch(spec, receiver: Receiver, hours_later: int = 0) -> dict[str, Any]:
         return WebhookTarget(conn, SETTINGS.remediation.webhook)
 
     with open_warehouse(spec) as wh:
-        return outbox.dispatch_due(ctx, wh, SETTINGS, MODELS, targets)
+        return outbox.dispatch_due(run, wh, MODELS, targets)
 
 
 def request_row(spec) -> dict[str, Any]:

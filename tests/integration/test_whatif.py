@@ -6,13 +6,15 @@ nothing; shadows are listed and dropped from the shadow schemas alone."""
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+import shutil
+from datetime import datetime, timedelta
 
 import pandas as pd
 import pytest
 
 from modelwatch.config import Settings
-from modelwatch.pipeline.local import run_hour
+from modelwatch.folders import Folders
+from modelwatch.pipeline.runner import run_local
 from modelwatch.pipeline.whatif import (
     WhatifError,
     drop_shadow,
@@ -64,7 +66,7 @@ def production_hashes(spec) -> dict[str, str]:
 def test_a_shadow_with_productions_settings_reproduces_its_alerts_and_requests(seeded):
     settings = Settings()
     for h in hours():
-        run_hour(h, seeded, settings, dispatch=False)
+        run_local(h, seeded, settings, dispatch=False)
     before = production_hashes(seeded)
     got = run_shadow(seeded, settings, "same", FIRST, END, progress=False)
     assert got["hours_run"] == 5
@@ -83,7 +85,7 @@ def test_a_shadow_with_productions_settings_reproduces_its_alerts_and_requests(s
 def test_another_threshold_changes_the_shadows_scores_only(seeded):
     settings = Settings()
     for h in hours(FIRST, FIRST + timedelta(hours=2)):
-        run_hour(h, seeded, settings, dispatch=False)
+        run_local(h, seeded, settings, dispatch=False)
     before = production_hashes(seeded)
     touchy = Settings.model_validate({"detection": {"threshold": 0.3}})
     run_shadow(seeded, touchy, "touchy", FIRST, END, progress=False)
@@ -154,7 +156,7 @@ def test_evaluate_compare_shows_what_a_stricter_rule_pages_later_or_never(seeded
 
     settings = Settings()
     for h in hours():
-        run_hour(h, seeded, settings, dispatch=False)
+        run_local(h, seeded, settings, dispatch=False)
     strict = Settings.model_validate(
         {"alerts": {"anomaly": {"n": 3, "m": 3}, "critical_score": 1.0}}
     )
@@ -179,3 +181,45 @@ def test_evaluate_compare_shows_what_a_stricter_rule_pages_later_or_never(seeded
         assert outcome in out
     assert html.is_file() and "<img" in html.read_text()
     assert list((tmp_path / "episodes_plots").glob("incident-*.png"))
+
+
+def test_drop_touches_nothing_that_is_not_a_recorded_shadow(seeded, capsys):
+    """A schema that merely carries the shadow prefix, and a name no shadow has, are not
+    dropped: the command exits non-zero, says so, and the schema, its table and the files
+    under the name's folders are still there."""
+    from modelwatch.cli.main import main
+
+    settings = Settings()
+    with open_warehouse(seeded) as wh:
+        wh.execute("CREATE SCHEMA whatif_ledger")
+        wh.execute("CREATE TABLE whatif_ledger.payments (id INTEGER)")
+        wh.execute("INSERT INTO whatif_ledger.payments VALUES (1)")
+    folder = Folders.from_env(settings).for_shadow("ledger").staging
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "keep.txt").write_text("mine")
+    try:
+        for name in ("ledger", "nothing"):
+            assert main(["whatif", "--warehouse", uri_of(seeded), "--drop", name]) == 1
+            assert capsys.readouterr().out.strip() == f"no shadow named {name}"
+        assert not drop_shadow(seeded, settings, "ledger")
+        with open_warehouse(seeded) as wh:
+            assert wh.query("SELECT id FROM whatif_ledger.payments")["id"].tolist() == [1]
+        assert (folder / "keep.txt").read_text() == "mine"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_window_outside_the_data_is_refused_before_anything_is_made(seeded):
+    """A typo'd year is refused against the data's range, before the shadow's schema or
+    record exists (it used to build the list of every hour, claim the record, and die)."""
+    settings = Settings()
+    for start, end in (
+        (datetime(1970, 1, 1), datetime(8999, 1, 1)),
+        (FIRST, datetime(8999, 1, 1)),
+        (datetime(1970, 1, 1), END),
+    ):
+        with pytest.raises(WhatifError, match=r"outside the data \(model_metrics holds 2026-"):
+            run_shadow(seeded, settings, "huge", start, end, progress=False)
+    with open_warehouse(seeded) as wh:
+        assert wh.schema_tables(schema_of("huge")) == []
+    assert list_shadows(seeded) == []

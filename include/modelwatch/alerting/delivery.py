@@ -50,6 +50,7 @@ from modelwatch.alerting.ledger import (
 )
 from modelwatch.alerting.lifecycle import AlertEvent
 from modelwatch.alerting.redaction import protect_loggers, redact
+from modelwatch.untrusted import plain_text
 
 #: The ledger's names stay importable from here, where callers have always found them.
 __all__ = [
@@ -102,9 +103,14 @@ class LogNotifier:
     name = "log"
 
     def send(self, events: Sequence[AlertEvent]) -> Delivery:
-        for e in events:
+        for e in events:  # plain text: a line break in an id cannot forge a log line
             log.warning(
-                "[%s] %s %s %s: %s", e.severity.upper(), e.event, e.kind, e.alert_id, e.summary
+                "[%s] %s %s %s: %s",
+                e.severity.upper(),
+                e.event,
+                e.kind,
+                plain_text(e.alert_id),
+                plain_text(e.summary),
             )
         return Delivery(True, f"logged {len(events)} event(s)")
 

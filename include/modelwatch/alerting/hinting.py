@@ -2,26 +2,21 @@
 to know of each (when its trouble began, its top metrics, a fleet incident's models).
 
 Hints help on-call; they never hold an alert back: if finding them fails, the alert goes out
-without them and the failure is logged.
+without them, saying so (`step.find_hints`).
 """
 
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import replace
 from datetime import datetime
 
 import pandas as pd
 
 from modelwatch.alerting import lifecycle
-from modelwatch.config import Settings
-from modelwatch.hints.build import build_hints, top_summaries
-from modelwatch.hints.model import AlertRef, frame
+from modelwatch.hints.build import top_summaries
+from modelwatch.hints.model import AlertRef
 from modelwatch.run import HOUR
-from modelwatch.warehouse import Warehouse
-
-log = logging.getLogger(__name__)
 
 
 def began(ep: lifecycle.Episode, signals: list[lifecycle.Signal], lookback: int = 3) -> datetime:
@@ -47,23 +42,17 @@ def alert_ref(ep: lifecycle.Episode, signals: list[lifecycle.Signal]) -> AlertRe
     )
 
 
-def hints_for(
-    wh: Warehouse,
-    settings: Settings,
-    episodes: list[lifecycle.Episode],
-    signals: list[lifecycle.Signal],
-    hour: datetime,
-) -> pd.DataFrame:
-    """The hints of every alert open (or opening) at `hour`; none if finding them fails."""
+def live_refs(
+    episodes: list[lifecycle.Episode], signals: list[lifecycle.Signal], hour: datetime
+) -> list[AlertRef]:
+    """What hints need to know of every alert open (or opening) at `hour`."""
     live = [ep for ep in episodes if ep.active_at(hour) or ep.opened_hour == hour]
-    try:
-        return build_hints(wh, settings, [alert_ref(ep, signals) for ep in live], hour)
-    except Exception:
-        log.warning("could not find hints for %s; alerts go out without them", hour, exc_info=True)
-        return frame([])
+    return [alert_ref(ep, signals) for ep in live]
 
 
-def with_hints(e: lifecycle.AlertEvent, hints: pd.DataFrame) -> lifecycle.AlertEvent:
-    """The event carrying its top hints (for every channel's message)."""
+def with_hints(
+    e: lifecycle.AlertEvent, hints: pd.DataFrame, notes: tuple[str, ...] = ()
+) -> lifecycle.AlertEvent:
+    """The event carrying its top hints, then `notes` (for every channel's message)."""
     top = top_summaries(hints[hints["alert_id"] == e.alert_id]) if len(hints) else {}
-    return replace(e, hints=top.get(e.alert_id, ()))
+    return replace(e, hints=top.get(e.alert_id, ()) + notes)

@@ -28,6 +28,9 @@ FLEET = "fleet"
 #: The model's predictions moved away from their reference (mw_drift), a slower signal.
 DRIFT = "drift"
 KINDS = (ANOMALY, OUTAGE, DATA_QUALITY, FLEET, DRIFT)
+#: modelwatch's own trouble: a receiver that keeps failing (alerting/delivery_health.py).
+DELIVERY_FAILURE = "delivery_failure"
+MODELWATCH_ID = "__modelwatch__"
 #: The model id of fleet incidents (the validation table's hour-wide row uses the same).
 FLEET_ID = "__fleet__"
 #: The gate's check on the fleet row when no model reported at all (ingest/validate.py).
@@ -77,10 +80,13 @@ class Episode:
     opening_score: float | None = None
     #: Why it resolved, when not by recovery: its baseline moved, the model was retired.
     resolution: str = ""
+    #: What tells apart episodes of one model and kind open at once (a failing receiver).
+    key: str = ""
 
     @property
     def alert_id(self) -> str:
-        return f"{self.model_id}:{self.kind}:{self.opened_hour:%Y%m%dT%H}"
+        kind = f"{self.kind}:{self.key}" if self.key else self.kind
+        return f"{self.model_id}:{kind}:{self.opened_hour:%Y%m%dT%H}"
 
     def active_at(self, hour: datetime) -> bool:
         return self.opened_hour <= hour and (
@@ -185,7 +191,7 @@ def severity(ep: Episode, cfg: AlertsConfig, tier: str | None = None) -> str:
     """Critical for outages, fleet incidents, and anomalies that are extreme (calibrated score),
     persistent (signals spanning `escalate_after_hours`) or on a critical-tier model with a
     high score; everything else is a warning."""
-    if ep.kind in (OUTAGE, FLEET):
+    if ep.kind in (OUTAGE, FLEET, DELIVERY_FAILURE):
         return "critical"
     if ep.kind != ANOMALY:
         return "warning"
@@ -251,6 +257,12 @@ def summarise(ep: Episode, top_k: int = 3) -> str:
 
 
 def _summary(ep: Episode, top_k: int = 3) -> str:
+    if ep.kind == DELIVERY_FAILURE:
+        d = json.loads(ep.detail or "{}")
+        return (
+            f"modelwatch: notifications to {d.get('receiver')} failed in {d.get('runs')} "
+            f"consecutive runs: {d.get('reason')}"
+        )
     if ep.kind == OUTAGE and ep.model_id == FLEET_ID:
         checks = json.loads(ep.detail or "[]")
         n = next((c.get("unexpected") for c in checks if c.get("check") == FLEET_ROWS_CHECK), "?")

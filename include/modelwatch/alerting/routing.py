@@ -16,6 +16,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from urllib.parse import quote
 
 from modelwatch.alerting.lifecycle import (
     ANOMALY,
@@ -28,41 +29,10 @@ from modelwatch.alerting.lifecycle import (
 )
 from modelwatch.alerting.silences import Silence, matches, window_covers
 from modelwatch.config import AlertsConfig
+from modelwatch.labels import Labels
 from modelwatch.links import run_url
-from modelwatch.warehouse import Warehouse
-from modelwatch.warehouse.base import quote_ident
 
 log = logging.getLogger(__name__)
-
-Labels = dict[str, str]
-
-
-def load_labels(wh: Warehouse, cfg: AlertsConfig, models: Sequence[str]) -> dict[str, Labels]:
-    """team/tier/owner per model from the configured table; models or columns it lacks simply
-    get no such label (the table is optional: routing then uses the defaults)."""
-    lc = cfg.labels
-    if not lc.table or not models:
-        return {}
-    name = lc.table.split(".")[-1]
-    cols = wh.query(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = :t", {"t": name}
-    )
-    have = {c.lower() for c in cols["column_name"]}
-    if lc.id_column.lower() not in have:
-        return {}
-    wanted = {ours: theirs for ours, theirs in lc.columns.items() if theirs.lower() in have}
-    if not wanted:
-        return {}
-    select = ", ".join(f"{quote_ident(t)} AS {quote_ident(o)}" for o, t in wanted.items())
-    frame = wh.query(
-        f"SELECT {quote_ident(lc.id_column)} AS model_id, {select} "
-        f"FROM {quote_ident(lc.table)} WHERE {quote_ident(lc.id_column)} IN :models",
-        {"models": list(models)},
-    )
-    out: dict[str, Labels] = {}
-    for r in frame.to_dict("records"):
-        out[str(r["model_id"])] = {k: str(r[k]) for k in wanted if r.get(k) is not None}
-    return out
 
 
 def event_labels(e: AlertEvent, model_labels: Mapping[str, Labels]) -> Labels:
@@ -148,8 +118,8 @@ def _fleet_models(ep: Episode) -> set[str]:
 def runbook(e: AlertEvent, cfg: AlertsConfig) -> str | None:
     if e.model_id in cfg.runbooks:
         return cfg.runbooks[e.model_id]
-    if cfg.runbook_url:
-        return cfg.runbook_url.format(model_id=e.model_id, kind=e.kind)
+    if cfg.runbook_url:  # ids are data: a `/` or `?` in one must not change the URL's path
+        return cfg.runbook_url.format(model_id=quote(e.model_id, safe=""), kind=e.kind)
     return None
 
 

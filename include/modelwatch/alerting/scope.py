@@ -19,7 +19,7 @@ from datetime import datetime
 from modelwatch import schema
 from modelwatch.alerting import lifecycle
 from modelwatch.config import Settings
-from modelwatch.run import RunContext, scope_models
+from modelwatch.run import Run, scope_models
 from modelwatch.warehouse import Warehouse
 from modelwatch.warehouse.base import quote_ident
 
@@ -36,13 +36,13 @@ def open_alert_models(wh: Warehouse, hour: datetime) -> list[str]:
     return sorted(got["model_id"].astype(str).tolist())
 
 
-def alert_models(wh: Warehouse, ctx: RunContext) -> list[str]:
+def alert_models(wh: Warehouse, run: Run) -> list[str]:
     """The models this alert run rebuilds: the selection of a partial run; for a full run,
     those judged this hour plus those with an open alert."""
-    judged = scope_models(wh, ctx)
-    if ctx.models is not None:
+    judged = scope_models(wh, run)
+    if run.models is not None:
         return judged
-    return sorted(set(judged) | set(open_alert_models(wh, ctx.hour)))
+    return sorted(set(judged) | set(open_alert_models(wh, run.hour)))
 
 
 def _exists(wh: Warehouse, table: str, column: str, model: str) -> bool:

@@ -10,8 +10,14 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 
-from modelwatch.cli.common import add_warehouse_arg, spec_from_args
-from modelwatch.detection.baselines import accept
+from modelwatch.cli.common import (
+    add_allow_new_arg,
+    add_warehouse_arg,
+    refuse_unknown_models,
+    settings_of,
+    spec_from_args,
+)
+from modelwatch.detection.tables import accept
 from modelwatch.run import parse_hour
 from modelwatch.warehouse import open_warehouse
 
@@ -19,7 +25,9 @@ from modelwatch.warehouse import open_warehouse
 def cmd_baseline(args: argparse.Namespace) -> int:
     hour = parse_hour(args.hour) if args.hour else None
     now = datetime.now(UTC).replace(tzinfo=None)  # recorded for the audit, never decides
-    with open_warehouse(spec_from_args(args), migrate=True) as wh:
+    spec = spec_from_args(args)
+    refuse_unknown_models(spec, settings_of(args), [args.model], args.allow_new)
+    with open_warehouse(spec, migrate=True) as wh:
         move = accept(wh, args.model, args.by, args.reason, now, hour)
     print(
         f"{move.model_id}: baseline accepted by {move.actor} from "
@@ -38,5 +46,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     a.add_argument("--by", default="cli", help="who accepts it")
     a.add_argument("--reason", default="", help="why (shown in the resolve message)")
     a.add_argument("--hour", help="first hour it applies to (default: the next hour processed)")
+    add_allow_new_arg(a)
     add_warehouse_arg(a)
     sp.set_defaults(func=cmd_baseline)

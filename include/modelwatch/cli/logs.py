@@ -2,9 +2,10 @@
 
     modelwatch logs templates --input FILE.jsonl --out OUT.csv
 
-One row per input line (`line` counted from 1, `template_id`, `template`): the same masking and
-Drain settings as the pipeline (the top-level `--config` file's `logs` section), so the miner
-can be judged against labelled log corpora.
+One row per non-blank input line (`line`: its 1-based number in the file, `template_id`,
+`template`; a line that cannot be mined has its reason as its template): the same masking,
+miner and template cap as the pipeline (the top-level `--config` file's `logs` section), so the
+miner can be judged against labelled log corpora.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
     modelwatch whatif --name strict --from 2026-11-01T00:00Z --to 2026-11-02T00:00Z \\
         --config strict.yaml [--models model-000 model-001]
-    modelwatch whatif --list
+    modelwatch whatif --list [--json]
     modelwatch whatif --drop strict
     modelwatch evaluate --production --compare strict [--html episodes.html]
 
@@ -15,19 +15,30 @@ import argparse
 from datetime import timedelta
 from typing import Any
 
-from modelwatch.cli.common import add_warehouse_arg, spec_from_args
+from modelwatch.cli.common import (
+    add_allow_new_arg,
+    add_json_arg,
+    add_warehouse_arg,
+    print_json,
+    records,
+    refuse_unknown_models,
+    settings_of,
+    spec_from_args,
+)
+from modelwatch.cli.ranges import add_no_progress, add_range, show_progress, time_range
 from modelwatch.run import parse_hour
 
 PRODUCTION = "production"
 
 
 def cmd_whatif(args: argparse.Namespace) -> int:
-    from modelwatch.config import load_settings
     from modelwatch.pipeline import whatif
 
-    spec = spec_from_args(args)
     if args.list:
-        shadows = whatif.list_shadows(spec)
+        shadows = whatif.list_shadows(spec_from_args(args, read_only=True))
+        if args.json:
+            print_json([shadow_record(s) for s in shadows])
+            return 0
         for s in shadows:
             models = ",".join(s.models) if s.models else "all"
             print(
@@ -37,28 +48,42 @@ def cmd_whatif(args: argparse.Namespace) -> int:
         if not shadows:
             print("no what-if shadows")
         return 0
+    settings = settings_of(args)
+    spec = spec_from_args(args)
     if args.drop:
-        settings = load_settings(getattr(args, "config", None))
         gone = whatif.drop_shadow(spec, settings, args.drop)
         print(f"dropped {args.drop}" if gone else f"no shadow named {args.drop}")
         return 0 if gone else 1
-    if not (args.name and args.start and args.end):
+    window = time_range(args, parse_hour)
+    if not (args.name and window):
         raise ValueError("give --name, --from and --to (or --list, or --drop NAME)")
-    settings = load_settings(getattr(args, "config", None))
+    refuse_unknown_models(spec, settings, args.models or (), args.allow_new)
     got = whatif.run_shadow(
         spec,
         settings,
         args.name,
-        parse_hour(args.start),
-        parse_hour(args.end),
+        *window,
         models=args.models,
-        progress=not args.quiet,
+        progress=show_progress(args),
     )
     print(
         f"shadow {got['name']} ({got['schema']}): {got['hours_run']} hour(s) run now, "
         f"{got['hours_total']} in its window"
     )
     return 0
+
+
+def shadow_record(s: Any) -> dict[str, Any]:
+    """A shadow as `whatif --list --json` prints it."""
+    return {
+        "name": s.name,
+        "from": s.start,
+        "to": s.end,
+        "hours_done": s.hours_done,
+        "hours_total": s.hours_total,
+        "models": list(s.models) if s.models else None,
+        "digest": s.digest,
+    }
 
 
 def _open_run(spec: Any, name: str) -> Any:
@@ -73,7 +98,7 @@ def cmd_judge(args: argparse.Namespace) -> int:
     from modelwatch.evaluation.episodes import compare, hours_span, judge, load_run
     from modelwatch.evaluation.episodes_report import format_text, write_html
 
-    spec = spec_from_args(args)
+    spec = spec_from_args(args, read_only=True)
     names = [PRODUCTION if args.production else args.shadow]
     if args.compare:
         names.append(args.compare)
@@ -94,10 +119,25 @@ def cmd_judge(args: argparse.Namespace) -> int:
     grace = timedelta(hours=args.grace_hours)
     judged = [judge(r, grace) for r in runs]
     diffs = compare(judged[0], judged[1]) if len(judged) == 2 else None
+    html = write_html(judged, runs, args.html, diffs) if args.html else None
+    if getattr(args, "json", False):
+        print_json(
+            {
+                "from": window[0],
+                "to": window[1],
+                "runs": [
+                    {"name": j.label, "summary": j.summary, "incidents": records(j.per_incident)}
+                    for j in judged
+                ],
+                "differences": records(diffs) if diffs is not None else [],
+                "report": html,
+            }
+        )
+        return 0
     print(f"hours {window[0]:%Y-%m-%dT%H}..{window[1]:%Y-%m-%dT%H} (end exclusive)")
     print(format_text(judged, diffs))
-    if args.html:
-        print(f"report: {write_html(judged, runs, args.html, diffs)}")
+    if html:
+        print(f"report: {html}")
     return 0
 
 
@@ -119,11 +159,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     sp = sub.add_parser("whatif", help="run past hours into a shadow schema; list, drop")
     add_warehouse_arg(sp)
     sp.add_argument("--name", help="the shadow (schema whatif_<name>)")
-    sp.add_argument("--from", dest="start", help="first hour, e.g. 2026-11-01T00:00Z")
-    sp.add_argument("--to", dest="end", help="end hour (exclusive)")
+    add_range(sp, "hour", "2026-11-01T00:00Z", "required with --name")
     sp.add_argument("--config", default=argparse.SUPPRESS, help="settings file for the shadow")
     sp.add_argument("--models", nargs="+", help="only these models")
+    add_allow_new_arg(sp)
     sp.add_argument("--list", action="store_true", help="list the shadows")
+    add_json_arg(sp)
     sp.add_argument("--drop", metavar="NAME", help="drop a shadow (schema and files)")
-    sp.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_no_progress(sp)
     sp.set_defaults(func=cmd_whatif)

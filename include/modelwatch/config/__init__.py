@@ -46,10 +46,11 @@ from modelwatch.config.remediation import (
 )
 from modelwatch.config.settings import (
     CONFIG_ENV,
-    STAGING_ENV,
     ConfigError,
     Settings,
     load_settings,
+    settings_dir,
+    settings_file,
 )
 from modelwatch.config.source import SourceConfig, ValidationConfig
 
@@ -62,7 +63,6 @@ __all__ = [
     "MATCH_LABELS",
     "REMEDIATION_ACTIONS",
     "REMEDIATION_TARGETS",
-    "STAGING_ENV",
     "AlertRule",
     "AlertsConfig",
     "ApprovalPolicy",
@@ -97,5 +97,7 @@ __all__ = [
     "needs_labels",
     "per_model_alerts",
     "per_model_detection",
+    "settings_dir",
+    "settings_file",
     "with_detection_changes",
 ]

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 #: A plain `[schema.]name` SQL identifier: table and column names are interpolated into queries,
 #: so anything else is refused.
-IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?\Z")
 
 
 class StrictModel(BaseModel):

@@ -22,8 +22,8 @@ PREDICTION_COLUMNS = ("ts", "model_id", "prediction", "label")
 class PinnedReference(StrictModel):
     """A fixed reference window for one model (e.g. the validation week of its release)."""
 
-    start: datetime
-    end: datetime
+    start: datetime = Field(description="The reference window's start (UTC).")
+    end: datetime = Field(description="The reference window's end (UTC), after `start`.")
 
     @model_validator(mode="after")
     def _ordered(self) -> PinnedReference:
@@ -35,41 +35,113 @@ class PinnedReference(StrictModel):
 class DriftConfig(StrictModel):
     """Prediction (and feature) drift against a reference, per model and hour."""
 
-    enabled: bool = True
-    table: str = "model_predictions"
-    #: Our column name -> the table's, for the ones that differ (ts, model_id, prediction, label).
-    columns: dict[str, str] = Field(default_factory=dict)
-    #: Feature columns of the table to test like the prediction (input drift).
-    features: tuple[str, ...] = ()
-    #: `samples`: one row per (sampled) prediction. `quantiles`: per-minute quantiles at evenly
-    #: spaced levels, one row per level (p-values are then left out: the rows are no sample).
-    format: Literal["samples", "quantiles"] = "samples"
-    #: continuous outputs: PSI, KS, Wasserstein; categorical (classifiers): PSI, Cramer's V.
-    output: Literal["continuous", "categorical"] = "continuous"
-    categorical_models: tuple[str, ...] = ()
+    enabled: bool = Field(
+        True,
+        description="Test each model's predictions for drift. Drift is also off while the "
+        "predictions table does not exist.",
+    )
+    table: str = Field(
+        "model_predictions",
+        description="The warehouse table (`[schema.]table`) of prediction samples.",
+    )
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="Our column name -> the table's, for the ones that differ (`ts`, "
+        "`model_id`, `prediction`, `label`).",
+    )
+    features: tuple[str, ...] = Field(
+        (),
+        description="Feature columns of the table to test like the prediction (input drift).",
+    )
+    format: Literal["samples", "quantiles"] = Field(
+        "samples",
+        description="`samples`: one row per (sampled) prediction. `quantiles`: per-minute "
+        "quantiles at evenly spaced levels, one row per level (p-values are then left out: "
+        "the rows are no sample).",
+    )
+    output: Literal["continuous", "categorical"] = Field(
+        "continuous",
+        description="The models' outputs: `continuous` (PSI, KS, Wasserstein) or "
+        "`categorical`, for classifiers (PSI, Cramer's V).",
+    )
+    categorical_models: tuple[str, ...] = Field(
+        (),
+        description="Model ids whose outputs are categorical while `output` is continuous.",
+    )
     # --- reference ---
-    #: The default reference: the model's last clean days (drifted or anomalous hours left
-    #: out), matched on hour of day, summarised once a day into cached sketches.
-    reference_days: int = Field(7, ge=1, le=60)
-    pinned: dict[str, PinnedReference] = Field(default_factory=dict)
-    #: Quantiles kept per (model, hour of day): the sketch the tests compare with.
-    sketch_quantiles: int = Field(200, ge=20, le=2000)
-    min_samples: int = Field(100, ge=10)
-    min_reference: int = Field(300, ge=20)
+    reference_days: int = Field(
+        7,
+        ge=1,
+        le=60,
+        description="The default reference: the model's last this many clean days (drifted "
+        "or anomalous hours left out), matched on hour of day, summarised once a day.",
+    )
+    pinned: dict[str, PinnedReference] = Field(
+        default_factory=dict,
+        description="Model id -> a fixed reference window instead of the trailing days "
+        "(e.g. the validation week of its release).",
+    )
+    sketch_quantiles: int = Field(
+        200,
+        ge=20,
+        le=2000,
+        description="Quantiles kept per model and hour of day: the reference sketch the tests "
+        "compare with.",
+    )
+    min_samples: int = Field(
+        100,
+        ge=10,
+        description="A model's hour with fewer samples than this (of the prediction or a "
+        "feature) is not tested: too few to judge.",
+    )
+    min_reference: int = Field(
+        300,
+        ge=20,
+        description="A reference holding fewer samples than this is not compared with.",
+    )
     # --- thresholds (effect sizes) ---
-    psi_bins: int = Field(10, ge=4, le=50)
-    psi_threshold: float = Field(0.2, gt=0.0)
-    #: Wasserstein distance divided by the reference's standard deviation.
-    wasserstein_threshold: float = Field(0.25, gt=0.0)
-    #: The KS statistic (largest CDF gap) counts only when its p-value is also below ks_alpha.
-    ks_threshold: float = Field(0.15, gt=0.0, le=1.0)
-    ks_alpha: float = Field(0.001, gt=0.0, lt=1.0)
-    cramers_v_threshold: float = Field(0.1, gt=0.0, le=1.0)
-    #: Labelled hours: flagged when the error grows (accuracy falls) by this share of the
-    #: reference's.
-    error_tolerance: float = Field(0.25, gt=0.0)
-    #: Labels arrive late: each run also rescores the labelled hour this many hours back.
-    label_delay_hours: int = Field(0, ge=0, le=24 * 14)
+    psi_bins: int = Field(
+        10, ge=4, le=50, description="Bins of the population stability index (PSI)."
+    )
+    psi_threshold: float = Field(0.2, gt=0.0, description="A PSI at or above this counts as drift.")
+    wasserstein_threshold: float = Field(
+        0.25,
+        gt=0.0,
+        description="Wasserstein distance divided by the reference's standard deviation at "
+        "or above which it counts as drift.",
+    )
+    ks_threshold: float = Field(
+        0.15,
+        gt=0.0,
+        le=1.0,
+        description="The KS statistic (largest CDF gap) at or above which it counts, when its "
+        "p-value is also below `ks_alpha`.",
+    )
+    ks_alpha: float = Field(
+        0.001,
+        gt=0.0,
+        lt=1.0,
+        description="The KS test's p-value must be below this for its statistic to count.",
+    )
+    cramers_v_threshold: float = Field(
+        0.1,
+        gt=0.0,
+        le=1.0,
+        description="Categorical outputs: Cramer's V at or above which it counts as drift.",
+    )
+    error_tolerance: float = Field(
+        0.25,
+        gt=0.0,
+        description="Labelled hours: flagged when the error grows (accuracy falls) by this "
+        "share of the reference's.",
+    )
+    label_delay_hours: int = Field(
+        0,
+        ge=0,
+        le=24 * 14,
+        description="Labels arrive late: each run also rescores the labelled hour this many "
+        "hours back (0: labels arrive with the predictions).",
+    )
 
     @field_validator("table")
     @classmethod

@@ -17,7 +17,7 @@ import math
 from collections.abc import Sequence
 from typing import Literal, Self
 
-from pydantic import PrivateAttr, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from modelwatch import schema
 from modelwatch.config.base import IDENTIFIER, StrictModel
@@ -31,16 +31,27 @@ RESERVED: frozenset[str] = frozenset(c.lower() for c in schema.ALL_COLUMNS)
 class MetricSpec(StrictModel):
     """One declared metric: its column, unit, which way is bad, and the range a sane value has."""
 
-    name: str
-    unit: str = ""
-    direction: Direction = "both"
-    min_value: float | None = None
-    max_value: float | None = None
-    description: str = ""
-    #: Every model must report it. By default a model that never sends it (a CPU model of a
-    #: fleet that declares GPU use) is not bad data: a model-hour without any value of it
-    #: passes, and a model that does send it must send it on every row.
-    required: bool = False
+    name: str = Field(
+        description="The column's name: a plain identifier, not a built-in or key column."
+    )
+    unit: str = Field("", description="Its unit, shown in explanations, plots and the report.")
+    direction: Direction = Field(
+        "both",
+        description="Which way is bad: `up` counts only rises, `down` only falls, `both` both.",
+    )
+    min_value: float | None = Field(
+        None, description="The lowest sane value (the gate's range rule); null: no bound."
+    )
+    max_value: float | None = Field(
+        None, description="The highest sane value (the gate's range rule); null: no bound."
+    )
+    description: str = Field("", description="What it measures, for explanations and the report.")
+    required: bool = Field(
+        False,
+        description="Every model must report it. By default a model that never sends it (a "
+        "CPU model of a fleet that declares GPU use) is not bad data: a model-hour without any "
+        "value of it passes, and a model that does send it must send it on every row.",
+    )
 
     @field_validator("name")
     @classmethod

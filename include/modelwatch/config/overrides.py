@@ -36,9 +36,13 @@ class RuleOverride(StrictModel):
     """An alert rule's replacement: `n` and `m` together (so two entries never combine into
     n > m), `recovery_hours` on its own."""
 
-    n: int | None = Field(None, ge=1)
-    m: int | None = Field(None, ge=1)
-    recovery_hours: int | None = Field(None, ge=1)
+    n: int | None = Field(
+        None, ge=1, description="Open when the signal held in `n` of the last `m` hours."
+    )
+    m: int | None = Field(None, ge=1, description="The window `n` counts in; given with `n`.")
+    recovery_hours: int | None = Field(
+        None, ge=1, description="Resolve after this many consecutive hours without the signal."
+    )
 
     @model_validator(mode="after")
     def _pair(self) -> RuleOverride:
@@ -55,9 +59,17 @@ class RuleOverride(StrictModel):
 class DetectionOverride(StrictModel):
     """The detection settings an entry may change (see `DetectionConfig` for each)."""
 
-    threshold: float | None = Field(None, gt=0.0, lt=1.0)
-    min_history_hours: int | None = Field(None, ge=1)
-    exclude_metrics: tuple[str, ...] | None = None
+    threshold: float | None = Field(
+        None, gt=0.0, lt=1.0, description="`detection.threshold` for these models."
+    )
+    min_history_hours: int | None = Field(
+        None, ge=1, description="`detection.min_history_hours` for these models."
+    )
+    exclude_metrics: tuple[str, ...] | None = Field(
+        None,
+        description="`detection.exclude_metrics` for these models: replaced, not added to "
+        "(`[]` gives back what a team entry left out).",
+    )
 
     @field_validator("exclude_metrics")
     @classmethod
@@ -68,20 +80,26 @@ class DetectionOverride(StrictModel):
 class AlertsOverride(StrictModel):
     """Per alert kind, the rule that opens and resolves the model's alerts."""
 
-    anomaly: RuleOverride | None = None
-    outage: RuleOverride | None = None
-    data_quality: RuleOverride | None = None
-    drift: RuleOverride | None = None
+    anomaly: RuleOverride | None = Field(None, description="The anomaly alerts' rule.")
+    outage: RuleOverride | None = Field(None, description="The outage alerts' rule.")
+    data_quality: RuleOverride | None = Field(None, description="The data-quality alerts' rule.")
+    drift: RuleOverride | None = Field(None, description="The drift alerts' rule.")
 
 
 class Override(StrictModel):
     """Settings for the models that carry every `match` entry (model id and/or labels)."""
 
-    #: A name for logs and docs; optional.
-    name: str = ""
-    match: dict[str, str]
-    detection: DetectionOverride = DetectionOverride()
-    alerts: AlertsOverride = AlertsOverride()
+    name: str = Field("", description="A name for logs and docs; optional.")
+    match: dict[str, str] = Field(
+        description="What the entry applies to: `model_id` and/or labels (`team`, `tier`, "
+        "`owner`, read through `alerts.labels`); a model must carry every one."
+    )
+    detection: DetectionOverride = Field(
+        DetectionOverride(), description="The detection settings the entry changes."
+    )
+    alerts: AlertsOverride = Field(
+        AlertsOverride(), description="Per alert kind, the rule the entry changes."
+    )
 
     @field_validator("match")
     @classmethod

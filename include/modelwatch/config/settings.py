@@ -1,7 +1,8 @@
 """All settings together, and how they are loaded from one YAML file.
 
 The file is found from an explicit path, else the `MODELWATCH_CONFIG` environment variable,
-else the defaults; any error (unreadable, not YAML, invalid) is a ConfigError naming the file.
+else the defaults; any error (unreadable, not YAML, invalid, a name that points at nothing) is a
+ConfigError with one line per problem: the file, the line, the key path (config/errors.py).
 """
 
 from __future__ import annotations
@@ -11,12 +12,20 @@ import os
 from pathlib import Path
 
 import yaml
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, model_validator
 
 from modelwatch.config.alerts import AlertsConfig
 from modelwatch.config.base import StrictModel
+from modelwatch.config.crosscheck import cross_check
 from modelwatch.config.detection import DetectionConfig
 from modelwatch.config.drift import DriftConfig
+from modelwatch.config.errors import (
+    ConfigError,
+    key_path,
+    located_problems,
+    validation_problems,
+    yaml_problem,
+)
 from modelwatch.config.fleetlife import FleetLifeConfig
 from modelwatch.config.logs import HintsConfig, LogsConfig
 from modelwatch.config.overrides import Override, check_label_source
@@ -24,41 +33,98 @@ from modelwatch.config.remediation import RemediationConfig
 from modelwatch.config.source import SourceConfig, ValidationConfig
 
 CONFIG_ENV = "MODELWATCH_CONFIG"
-STAGING_ENV = "MODELWATCH_STAGING_DIR"
+#: Validation context of `load_settings`: it runs the cross-checks itself, to locate them.
+_DEFER_CROSS_CHECKS = "defer_cross_checks"
 
 
 class Settings(StrictModel):
     """All of modelwatch's settings."""
 
-    source: SourceConfig = SourceConfig()
-    validation: ValidationConfig = ValidationConfig()
-    detection: DetectionConfig = DetectionConfig()
-    drift: DriftConfig = DriftConfig()
-    alerts: AlertsConfig = AlertsConfig()
-    remediation: RemediationConfig = RemediationConfig()
-    logs: LogsConfig = LogsConfig()
-    hints: HintsConfig = HintsConfig()
-    fleet_life: FleetLifeConfig = FleetLifeConfig()
-    #: Detection and alert settings per model id or label (config/overrides.py).
-    overrides: tuple[Override, ...] = ()
-    #: Models per detect task (a mapped task instance each). Empty: chosen from the fleet's
-    #: size, about `shard_target_size` models a shard and at most `max_shards` shards, so the
-    #: number of task instances grows with shards, not models (see sharding.py).
-    shard_size: int | None = Field(None, ge=1)
-    shard_target_size: int = Field(250, ge=1)
-    max_shards: int = Field(32, ge=1)
-    #: Connection id of the warehouse (an Airflow connection, or AIRFLOW_CONN_<ID> outside it).
-    warehouse_conn_id: str = "modelwatch_warehouse"
-    #: Where tasks hand data to each other (one folder per run); env MODELWATCH_STAGING_DIR wins.
-    staging_dir: str = ".data/staging"
-
-    #: The what-if shadow these settings run for (None: production); not a setting of the
-    #: file, so never in the digest. Its files live apart: see `staging_path`, `for_shadow`.
-    _shadow: str | None = PrivateAttr(default=None)
+    source: SourceConfig = Field(
+        SourceConfig(),
+        description="Where the input metrics live, how their columns are named, and when a "
+        "scheduled run stops waiting for them.",
+    )
+    validation: ValidationConfig = Field(
+        ValidationConfig(),
+        description="The validation gate's thresholds: a model that fails them is quarantined "
+        "for the hour, the others go on.",
+    )
+    detection: DetectionConfig = Field(
+        DetectionConfig(),
+        description="The per-model Isolation Forest and its decision, and the score stream of "
+        "replayed series.",
+    )
+    drift: DriftConfig = Field(
+        DriftConfig(),
+        description="Prediction (and feature) drift against a reference, per model and hour "
+        "(docs/drift.md).",
+    )
+    alerts: AlertsConfig = Field(
+        AlertsConfig(),
+        description="Alert lifecycle, severity, receivers, routing and noise control "
+        "(docs/alerting.md).",
+    )
+    remediation: RemediationConfig = Field(
+        RemediationConfig(),
+        description="Remediation policies, guardrails, approval and targets (docs/remediation.md).",
+    )
+    logs: LogsConfig = Field(
+        LogsConfig(),
+        description="Model logs: where they come from and how their signatures are mined "
+        "(docs/hints.md).",
+    )
+    hints: HintsConfig = Field(
+        HintsConfig(),
+        description="How troubleshooting hints are found and ranked (docs/hints.md).",
+    )
+    fleet_life: FleetLifeConfig = Field(
+        FleetLifeConfig(),
+        description="New normal and retirement: detection living with a fleet's ordinary changes.",
+    )
+    overrides: tuple[Override, ...] = Field(
+        (),
+        description="Detection and alert settings per model id or label: model-id entries win "
+        "over label entries, later entries over earlier ones, field by field.",
+    )
+    shard_size: int | None = Field(
+        None,
+        ge=1,
+        description="Models per detect task (a mapped task instance each). Null: chosen from "
+        "the fleet's size, about `shard_target_size` models a shard and at most `max_shards` "
+        "shards, so task instances grow with shards, not models.",
+    )
+    shard_target_size: int = Field(
+        250, ge=1, description="Models a detect shard aims at while `shard_size` is null."
+    )
+    max_shards: int = Field(
+        32, ge=1, description="Detect shards at most while `shard_size` is null."
+    )
+    warehouse_conn_id: str = Field(
+        "modelwatch_warehouse",
+        description="The warehouse's connection id (an Airflow connection, or "
+        "`AIRFLOW_CONN_<ID>` outside Airflow).",
+    )
+    staging_dir: str = Field(
+        ".data/staging",
+        description="Where tasks hand data to each other (one folder per run); env "
+        "`MODELWATCH_STAGING_DIR` wins.",
+    )
 
     @model_validator(mode="after")
     def _override_labels(self) -> Settings:
         check_label_source(self.overrides, self.alerts.labels)
+        return self
+
+    @model_validator(mode="after")
+    def _names_point_somewhere(self, info: ValidationInfo) -> Settings:
+        """Receivers name defined channels (config/crosscheck.py). `load_settings` checks
+        them itself, to give each problem its line in the file."""
+        if info.context and info.context.get(_DEFER_CROSS_CHECKS):
+            return self
+        problems = cross_check(self.alerts)
+        if problems:
+            raise ValueError("\n".join(f"{key_path(loc)}: {msg}" for loc, msg in problems))
         return self
 
     @model_validator(mode="after")
@@ -70,32 +136,9 @@ class Settings(StrictModel):
             object.__setattr__(self, "detection", self.detection.with_metrics(extras))
         return self
 
-    @property
-    def shadow(self) -> str | None:
-        return self._shadow
-
-    def for_shadow(self, name: str | None) -> Settings:
-        """The same settings for a what-if shadow: staging, detector cache and reports of its
-        own (under `_whatif/<name>`), so a shadow never reads or prunes production's files."""
-        out = self.model_copy(deep=True)
-        out._shadow = name
-        return out
-
     def digest(self) -> str:
         """A short fingerprint, stored with each run, that changes when any setting does."""
         return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:12]
-
-    def staging_root(self) -> Path:
-        """Production's staging folder (env first), whatever shadow these settings are for."""
-        return Path(os.environ.get(STAGING_ENV) or self.staging_dir).resolve()
-
-    def staging_path(self) -> Path:
-        root = self.staging_root()
-        return root / "_whatif" / self._shadow if self._shadow else root
-
-
-class ConfigError(ValueError):
-    """The config file is missing, unreadable or invalid."""
 
 
 def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
@@ -105,14 +148,33 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         return Settings()
     p = Path(path)
     try:
-        raw = yaml.safe_load(p.read_text()) or {}
+        text = p.read_text()
     except OSError as exc:
-        raise ConfigError(f"cannot read config file {p}: {exc}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"config file {p} is not valid YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(f"config file {p} must hold a mapping at the top level")
+        raise ConfigError(f"cannot read config file {p}: {exc.strerror or exc}") from exc
     try:
-        return Settings.model_validate(raw)
-    except ValueError as exc:
-        raise ConfigError(f"config file {p} is invalid:\n{exc}") from exc
+        raw = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(yaml_problem(p, exc)) from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{p}:1: config file must hold a mapping of sections at the top level")
+    try:
+        settings = Settings.model_validate(raw, context={_DEFER_CROSS_CHECKS: True})
+    except ValidationError as exc:
+        raise ConfigError(validation_problems(p, text, exc)) from exc
+    problems = cross_check(settings.alerts)
+    if problems:
+        raise ConfigError(located_problems(p, text, problems))
+    return settings
+
+
+def settings_file(path: str | os.PathLike[str] | None = None) -> Path | None:
+    """The settings file `load_settings(path)` reads (None: the built-in defaults)."""
+    path = path or os.environ.get(CONFIG_ENV)
+    return Path(path).resolve() if path else None
+
+
+def settings_dir(path: str | os.PathLike[str] | None = None) -> Path:
+    """What a relative path in the settings' connections (a DuckDB file) is relative to: the
+    settings file's folder, or the working directory without a file."""
+    found = settings_file(path)
+    return found.parent if found is not None else Path.cwd()

@@ -12,15 +12,30 @@ from modelwatch.config.metrics import MetricsAware, MetricSpec, check_unique
 class SourceConfig(StrictModel):
     """Where the input metrics live and how their columns are named."""
 
-    table: str = "model_metrics"
-    #: Map of our column name -> the warehouse's column name, for the ones that differ.
-    columns: dict[str, str] = Field(default_factory=dict)
-    #: A scheduled run waits for the hour's rows until this many minutes after the hour's end,
-    #: then goes on; models still missing are judged no_data (see ingest/landing.py).
-    landing_deadline_minutes: int = Field(30, ge=0, le=24 * 60)
-    #: Custom numeric metrics beyond the nine built-ins (config/metrics.py). Left out of the
-    #: settings' fingerprint while empty, so declaring none changes nothing that is stored.
-    extra_metrics: tuple[MetricSpec, ...] = Field((), exclude_if=lambda v: not v)
+    table: str = Field(
+        "model_metrics",
+        description="The warehouse table (`[schema.]table`) holding one row per model and minute.",
+    )
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="Our column name -> the table's, for the ones that differ, e.g. "
+        "`{model_id: service_name, ts: minute}`.",
+    )
+    landing_deadline_minutes: int = Field(
+        30,
+        ge=0,
+        le=24 * 60,
+        description="A scheduled run waits for the hour's rows until this many minutes after "
+        "the hour's end, then goes on; models still missing are judged `no_data`.",
+    )
+    # Left out of the settings' fingerprint while empty, so declaring none changes nothing
+    # that is stored.
+    extra_metrics: tuple[MetricSpec, ...] = Field(
+        (),
+        exclude_if=lambda v: not v,
+        description="Custom numeric metrics beyond the nine built-ins: each is read, gated, "
+        "scored and explained like them (docs/data.md#custom-metrics).",
+    )
 
     @field_validator("table")
     @classmethod
@@ -60,9 +75,22 @@ class SourceConfig(StrictModel):
 class ValidationConfig(MetricsAware):
     """The validation gate's thresholds."""
 
-    #: Share of the hour's expected one-minute rows a model must deliver to be scored.
-    min_completeness: float = Field(0.8, ge=0.0, le=1.0)
-    #: The model's newest row may be at most this many minutes older than the hour's end.
-    max_staleness_minutes: int = Field(15, ge=1)
-    #: Share of a model's rows that may break a range rule before it is quarantined.
-    max_bad_row_share: float = Field(0.0, ge=0.0, le=1.0)
+    min_completeness: float = Field(
+        0.8,
+        ge=0.0,
+        le=1.0,
+        description="Share of the hour's 60 one-minute rows a model must deliver to be scored.",
+    )
+    max_staleness_minutes: int = Field(
+        15,
+        ge=1,
+        description="A model's newest row may be at most this many minutes older than the "
+        "hour's end.",
+    )
+    max_bad_row_share: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of a model's rows that may break a range rule before its hour is "
+        "quarantined (0: any such row quarantines it).",
+    )

@@ -14,19 +14,15 @@ so a rerun of h decides the same, and an hour before a decision never sees it.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
 
-from modelwatch import schema
 from modelwatch.config import FleetLifeConfig, Settings
-from modelwatch.ingest.extract import ids_param, in_models, source_columns
 from modelwatch.run import HOUR
-from modelwatch.warehouse import Warehouse
-from modelwatch.warehouse.base import quote_ident
 
 AUTO, OPERATOR = "auto", "operator"
 BASELINE_COLUMNS = ["model_id", "decided_hour", "since", "source", "actor", "reason", "recorded_at"]
@@ -159,90 +155,6 @@ def decide(
     return out
 
 
-# --- stored facts ---------------------------------------------------------------------------
-
-
-def recent_scores(wh: Warehouse, models: Sequence[str], hour: datetime, hours: int) -> pd.DataFrame:
-    """The last `hours` hours of scores of the models with an anomalous hour among them."""
-    if not models:
-        return pd.DataFrame(columns=["model_id", "hour", "status", "is_anomaly", "explanation"])
-    ids = in_models(wh, "model_id")
-    return wh.query(
-        "SELECT model_id, hour, status, is_anomaly, explanation FROM mw_scores "
-        f"WHERE hour >= :start AND hour < :hour AND model_id IN ("
-        "SELECT model_id FROM mw_scores WHERE hour >= :start AND hour < :hour AND is_anomaly "
-        f"AND {ids})",
-        {"start": hour - timedelta(hours=hours), "hour": hour, "models": ids_param(models)},
-    )
-
-
-def version_changes(
-    wh: Warehouse, settings: Settings, models: Sequence[str], start: datetime, end: datetime
-) -> dict[str, list[datetime]]:
-    """When each model's rows first showed a version it had not shown since `start - 1h`."""
-    src = settings.source
-    available = source_columns(wh, src)
-    if not models or src.column(schema.MODEL_VERSION).lower() not in available:
-        return {}
-    ver, ts = quote_ident(src.column(schema.MODEL_VERSION)), quote_ident(src.column(schema.TS))
-    mid = quote_ident(src.column(schema.MODEL_ID))
-    got = wh.query(
-        f"SELECT {mid} AS model_id, {ver} AS version, MIN({ts}) AS first_ts "
-        f"FROM {quote_ident(src.table)} WHERE {ts} >= :start AND {ts} < :end "
-        f"AND {in_models(wh, mid)} GROUP BY {mid}, {ver}",
-        {"start": start - HOUR, "end": end, "models": ids_param(models)},
-    )
-    out: dict[str, list[datetime]] = {}
-    for r in got.itertuples(index=False):
-        first = pd.Timestamp(r.first_ts).to_pydatetime()
-        if first >= start and r.version is not None:
-            out.setdefault(str(r.model_id), []).append(first)
-    return out
-
-
-def load_baselines(
-    wh: Warehouse, models: Sequence[str], hour: datetime, keep_days: int
-) -> dict[str, Baseline]:
-    """Each model's latest baseline move decided at or before `hour` (and recent enough to
-    matter: its onset within `keep_days` + 1 of the hour)."""
-    if not models or not wh.table_exists("mw_baselines"):
-        return {}
-    got = wh.query(
-        "SELECT model_id, decided_hour, since, source, actor, reason FROM mw_baselines "
-        f"WHERE decided_hour <= :hour AND since >= :oldest AND {in_models(wh, 'model_id')} "
-        "ORDER BY model_id, decided_hour",
-        {"hour": hour, "oldest": hour - timedelta(days=keep_days + 1), "models": ids_param(models)},
-    )
-    return in_effect(_moves(got), hour, keep_days)
-
-
-def operator_moves(wh: Warehouse, start: datetime, end: datetime) -> list[Baseline]:
-    """The moves operators accepted for the hours [start, end) (a replay re-derives the
-    automatic ones, but not these)."""
-    if not wh.table_exists("mw_baselines"):
-        return []
-    got = wh.query(
-        "SELECT model_id, decided_hour, since, source, actor, reason FROM mw_baselines "
-        "WHERE decided_hour >= :start AND decided_hour < :end AND source <> :auto",
-        {"start": start, "end": end, "auto": AUTO},
-    )
-    return _moves(got)
-
-
-def _moves(got: pd.DataFrame) -> list[Baseline]:
-    return [
-        Baseline(
-            str(r.model_id),
-            pd.Timestamp(r.decided_hour).to_pydatetime(),
-            pd.Timestamp(r.since).to_pydatetime(),
-            str(r.source),
-            None if pd.isna(r.actor) else str(r.actor),
-            "" if pd.isna(r.reason) else str(r.reason),
-        )
-        for r in got.itertuples(index=False)
-    ]
-
-
 def in_effect(moves: Sequence[Baseline], hour: datetime, keep_days: int) -> dict[str, Baseline]:
     """Each model's latest move decided at or before `hour` whose onset is within `keep_days`
     + 1 of it (older moves no longer shape any detector's history)."""
@@ -281,66 +193,39 @@ def lookback_hours(cfg: FleetLifeConfig) -> int:
     return 2 * max(cfg.new_normal_hours, cfg.deploy_new_normal_hours) + 24
 
 
-def decide_hour(
-    wh: Warehouse, settings: Settings, models: Sequence[str], hour: datetime
-) -> dict[str, Baseline]:
-    """Decide and record this hour's automatic moves (replacing what a rerun of the hour
-    decided before), and return every model's baseline in effect for the hour."""
-    cfg = settings.fleet_life
-    keep = settings.detection.history_days
-    window = lookback_hours(cfg)
-    current = load_baselines(wh, models, hour - HOUR, keep)
-    scores = recent_scores(wh, models, hour, window)
-    moves: list[Baseline] = []
-    if len(scores):
-        anomalous = sorted(scores["model_id"].astype(str).unique())
-        deploys = version_changes(wh, settings, anomalous, hour - timedelta(hours=window), hour)
-        moves = decide(scores, deploys, hour, cfg, current, settings.alerts.anomaly.n)
-        # an operator's accept for this very hour wins over the rule (one move per hour)
-        accepted = {
-            m
-            for m, b in load_baselines(wh, models, hour, keep).items()
-            if b.decided_hour == hour and b.source != AUTO
-        }
-        moves = [b for b in moves if b.model_id not in accepted]
-    wh.replace(
-        "mw_baselines",
-        baselines_frame(moves, None),
-        "decided_hour = :hour AND source = :auto AND model_id IN :models",
-        {"hour": hour, "auto": AUTO, "models": list(models)},
-    )
-    return load_baselines(wh, models, hour, keep)
+def decide_at(
+    hour: datetime,
+    scores: pd.DataFrame,
+    deploys: Mapping[str, Sequence[datetime]],
+    current: Mapping[str, Baseline],
+    accepted: Collection[str],
+    settings: Settings,
+) -> list[Baseline]:
+    """The automatic moves of `hour`, from the recent `scores` of the models with an anomalous
+    hour among them (`lookback_hours` of them), their `deploys`, the baselines in effect the
+    hour before, and the models an operator accepted a move for at this very hour (an
+    operator's accept wins over the rule: one move per hour)."""
+    if not len(scores):
+        return []
+    moves = decide(scores, deploys, hour, settings.fleet_life, current, settings.alerts.anomaly.n)
+    return [b for b in moves if b.model_id not in set(accepted)]
 
 
-def accept(
-    wh: Warehouse,
-    model_id: str,
-    actor: str,
-    reason: str,
-    recorded_at: datetime,
-    hour: datetime | None = None,
-) -> Baseline:
-    """An operator accepts the model's current level as normal: from the next hour processed
-    (or `hour`) on, its detectors learn from the onset of its current anomalous run (or from
-    that hour, if it is not anomalous)."""
-    if hour is None:
-        latest = wh.query(
-            "SELECT MAX(hour) AS h FROM mw_scores WHERE model_id = :m", {"m": model_id}
-        )["h"].iloc[0]
-        if pd.isna(latest):
-            raise ValueError(f"model {model_id!r} has no scored hour yet; nothing to accept")
-        hour = pd.Timestamp(latest).to_pydatetime() + HOUR
-    rows = wh.query(
-        "SELECT model_id, hour, status, is_anomaly, explanation FROM mw_scores "
-        "WHERE model_id = :m AND hour >= :start AND hour < :hour",
-        {"m": model_id, "start": hour - timedelta(days=7), "hour": hour},
-    )
-    since = streak_start(rows, hour, None) or hour
-    move = Baseline(model_id, hour, since, OPERATOR, actor, reason)
-    wh.replace(
-        "mw_baselines",
-        baselines_frame([move], recorded_at),
-        "decided_hour = :hour AND model_id = :m",
-        {"hour": hour, "m": model_id},
-    )
-    return move
+def since_and_decided(baselines: Mapping[str, Baseline]) -> dict[str, tuple[datetime, datetime]]:
+    """model -> (since, decided hour): what the training history keeps of each baseline."""
+    return {m: (b.since, b.decided_hour) for m, b in baselines.items()}
+
+
+def to_json(baselines: Mapping[str, Baseline]) -> str:
+    """The baselines in effect, as staged for the detect shards: model -> [since, decided]."""
+    out = {
+        m: [f"{since:%Y-%m-%dT%H}", f"{decided:%Y-%m-%dT%H}"]
+        for m, (since, decided) in since_and_decided(baselines).items()
+    }
+    return json.dumps(out, sort_keys=True)
+
+
+def from_json(text: str) -> dict[str, tuple[datetime, datetime]]:
+    """`to_json`'s baselines back (model -> (since, decided hour))."""
+    raw = json.loads(text) if text else {}
+    return {m: (datetime.fromisoformat(a), datetime.fromisoformat(b)) for m, (a, b) in raw.items()}

@@ -106,7 +106,7 @@ class SeasonalBaseline:
 
     MIN_ROWS_PER_HOUR = 90  # about a day and a half of one-minute rows
     #: The seasonal slots a level is kept for: the 24 hours of the day. Weekly slots (day of
-    #: week x hour) were measured and paged more (docs/detection.md, bench/bench_weekly.py).
+    #: week x hour) were measured and paged more (docs/decisions/0002-weekly-seasonality.md).
     SLOTS = 24
 
     def slots(self, ts: pd.Series) -> np.ndarray:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from modelwatch.config import DetectionConfig, with_detection_changes
-from modelwatch.detection.store import DetectorStore
+from modelwatch.detection.cache import DetectorStore
 
 #: model -> the detection fields its overrides change (JSON-safe, as staged).
 Changes = Mapping[str, Mapping[str, Any]]

@@ -12,7 +12,7 @@ import pandas as pd
 from modelwatch.config import DriftConfig
 from modelwatch.drift.reference import load_references
 from modelwatch.drift.source import PREDICTION, predictions_available, read_predictions
-from modelwatch.drift.stats import PSI, WASSERSTEIN
+from modelwatch.drift.stats import PSI, WASSERSTEIN, usable
 from modelwatch.run import HOUR
 from modelwatch.warehouse import Warehouse
 
@@ -41,7 +41,7 @@ def plot_drift(
 
     label, sketch = ref
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.4))
-    current = rows[PREDICTION].dropna()
+    current = pd.Series(usable(rows[PREDICTION].dropna().to_numpy(), "cats" in sketch))
     if "cats" in sketch:
         cats = sorted(set(sketch["cats"]) | set(current.astype(str)))
         total = sum(sketch["cats"].values()) or 1

@@ -22,7 +22,7 @@ import pandas as pd
 
 from modelwatch.config import DriftConfig
 from modelwatch.drift import stats
-from modelwatch.drift.source import LABEL, PREDICTION, read_predictions
+from modelwatch.drift.source import LABEL, PREDICTION, labelled_rows, read_predictions
 from modelwatch.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,21 @@ READ_CHUNK = 200
 #: Days of sketches kept per model (yesterday's serve reruns of late hours).
 KEEP_DAYS = 3
 SketchMap = dict[tuple[str, str], tuple[str, dict[str, Any]]]
+
+
+def built_with(
+    cfg: DriftConfig, model_id: str, features: Sequence[str], labels: bool
+) -> dict[str, Any]:
+    """What a model's sketches depend on besides the window: its output type (category counts
+    or quantiles), the features, labels and the sketch size. Stored in the day's marker row, so
+    a setting changed mid-day (a model added to `categorical_models`) rebuilds that model's
+    sketches instead of testing it against sketches of the other kind."""
+    return {
+        "categorical": cfg.is_categorical(model_id),
+        "features": list(features),
+        "labels": labels,
+        "quantiles": cfg.sketch_quantiles,
+    }
 
 
 def reference_label(cfg: DriftConfig, model_id: str, day: datetime) -> str:
@@ -70,17 +85,17 @@ def sketch_rows(
     for h in np.unique(hod):
         part = rows[hod == h]
         for f in features:
-            values = part[f].dropna().to_numpy()
+            is_cat = cat and f == PREDICTION
+            values = stats.usable(part[f].dropna().to_numpy(), is_cat)
             if values.size == 0:
                 continue
-            is_cat = cat and f == PREDICTION
             sk = (
                 stats.category_sketch(values)
                 if is_cat
-                else stats.quantile_sketch(values.astype(np.float64), cfg.sketch_quantiles)
+                else stats.quantile_sketch(values, cfg.sketch_quantiles)
             )
             if f == PREDICTION and LABEL in part:
-                labelled = part[part[LABEL].notna() & part[PREDICTION].notna()]
+                labelled = labelled_rows(part, is_cat)
                 if len(labelled):
                     sk["error"] = stats.error_sketch(
                         labelled[PREDICTION].to_numpy(), labelled[LABEL].to_numpy(), is_cat
@@ -121,7 +136,13 @@ def build_references(
             for m, g in rows.groupby("model_id", sort=True):
                 frames += [{"model_id": m, **r} for r in sketch_rows(g, str(m), features, cfg)]
     built = [
-        {"model_id": m, "feature": BUILT, "hour_of_day": BUILT_HOUR, "n": 0, "sketch": {}}
+        {
+            "model_id": m,
+            "feature": BUILT,
+            "hour_of_day": BUILT_HOUR,
+            "n": 0,
+            "sketch": built_with(cfg, m, features, labels),
+        }
         for m in models
     ]
     out = pd.DataFrame(frames + built)
@@ -149,12 +170,19 @@ def load_references(
     """The sketches of `hour`'s hour of day for `models`, building the day's first if needed."""
     day = hour.replace(hour=0)
     have = wh.query(
-        "SELECT model_id, reference FROM mw_drift_reference WHERE day = :day "
+        "SELECT model_id, reference, sketch FROM mw_drift_reference WHERE day = :day "
         "AND feature = :built AND model_id IN :models",
         {"day": day, "built": BUILT, "models": list(models)},
     )
-    done = dict(zip(have["model_id"].astype(str), have["reference"], strict=True))
-    todo = [m for m in models if done.get(m) != reference_label(cfg, m, day)]
+    done = {
+        str(r.model_id): (str(r.reference), json.loads(r.sketch))
+        for r in have.itertuples(index=False)
+    }
+    todo = [
+        m
+        for m in models
+        if done.get(m) != (reference_label(cfg, m, day), built_with(cfg, m, features, labels))
+    ]
     if todo:
         n = build_references(wh, cfg, day, todo, features, labels)
         log.info("built %d drift reference sketches for %d models on %s", n, len(todo), day)

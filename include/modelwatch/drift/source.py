@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 
 from modelwatch.config import DriftConfig
+from modelwatch.timestamps import naive_utc_columns
 from modelwatch.warehouse import Warehouse
 from modelwatch.warehouse.base import quote_ident
 
@@ -51,7 +53,8 @@ def read_predictions(
     features: Sequence[str],
     labels: bool,
 ) -> pd.DataFrame:
-    """Rows with ts in [start, end) (of `models`, or all), named as ours, sorted by model."""
+    """Rows with ts in [start, end) (of `models`, or all), named as ours, sorted by model; `ts`
+    naive UTC whatever the column's type (the predictions' input edge)."""
     picks = [("ts", cfg.column("ts")), ("model_id", cfg.column("model_id"))]
     picks += [(f, cfg.column(f) if f == PREDICTION else f) for f in features]
     if labels:
@@ -64,5 +67,16 @@ def read_predictions(
         where += f" AND {mid} IN :models"
         params["models"] = list(models)
     frame = wh.query(f"SELECT {cols} FROM {quote_ident(cfg.table)} WHERE {where}", params)
+    frame = naive_utc_columns(frame, ["ts"])
     frame["model_id"] = frame["model_id"].astype(str)
     return frame.sort_values(["model_id", "ts"], kind="stable").reset_index(drop=True)
+
+
+def labelled_rows(rows: pd.DataFrame, categorical: bool) -> pd.DataFrame:
+    """The rows whose prediction and label can be compared: both present, and finite numbers
+    for a continuous output."""
+    keep = rows[LABEL].notna() & rows[PREDICTION].notna()
+    if not categorical:
+        for col in (LABEL, PREDICTION):
+            keep &= np.isfinite(pd.to_numeric(rows[col], errors="coerce").astype(np.float64))
+    return rows[keep]

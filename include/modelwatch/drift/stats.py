@@ -19,6 +19,8 @@ from numpy.typing import NDArray
 from modelwatch.config import DriftConfig
 
 PSI, KS, WASSERSTEIN, CRAMERS_V = "psi", "ks", "wasserstein", "cramers_v"
+#: An hour of predictions too few of which are usable values (NaN, null, +-inf) to be tested.
+NON_FINITE = "non_finite"
 #: Tests of the labelled hours (feature `label`): regression error, classifier accuracy.
 MAE, ACCURACY = "mae", "accuracy"
 #: Added to every bin count: an empty bin is strong evidence, not an infinite PSI.
@@ -35,6 +37,25 @@ class TestResult:
     threshold: float
     drifted: bool
     baseline: float | None = None
+
+
+def usable(values: NDArray[np.generic], categorical: bool) -> NDArray[np.generic]:
+    """The non-null `values` a test can use: every class, or the finite numbers (an infinite
+    prediction has no distance to anything: it would make the Wasserstein distance NaN)."""
+    if categorical:
+        return np.asarray(values)
+    x = np.asarray(values, dtype=np.float64)
+    return x[np.isfinite(x)]
+
+
+def unusable_test(n_rows: int, n_usable: int, min_samples: int) -> TestResult:
+    """An hour with enough predictions of which too few are usable, reported instead of
+    skipped: the statistic is the share that is not (NaN, null, +-inf), flagged above the
+    share that leaves fewer than `min_samples` to test. A model whose outputs are all NaN has
+    drifted as far as outputs can."""
+    share = 1.0 - n_usable / n_rows
+    limit = 1.0 - min_samples / n_rows
+    return TestResult(NON_FINITE, share, None, limit, share > limit)
 
 
 def levels(q: int) -> NDArray[np.float64]:

@@ -213,7 +213,7 @@ def plot_incident(scores: pd.DataFrame, inc: pd.Series, path: Path, pad: pd.Time
     plt.close(fig)
 
 
-def write_report(
+def write_incident_report(
     ev: Evaluation, scores: pd.DataFrame, path: str | Path, pad: pd.Timedelta | None = None
 ) -> Path:
     """A Markdown report with the summary, the per-incident and per-model tables and one plot

@@ -13,18 +13,14 @@ closeness: a deploy of the model itself just before beats a node-pool change hou
 
 from __future__ import annotations
 
-import itertools
 import math
 from datetime import datetime, timedelta
 
 import pandas as pd
 
-from modelwatch.config import Settings
-from modelwatch.hints.labels import Labels
 from modelwatch.hints.model import CHANGE, DEPLOY, SELF_ACTION, AlertRef, Hint, hhmm
+from modelwatch.labels import LabelSets as Labels
 from modelwatch.run import HOUR
-from modelwatch.warehouse import Warehouse
-from modelwatch.warehouse.base import quote_ident
 
 #: How much a kind of change explains trouble on its own.
 KIND_WEIGHT = {
@@ -66,63 +62,6 @@ def scope(change: dict, model: str, labels: Labels) -> str | None:
 def closeness(ts: datetime, began: datetime, kind: str = "") -> float:
     lead = max((began - ts) / HOUR, 0.0)
     return math.exp(-lead / SLOW_TAU_HOURS.get(kind, TAU_HOURS))
-
-
-def load_changes(wh: Warehouse, settings: Settings, start: datetime, end: datetime) -> pd.DataFrame:
-    """Declared changes in [start, end), if the table exists."""
-    table = settings.hints.changes_table
-    cols = ["change_id", "ts", "model_id", "selector", "kind", "detail", "actor"]
-    if not wh.table_exists(table.split(".")[-1]):
-        return pd.DataFrame(columns=cols)
-    have = set(
-        wh.query(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = :t",
-            {"t": table.split(".")[-1]},
-        )["column_name"].str.lower()
-    )
-    sel = ", ".join(c if c in have else f"NULL AS {c}" for c in cols)
-    return wh.query(
-        f"SELECT {sel} FROM {quote_ident(table)} WHERE ts >= :s AND ts < :e ORDER BY ts",
-        {"s": start, "e": end},
-    )
-
-
-def inferred_deploys(
-    wh: Warehouse, settings: Settings, models: list[str], start: datetime, end: datetime
-) -> pd.DataFrame:
-    """(model_id, ts, old, new) for each version first seen after `start` (from the metrics)."""
-    src = settings.source
-    mv, ts, mid = (quote_ident(src.column(c)) for c in ("model_version", "ts", "model_id"))
-    got = wh.query(
-        f"SELECT {mid} AS model_id, {mv} AS version, MIN({ts}) AS first_ts FROM "
-        f"{quote_ident(src.table)} WHERE {ts} >= :s AND {ts} < :e AND {mid} IN :m "
-        f"AND {mv} IS NOT NULL GROUP BY {mid}, {mv}",
-        {"s": start, "e": end, "m": models},
-    )
-    out = []
-    for model, g in got.sort_values(["model_id", "first_ts", "version"]).groupby("model_id"):
-        versions = g.to_dict("records")
-        for prev, cur in itertools.pairwise(versions):
-            out.append(
-                {
-                    "model_id": model,
-                    "ts": cur["first_ts"],
-                    "old": prev["version"],
-                    "new": cur["version"],
-                }
-            )
-    return pd.DataFrame(out, columns=["model_id", "ts", "old", "new"])
-
-
-def self_actions(wh: Warehouse, models: list[str], start: datetime, end: datetime) -> pd.DataFrame:
-    if not wh.table_exists("mw_remediation_requests"):
-        return pd.DataFrame(columns=["request_id", "model_id", "hour", "action", "status"])
-    return wh.query(
-        "SELECT request_id, model_id, hour, action, status, status_reason FROM "
-        "mw_remediation_requests WHERE model_id IN :m AND hour >= :s AND hour < :e "
-        "AND status IN :acted",
-        {"m": models, "s": start, "e": end, "acted": list(ACTED)},
-    )
 
 
 def change_hints(

@@ -13,19 +13,8 @@ import pandas as pd
 
 from modelwatch.hints.model import DRIFT, AlertRef, Hint, hhmm
 from modelwatch.run import HOUR
-from modelwatch.warehouse import Warehouse
 
 WEIGHT = 0.7
-
-
-def load_drift(wh: Warehouse, start: datetime, end: datetime) -> pd.DataFrame:
-    if not wh.table_exists("mw_drift"):
-        return pd.DataFrame(columns=["hour", "model_id", "feature", "test", "statistic", "p_value"])
-    return wh.query(
-        "SELECT hour, model_id, feature, test, statistic, p_value FROM mw_drift "
-        "WHERE drifted AND hour >= :s AND hour <= :e",
-        {"s": start, "e": end},
-    )
 
 
 def drift_hints(alert: AlertRef, hour: datetime, drift: pd.DataFrame) -> list[Hint]:

@@ -20,20 +20,10 @@ from datetime import datetime
 import pandas as pd
 
 from modelwatch.config import HintsConfig
-from modelwatch.hints.labels import Labels, members
 from modelwatch.hints.model import LOG_SIGNATURE, SHARED_CAUSE, AlertRef, Hint, hhmm
+from modelwatch.labels import LabelSets as Labels
+from modelwatch.labels import members
 from modelwatch.run import HOUR
-from modelwatch.warehouse import Warehouse
-
-
-def load_trouble(wh: Warehouse, start: datetime, end: datetime) -> pd.DataFrame:
-    """(model_id, hour) of every anomalous or silent model-hour in [start, end]."""
-    return wh.query(
-        "SELECT model_id, hour FROM mw_scores WHERE is_anomaly AND hour >= :s AND hour <= :e "
-        "UNION SELECT model_id, hour FROM mw_validation WHERE status = 'no_data' "
-        "AND hour >= :s AND hour <= :e",
-        {"s": start, "e": end},
-    )
 
 
 def _score(weight: float, n: int, size: int, p_fleet: float) -> float:

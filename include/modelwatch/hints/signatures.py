@@ -23,35 +23,12 @@ import pandas as pd
 
 from modelwatch.config import HintsConfig
 from modelwatch.hints.model import LOG_SIGNATURE, AlertRef, Hint, hhmm
-from modelwatch.logs.store import COUNT_COLUMNS
 from modelwatch.run import HOUR
-from modelwatch.warehouse import Warehouse
 
 LEVEL_WEIGHT = {"FATAL": 1.0, "ERROR": 1.0, "WARN": 0.7, "INFO": 0.35, "DEBUG": 0.2}
 NEW, SURGING = "new", "surging"
 NOVELTY = {NEW: 1.0, SURGING: 0.8}
 SHOWN_CHARS = 160
-
-
-def load_counts(wh: Warehouse, start: datetime, end: datetime) -> pd.DataFrame:
-    """Every model's signature counts for the hours [start, end]."""
-    if not wh.table_exists("mw_log_counts"):
-        return pd.DataFrame(columns=COUNT_COLUMNS)
-    return wh.query(
-        "SELECT * FROM mw_log_counts WHERE hour >= :s AND hour <= :e", {"s": start, "e": end}
-    )
-
-
-def load_baseline(wh: Warehouse, day: datetime) -> pd.DataFrame:
-    if not wh.table_exists("mw_log_baseline"):
-        return pd.DataFrame(
-            columns=["model_id", "template_id", "level", "hour_of_day", "total", "first_seen"]
-        )
-    return wh.query(
-        "SELECT model_id, template_id, level, hour_of_day, total, first_seen FROM "
-        "mw_log_baseline WHERE day = :d",
-        {"d": day},
-    )
 
 
 def is_surge(now: float, usual: float, cfg: HintsConfig) -> bool:

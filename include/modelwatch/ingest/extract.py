@@ -17,6 +17,7 @@ from modelwatch import schema
 from modelwatch.config import Settings, SourceConfig
 from modelwatch.ingest.presence import Retirement, in_service
 from modelwatch.run import HOUR
+from modelwatch.timestamps import naive_utc, naive_utc_columns
 from modelwatch.warehouse import Warehouse
 from modelwatch.warehouse.base import quote_ident
 
@@ -106,7 +107,9 @@ def read_metrics(
     end: datetime,
     models: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Rows with start <= ts < end, renamed to our columns; all models when `models` is None."""
+    """Rows with start <= ts < end, renamed to our columns; all models when `models` is None.
+    A `timestamptz` `ts` comes back naive UTC: this is the metrics' input edge, nothing
+    downstream converts again."""
     available = source_columns(wh, src)
     check_keys(src, available)
     ts_col = quote_ident(src.column(schema.TS))
@@ -119,7 +122,11 @@ def read_metrics(
         params["models"] = ids_param(models)
     sql += f" ORDER BY {id_col}, {ts_col}"
     got = wh.query(sql, params)
-    return got if len(got) else typed_empty(list(got.columns))
+    if not len(got):
+        return typed_empty(list(got.columns))
+    # a typed zone-aware column is converted here; text stays text, for the gate to judge
+    aware = [schema.TS] if isinstance(got[schema.TS].dtype, pd.DatetimeTZDtype) else []
+    return naive_utc_columns(got, aware)
 
 
 def known_models(
@@ -134,6 +141,57 @@ def known_models(
         {"start": hour - lookback, "end": hour + HOUR},
     )
     return sorted(got["model_id"].astype(str).tolist())
+
+
+def reported_ids(wh: Warehouse, src: SourceConfig, among: Sequence[str] | None = None) -> set[str]:
+    """The model ids the metrics source has ever reported (any row, any time); with `among`,
+    only which of those ids it has. The one place that asks, so that operators' ids (`run
+    --model`, silences, baselines) are checked against what really reports, not against our
+    own tables. No source table: no model has reported."""
+    if not wh.table_exists(src.table.split(".")[-1]):
+        return set()
+    id_col = quote_ident(src.column(schema.MODEL_ID))
+    sql = f"SELECT DISTINCT {id_col} AS model_id FROM {quote_ident(src.table)} "
+    sql += f"WHERE {id_col} IS NOT NULL"
+    params: dict[str, object] = {}
+    if among is not None:
+        sql += f" AND {in_models(wh, id_col)}"
+        params["models"] = ids_param(among)
+    got = wh.query(sql, params)
+    return set(got["model_id"].astype(str))
+
+
+def data_hours(wh: Warehouse, src: SourceConfig) -> tuple[datetime, datetime] | None:
+    """The first and the last hour the source table has rows in (naive UTC); None when it
+    has none. What a run over past hours can cover."""
+    check_keys(src, source_columns(wh, src))
+    ts = quote_ident(src.column(schema.TS))
+    got = wh.query(f"SELECT MIN({ts}) AS lo, MAX({ts}) AS hi FROM {quote_ident(src.table)}")
+    if got.empty or pd.isna(got["lo"].iloc[0]):
+        return None
+    lo, hi = (naive_utc(got[c]).dt.floor("h").iloc[0].to_pydatetime() for c in ("lo", "hi"))
+    return lo, hi
+
+
+def version_first_seen(
+    wh: Warehouse, src: SourceConfig, models: Sequence[str], start: datetime, end: datetime
+) -> pd.DataFrame:
+    """(model_id, version, first_ts) of each version the models' rows in [start, end) show, with
+    `first_ts` naive UTC: where deploys nobody declared are read from the metrics. Empty when
+    the table has no version column."""
+    cols = ["model_id", "version", "first_ts"]
+    available = source_columns(wh, src)
+    if not models or src.column(schema.MODEL_VERSION).lower() not in available:
+        return pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
+    ver, ts = quote_ident(src.column(schema.MODEL_VERSION)), quote_ident(src.column(schema.TS))
+    mid = quote_ident(src.column(schema.MODEL_ID))
+    got = wh.query(
+        f"SELECT {mid} AS model_id, {ver} AS version, MIN({ts}) AS first_ts "
+        f"FROM {quote_ident(src.table)} WHERE {ts} >= :start AND {ts} < :end "
+        f"AND {ver} IS NOT NULL AND {in_models(wh, mid)} GROUP BY {mid}, {ver}",
+        {"start": start, "end": end, "models": ids_param(models)},
+    )
+    return naive_utc_columns(got, ["first_ts"])
 
 
 def excluded_hours(
@@ -219,23 +277,24 @@ def read_training_history(
     models: Sequence[str],
     day: datetime,
     until: datetime | None = None,
-    moved: Mapping[str, tuple[datetime, datetime]] | None = None,
+    baselines: Mapping[str, tuple[datetime, datetime]] | None = None,
 ) -> tuple[pd.DataFrame, int]:
     """The rows `day`'s detectors of `models` train on: the `history_days` before the day
     (up to `until`, for models warming up), minus the hours that must not train a detector;
     and how many rows were left out.
 
-    `moved`: model -> (since, decided hour) of a baseline that moved: the anomalous hours of
-    the change itself, [since, decided), are its new normal and do train its detectors.
+    `baselines`: model -> (since, decided hour) of its baseline, for the models whose baseline
+    moved: the anomalous hours of the change itself, [since, decided), are its new level and
+    do train its detectors.
     """
     start = day - timedelta(days=settings.detection.history_days)
     end = max(until or day, day)
     history = read_metrics(wh, settings.source, start, end, models=list(models))
     excluded = excluded_hours(wh, models, start, end)
-    if moved and len(excluded):
+    if baselines and len(excluded):
         hours = pd.to_datetime(excluded["hour"])
         keep = pd.Series(True, index=excluded.index)
-        for model_id, (since, decided) in moved.items():
+        for model_id, (since, decided) in baselines.items():
             own = excluded["model_id"].astype(str) == model_id
             keep &= ~(own & (hours >= pd.Timestamp(since)) & (hours < pd.Timestamp(decided)))
         excluded = excluded[keep]
@@ -251,7 +310,7 @@ def write_training_history(
     models_per_read: int = 250,
     row_group_size: int = 32_768,
     until: datetime | None = None,
-    moved: Mapping[str, tuple[datetime, datetime]] | None = None,
+    baselines: Mapping[str, tuple[datetime, datetime]] | None = None,
 ) -> tuple[int, int]:
     """Write `day`'s training history of `models` to one Parquet file, sorted by model, a
     few hundred models at a time; returns (rows written, rows left out).
@@ -271,7 +330,7 @@ def write_training_history(
     try:
         for i in range(0, len(ordered), models_per_read):
             chunk = ordered[i : i + models_per_read]
-            part, n_out = read_training_history(wh, settings, chunk, day, until, moved)
+            part, n_out = read_training_history(wh, settings, chunk, day, until, baselines)
             left_out += n_out
             table = pa.Table.from_pandas(part, preserve_index=False)
             if writer is None:

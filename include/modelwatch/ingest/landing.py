@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from modelwatch import schema
 from modelwatch.config import Settings
 from modelwatch.ingest.extract import known_models
-from modelwatch.run import HOUR, RunContext
+from modelwatch.run import HOUR, Run
 from modelwatch.timestamps import to_naive_utc
 from modelwatch.warehouse import Warehouse
 from modelwatch.warehouse.base import quote_ident
@@ -106,17 +106,18 @@ def landed_models(wh: Warehouse, settings: Settings, hour: datetime) -> set[str]
     return set(got["model_id"].astype(str))
 
 
-def check_landing(wh: Warehouse, settings: Settings, ctx: RunContext, now: datetime) -> Landing:
-    """One poke: has `ctx.hour` landed for the run's models (or every model expected now)?
+def check_landing(wh: Warehouse, run: Run, now: datetime) -> Landing:
+    """One poke: has `run.hour` landed for the run's models (or every model expected now)?
     Runs that do not wait answer without reading the warehouse."""
-    if not waits(ctx.run_type):
-        return judge(ctx.run_type, ctx.hour, now, (), (), settings)
-    if ctx.models is not None:
-        expected: list[str] = list(ctx.models)
+    settings, run_type = run.settings, run.mode.run_type
+    if not waits(run_type):
+        return judge(run_type, run.hour, now, (), (), settings)
+    if run.models is not None:
+        expected: list[str] = list(run.models)
     else:  # the models that reported an hour ago: one silent since is an outage, not late
-        expected = known_models(wh, settings.source, ctx.hour, HOUR)
+        expected = known_models(wh, settings.source, run.hour, HOUR)
     result = judge(
-        ctx.run_type, ctx.hour, now, expected, landed_models(wh, settings, ctx.hour), settings
+        run_type, run.hour, now, expected, landed_models(wh, settings, run.hour), settings
     )
     shown = ", ".join(result.missing[:10]) + (" ..." if len(result.missing) > 10 else "")
     log.info("%s%s", result.reason, f" (missing: {shown})" if result.missing else "")

@@ -19,6 +19,7 @@ import pandas as pd
 from modelwatch import schema
 from modelwatch.config import Settings
 from modelwatch.run import HOUR
+from modelwatch.timestamps import naive_utc
 from modelwatch.warehouse import Warehouse
 from modelwatch.warehouse.base import quote_ident
 
@@ -40,9 +41,9 @@ def last_seen(wh: Warehouse, settings: Settings, hour: datetime) -> dict[str, da
         f"WHERE {ts} >= :start AND {ts} < :end AND {mid} IS NOT NULL GROUP BY {mid}",
         {"start": start, "end": hour + HOUR},
     )
+    last = naive_utc(got["last"]).dt.floor("h")  # a `timestamptz` column: naive UTC here
     return {
-        str(r.model_id): pd.Timestamp(r.last).floor("h").to_pydatetime()
-        for r in got.itertuples(index=False)
+        str(m): pd.Timestamp(t).to_pydatetime() for m, t in zip(got["model_id"], last, strict=True)
     }
 
 
@@ -57,7 +58,7 @@ def fleet_hours(
         f"WHERE {ts} >= :start AND {ts} < :end",
         {"start": start, "end": end},
     )
-    return sorted(pd.Timestamp(h).to_pydatetime() for h in got["h"])
+    return sorted(pd.Timestamp(h).to_pydatetime() for h in naive_utc(got["h"]))
 
 
 def retirements(

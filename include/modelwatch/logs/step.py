@@ -19,9 +19,9 @@ import pandas as pd
 
 from modelwatch.config import Settings
 from modelwatch.logs import store
-from modelwatch.logs.clean import REJECT_COLUMNS, clean_lines
+from modelwatch.logs.clean import REJECT_COLUMNS, clean_lines, skipped
 from modelwatch.logs.masking import mask, mask_secrets
-from modelwatch.logs.miner import FrozenTemplates, learn_templates
+from modelwatch.logs.miner import OTHER_ID, OTHER_TEXT, FrozenTemplates, learn_templates
 from modelwatch.logs.sources import INVALID_JSON, read_lines
 from modelwatch.run import HOUR
 from modelwatch.warehouse import Warehouse
@@ -39,8 +39,12 @@ def masked_column(messages: pd.Series) -> np.ndarray:
     return done[codes] if len(codes) else np.array([], dtype=object)
 
 
-def assign(lines: pd.DataFrame, templates: FrozenTemplates) -> pd.DataFrame:
-    """The lines with `template_id` and `template` of their signature."""
+def assign(
+    lines: pd.DataFrame, templates: FrozenTemplates, max_new: int | None = None
+) -> pd.DataFrame:
+    """The lines with `template_id` and `template` of their signature. With `max_new`, each
+    model keeps at most that many signatures of unmatched lines (its most frequent ones, ties
+    by text); its other unmatched lines count as one "other" signature."""
     masked = masked_column(lines["message"])
     codes, uniques = pd.factorize(masked, sort=False)
     hits = [templates.match(m) for m in uniques]
@@ -49,6 +53,19 @@ def assign(lines: pd.DataFrame, templates: FrozenTemplates) -> pd.DataFrame:
     out = lines.copy()
     out["template_id"] = ids[codes] if len(codes) else []
     out["template"] = texts[codes] if len(codes) else []
+    if max_new is not None and len(out):
+        new = out[out["template_id"].str.startswith("u")]
+        sizes = new.groupby(["model_id", "template_id", "template"], sort=False).size()
+        sizes = sizes.reset_index(name="n").sort_values(
+            ["model_id", "n", "template"], ascending=[True, False, True], kind="stable"
+        )
+        over = sizes[sizes.groupby("model_id").cumcount() >= max_new]
+        if len(over):
+            hit = pd.MultiIndex.from_frame(out[["model_id", "template_id"]]).isin(
+                pd.MultiIndex.from_frame(over[["model_id", "template_id"]])
+            )
+            out.loc[hit, "template_id"] = OTHER_ID
+            out.loc[hit, "template"] = OTHER_TEXT
     return out
 
 
@@ -59,7 +76,7 @@ def train_day(wh: Warehouse, settings: Settings, day: datetime) -> dict[str, Any
     raw, _ = read_lines(wh, cfg, start, day)
     lines, _ = clean_lines(raw, None, cfg.max_message_chars)
     masked = masked_column(lines["message"]) if len(lines) else np.array([], dtype=object)
-    learned = learn_templates(masked, cfg.drain_sim_th, cfg.drain_depth)
+    learned = learn_templates(masked, cfg.max_templates)
     templates = pd.DataFrame(
         [
             {"day": day, "template_id": tid, "template": text, "n_train": n}
@@ -70,7 +87,7 @@ def train_day(wh: Warehouse, settings: Settings, day: datetime) -> dict[str, Any
     frozen = FrozenTemplates({tid: text for tid, (text, _) in learned.items()})
     baseline = pd.DataFrame(columns=store.BASELINE_COLUMNS)
     if len(lines):
-        tagged = assign(lines, frozen)
+        tagged = assign(lines, frozen, cfg.max_templates)
         tagged["hour"] = tagged["ts"].dt.floor("h")
         per_hour = tagged.groupby(["model_id", "template_id", "level", "hour"], as_index=False).agg(
             n=("message", "size"), first=("ts", "min")
@@ -137,24 +154,28 @@ def mine_hour(
     rejects = rejects.reindex(columns=REJECT_COLUMNS)
     rejects.insert(0, "hour", hour)
     frozen = FrozenTemplates({k: v for k, v in templates.items() if v})
-    tagged = assign(lines, frozen) if len(lines) else lines.assign(template_id=[], template=[])
+    tagged = (
+        assign(lines, frozen, cfg.max_templates)
+        if len(lines)
+        else lines.assign(template_id=[], template=[])
+    )
     counts = count_hour(tagged, hour)
     unmatched = (
-        int(tagged["template_id"].astype(str).str.startswith("u").sum()) if len(tagged) else 0
+        int((~tagged["template_id"].astype(str).str.startswith("t")).sum()) if len(tagged) else 0
     )
     marker = {
         "hour": hour,
         "lines": len(tagged),
         "matched": len(tagged) - unmatched,
         "unmatched": unmatched,
-        "skipped": int(rejects["n"].sum()) if len(rejects) else 0,
+        "skipped": skipped(rejects),
         "templates_day": day,
         "run_id": run_id,
     }
     store.save_hour(wh, hour, counts, rejects, marker)
-    if marker["skipped"]:
+    if len(rejects):
         log.warning(
-            "skipped %d bad log rows in %s: %s",
+            "skipped %d bad log rows in %s (truncated ones are mined): %s",
             marker["skipped"],
             hour,
             rejects.groupby("reason")["n"].sum().to_dict(),

@@ -15,13 +15,14 @@ import pandas as pd
 
 from modelwatch import schema
 from modelwatch.config import Settings
-from modelwatch.detection.hourly import STATUS_INSUFFICIENT, STATUS_SCORED
-from modelwatch.detection.store import DetectorStore, detector_store
-from modelwatch.remediation import requests as remediation
+from modelwatch.detection.cache import DetectorStore
+from modelwatch.detection.score import STATUS_INSUFFICIENT, STATUS_SCORED
+from modelwatch.pipeline.selfmetrics import push_run_metrics
+from modelwatch.remediation import states as remediation
 from modelwatch.remediation.policies import SCALE_UP
-from modelwatch.run import RunContext
+from modelwatch.run import Run
 from modelwatch.ui import report
-from modelwatch.warehouse import Warehouse, WarehouseSpec, open_warehouse
+from modelwatch.warehouse import Warehouse, open_warehouse
 
 log = logging.getLogger(__name__)
 
@@ -72,45 +73,59 @@ def hour_summary(wh: Warehouse, hour: datetime, settings: Settings) -> dict[str,
     }
 
 
+#: The enrichments whose failure the summary records: name -> the `mw_runs` column.
+FAILURE_COLUMNS = {"logs": "logs_failure", "drift": "drift_failure", "hints": "hints_failure"}
+
+
 def format_summary(row: dict[str, Any]) -> str:
     """The one compact line per hour that the demo and the task log print."""
-    return (
+    line = (
         f"{row['hour']:%Y-%m-%d %H:00}  scored {row['models_scored']:>4}  "
         f"quarantined {row['models_quarantined']:>2}  no-data {row['models_no_data']:>2}  "
         f"anomalous {row['models_anomalous']:>3}  alerts +{row['alerts_opened']}/"
         f"-{row['alerts_resolved']} (firing {row['alerts_firing']})  "
         f"scaling {row['scaling_requests']}"
     )
+    failed = [name for name, col in FAILURE_COLUMNS.items() if _present(row.get(col))]
+    return line + (f"  unavailable: {', '.join(failed)}" if failed else "")
 
 
-def step_summary(ctx: RunContext, spec: WarehouseSpec, settings: Settings) -> dict[str, Any]:
-    """Record the hour's summary row, write its HTML report, remove the run's staging files."""
-    with open_warehouse(spec) as wh:
-        row = hour_summary(wh, ctx.hour, settings)
+def _present(value: Any) -> bool:
+    return value is not None and not (isinstance(value, float) and pd.isna(value))
+
+
+def record_hour(run: Run, failures: dict[str, str] | None = None) -> dict[str, Any]:
+    """Record the hour's summary row (with why each failed enrichment failed), write its HTML
+    report, remove the run's staging files, prune the detector cache's old days."""
+    failures = failures or {}
+    with open_warehouse(run.warehouse) as wh:
+        row = hour_summary(wh, run.hour, run.settings)
+        row |= {col: failures.get(name) for name, col in FAILURE_COLUMNS.items()}
         frame = pd.DataFrame([row])
         frame["hour"] = frame["hour"].astype("datetime64[us]")
-        wh.replace("mw_runs", frame, "hour = :hour", {"hour": ctx.hour})
-        page = write_report(wh, ctx, settings)
-    shutil.rmtree(ctx.path, ignore_errors=True)
-    DetectorStore(detector_store(settings, spec), settings.detection).prune(
-        keep_days=2, now=ctx.hour
-    )
+        wh.replace("mw_runs", frame, "hour = :hour", {"hour": run.hour})
+        page = write_hour_report(wh, run)
+    push_run_metrics(run, row)  # before the staging files go: they date the run's start
+    shutil.rmtree(run.staging.folder, ignore_errors=True)
+    DetectorStore(run.detectors, run.settings.detection).prune(keep_days=2, now=run.hour)
     line = format_summary(row)
     log.info("%s", line)
     return {
         **{k: v for k, v in row.items() if k != "hour"},
-        "hour": ctx.hour.isoformat(),
+        "hour": run.hour.isoformat(),
         "line": line,
         "report": page,
     }
 
 
-def write_report(wh: Warehouse, ctx: RunContext, settings: Settings) -> str | None:
-    """The hour's HTML report for operators (`modelwatch.report`); a failure to write it is
+def write_hour_report(wh: Warehouse, run: Run) -> str | None:
+    """The hour's HTML report for operators (`modelwatch.ui.report`); a failure to write it is
     logged and costs the report, never the run."""
     try:
-        models = list(ctx.models) if ctx.models is not None else None
-        return str(report.write_report(wh, settings, ctx.hour, ctx.run_id, models))
+        models = list(run.models) if run.models is not None else None
+        folder = run.folders.report(run.hour)
+        page = report.write_report_html(wh, run.settings, run.hour, folder, run.run_id, models)
+        return str(page)
     except Exception:
-        log.warning("could not write the report of %s", ctx.hour, exc_info=True)
+        log.warning("could not write the report of %s", run.hour, exc_info=True)
         return None

@@ -5,7 +5,7 @@ Why: a day's detectors train on the `history_days` of one-minute rows before the
 day several times slower than the others; the `model_training` DAG does it once the previous
 day's last hour is scored (its anomalies stay out of training), and the hourly runs only load
 the detectors. It uses the very function the hourly detect step fits with
-(`detection.hourly.day_detector`) and the same cache, so a detector trained here is the one the
+(`detection.score.day_detector`) and the same cache, so a detector trained here is the one the
 hourly run would have fitted: scores never depend on which of the two fitted it. If training did
 not run, the hourly run fits what is missing itself.
 """
@@ -15,16 +15,16 @@ from __future__ import annotations
 import logging
 import shutil
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from modelwatch import schema
 from modelwatch.config import Settings
-from modelwatch.detection.hourly import day_detector
 from modelwatch.detection.per_model import ModelDetection
-from modelwatch.detection.store import detector_store
+from modelwatch.detection.score import day_detector
+from modelwatch.detection.tables import read_detection_changes, stage_detection_changes
+from modelwatch.folders import Folders
 from modelwatch.ingest.extract import (
     HISTORY_ROW_GROUP,
     known_models,
@@ -32,8 +32,7 @@ from modelwatch.ingest.extract import (
     write_training_history,
 )
 from modelwatch.logs.step import train_day
-from modelwatch.pipeline.overrides import read_detection_changes, stage_detection_changes
-from modelwatch.run import HOUR, WindowError, parse_hour
+from modelwatch.run import HOUR, Staging, WindowError, detector_cache, parse_hour
 from modelwatch.sharding import split_models
 from modelwatch.timestamps import to_naive_utc
 from modelwatch.warehouse import WarehouseSpec, open_warehouse
@@ -65,29 +64,28 @@ def last_hour_recorded(spec: WarehouseSpec, day: datetime) -> bool:
     return not got.empty
 
 
-def staging_folder(settings: Settings, day: datetime) -> Path:
-    return settings.staging_path() / "_training" / f"{day:%Y%m%d}"
-
-
-def stage_training(spec: WarehouseSpec, settings: Settings, day: datetime) -> list[list[str]]:
+def stage_training(
+    spec: WarehouseSpec, settings: Settings, day: datetime, folders: Folders
+) -> list[list[str]]:
     """Stage the training history of every model whose detector for `day` is not cached yet;
     returns them in shards (none when all are cached: a rerun does nothing)."""
     lookback = timedelta(days=settings.detection.history_days)
-    folder = staging_folder(settings, day)
+    staged = Staging(folders.training(day))
+    folder = staged.folder
     for old in folder.parent.glob("[0-9]" * 8):  # earlier days' leftovers
         if old.name < folder.name:
             shutil.rmtree(old, ignore_errors=True)
     with open_warehouse(spec, migrate=True) as wh:
         source_columns(wh, settings.source)
         known = known_models(wh, settings.source, day - HOUR, lookback - HOUR)
-        changes = stage_detection_changes(wh, settings, known, folder)  # overrides
-        per = ModelDetection(settings.detection, changes, detector_store(settings, spec))
+        changes = stage_detection_changes(wh, settings, known, staged.overrides)
+        per = ModelDetection(settings.detection, changes, detector_cache(folders, spec, settings))
         models = [m for m in known if not per.path(m, day).exists()]
         if not models:
             log.info("every detector for %s is fitted already", day.date())
             return []
         rows, left_out = write_training_history(
-            wh, settings, models, day, folder / "history.parquet", row_group_size=HISTORY_ROW_GROUP
+            wh, settings, models, day, staged.history, row_group_size=HISTORY_ROW_GROUP
         )
     log.info(
         "staged %d history rows of %d models for %s (%d rows left out)",
@@ -102,15 +100,14 @@ def stage_training(spec: WarehouseSpec, settings: Settings, day: datetime) -> li
 
 
 def train_shard(
-    spec: WarehouseSpec, settings: Settings, day: datetime, shard: list[str]
+    spec: WarehouseSpec, settings: Settings, day: datetime, shard: list[str], folders: Folders
 ) -> dict[str, Any]:
     """Fit and cache the day's detector of each model in the shard (skipping cached ones)."""
-    folder = staging_folder(settings, day)
-    per = ModelDetection(
-        settings.detection, read_detection_changes(folder), detector_store(settings, spec)
-    )
+    staged = Staging(folders.training(day))
+    changes = read_detection_changes(staged.overrides)
+    per = ModelDetection(settings.detection, changes, detector_cache(folders, spec, settings))
     history = pd.read_parquet(
-        folder / "history.parquet",
+        staged.history,
         filters=[(schema.MODEL_ID, "in", shard)],
     )
     groups = dict(tuple(history.groupby(schema.MODEL_ID, sort=False)))

@@ -2,11 +2,11 @@
 
 A shadow named `n` is the schema `whatif_n` of the production warehouse, holding tables named
 like production's (`mw_scores`, `mw_alerts`, ...). The steps are the DAG's own (through
-`pipeline.local.run_hour`); only where they write differs: the warehouse connection carries the
-schema (`WarehouseSpec.write_schema`), so their unqualified SQL finds the shadow's `mw_*` tables
-first and the inputs (`model_metrics`, `models`, ...) in production's schema, and the settings
-carry the shadow's name (`Settings.for_shadow`), so staging, the detector cache and the reports
-live apart. It never sends nor dispatches, and writes nothing into production's schema; of
+`pipeline.runner.run_hour`); only where they write differs: the run's warehouse connection
+carries the schema (`WarehouseSpec.write_schema`), so their unqualified SQL finds the shadow's
+`mw_*` tables first and the inputs (`model_metrics`, `models`, ...) in production's schema, and
+its folders are the shadow's own (`Folders.for_shadow`), so staging, the detector cache and the
+reports live apart. It never sends nor dispatches, and writes nothing into production's schema; of
 production's own tables it reads only the silences (copied into the shadow when a run starts).
 
 The shadow's record (`mw_whatif`, in the shadow) holds its window, models, settings and the
@@ -25,9 +25,11 @@ from typing import Any
 import pandas as pd
 
 from modelwatch.config import Settings
-from modelwatch.links import report_dir
-from modelwatch.pipeline.local import run_hour
-from modelwatch.run import HOUR, RunMode, hour_key
+from modelwatch.folders import Folders, hour_key
+from modelwatch.ingest.extract import data_hours
+from modelwatch.pipeline.runner import run_hour
+from modelwatch.pipeline.table import DISPATCH
+from modelwatch.run import HOUR, RunMode, build_run
 from modelwatch.warehouse import Warehouse, WarehouseError, WarehouseSpec, open_warehouse
 from modelwatch.warehouse.base import quote_ident
 from modelwatch.warehouse.connect import SHADOW_PREFIX, shadow_schema
@@ -161,6 +163,22 @@ def _columns(wh: Warehouse, table: str) -> list[str]:
     return wh.query(f"SELECT * FROM {table} WHERE 1 = 0").columns.tolist()
 
 
+def _check_window(spec: WarehouseSpec, settings: Settings, start: datetime, end: datetime) -> None:
+    """The window must lie within the hours the source has rows for: a typo'd year would
+    otherwise claim a shadow of millions of empty hours (and build their list)."""
+    with open_warehouse(spec) as prod:
+        span = data_hours(prod, settings.source)
+    if span is None:
+        raise WhatifError(f"the source table {settings.source.table} holds no rows to replay")
+    lo, hi = span[0], span[1] + HOUR
+    if start < lo or end > hi:
+        raise WhatifError(
+            f"the window {start:%Y-%m-%dT%H}..{end:%Y-%m-%dT%H} reaches outside the data "
+            f"({settings.source.table} holds {lo:%Y-%m-%dT%H}..{hi:%Y-%m-%dT%H}); "
+            "a shadow replays hours the source has rows for"
+        )
+
+
 def run_shadow(
     spec: WarehouseSpec,
     settings: Settings,
@@ -171,16 +189,19 @@ def run_shadow(
     progress: bool = True,
     timings: dict[str, float] | None = None,
     now: Callable[[], datetime] | None = None,
+    folders: Folders | None = None,
 ) -> dict[str, Any]:
     """Run the hours [start, end) of shadow `name`, in order, continuing where it stopped.
 
-    Every hour opens and closes the warehouse (each step does), so an embedded DuckDB file is
-    free between steps and the hourly production run never waits long."""
+    Each hour holds an embedded DuckDB file open while its steps run (`run_hour`'s
+    `held_open`) and lets go of it after, so the hourly production run waits at most for the
+    shadow hour in progress, never for the whole shadow."""
     if spec.write_schema:
         raise WhatifError("give the production connection; the shadow picks its own schema")
     if end <= start:
         raise WhatifError(f"--to {end} must come after --from {start}")
     shadow = shadow_spec(spec, name)
+    _check_window(spec, settings, start, end)  # before anything is created or claimed
     wanted = Shadow(
         name, start, end, tuple(sorted(set(models))) if models else None, settings.digest(), None
     )
@@ -190,29 +211,31 @@ def run_shadow(
         record = _claim(wh, wanted, settings, clock())
         _copy_silences(silences, wh)
     first = start if record.done is None else record.done + HOUR
-    hours = [first + i * HOUR for i in range(max(0, int((end - first) / HOUR)))]
-    mine = settings.for_shadow(name)
+    todo = max(0, int((end - first) / HOUR))
+    folders = folders or Folders.from_env(settings)
     from tqdm import tqdm
 
     lines = []
-    for hour in tqdm(hours, desc=f"whatif {name}", unit="h", disable=not progress):
-        summary = run_hour(
+    hours = (first + i * HOUR for i in range(todo))
+    for hour in tqdm(hours, total=todo, desc=f"whatif {name}", unit="h", disable=not progress):
+        run = build_run(
             hour,
-            shadow,
-            mine,
-            WHATIF,
-            list(record.models) if record.models else None,
+            settings,
+            spec,
+            folders,
+            mode=WHATIF,
+            models=record.models,
             run_id=f"whatif__{name}__{hour_key(hour)}",
-            dispatch=False,
-            timings=timings,
+            shadow=name,
         )
+        summary = run_hour(run, skip=(DISPATCH,), timings=timings)["summary"]
         lines.append(summary.get("line", ""))
         with open_warehouse(shadow) as wh:
             wh.execute(f"UPDATE {RECORD} SET done_hour = :h", {"h": hour})
     return {
         "name": name,
         "schema": schema_of(name),
-        "hours_run": len(hours),
+        "hours_run": todo,
         "hours_total": record.hours_total,
         "lines": lines,
     }
@@ -241,16 +264,27 @@ def list_shadows(spec: WarehouseSpec) -> list[Shadow]:
     return out
 
 
-def drop_shadow(spec: WarehouseSpec, settings: Settings, name: str) -> bool:
-    """Drop the shadow's schema and its files; False if there was no such shadow."""
+def _is_shadow(wh: Warehouse, schema: str, name: str) -> bool:
+    """Whether `schema` holds the record of shadow `name`: a schema that merely carries the
+    prefix (made by hand, or by another tool) is not a shadow."""
+    if schema not in _schemas(wh) or RECORD not in wh.schema_tables(schema):
+        return False
+    found = _read_record(wh, quote_ident(f"{schema}.{RECORD}"))
+    return found is not None and found.name == name
+
+
+def drop_shadow(
+    spec: WarehouseSpec, settings: Settings, name: str, folders: Folders | None = None
+) -> bool:
+    """Drop the shadow's schema and its files; False, touching nothing, when no schema holds
+    the record of a shadow of that name."""
     schema = schema_of(name)
-    mine = settings.for_shadow(name)
+    mine = (folders or Folders.from_env(settings)).for_shadow(name)
     with open_warehouse(spec) as wh:
-        exists = schema in _schemas(wh)
-        if exists:
-            wh.execute(f"DROP SCHEMA {quote_ident(schema)} CASCADE")
-    for folder in (mine.staging_path(), report_dir(mine)):
+        if not _is_shadow(wh, schema, name):
+            return False
+        wh.execute(f"DROP SCHEMA {quote_ident(schema)} CASCADE")
+    for folder in (mine.staging, mine.reports):
         if folder.exists():
             shutil.rmtree(folder, ignore_errors=True)
-            exists = True
-    return exists
+    return True

@@ -11,29 +11,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
+import pandas as pd
+
 from modelwatch.alerting import lifecycle
 from modelwatch.config import AlertsConfig
-from modelwatch.warehouse import Warehouse
 
 
 def answered_alerts(
-    wh: Warehouse,
+    anomalies: pd.DataFrame,
     cfg: AlertsConfig,
-    models: list[str],
     hour: datetime,
     per_model: Mapping[str, AlertsConfig] | None = None,
 ) -> dict[str, str]:
-    """Each model's anomaly alert active at `hour` (models without one are left out);
+    """Each model's anomaly alert active at `hour` (models without one are left out), from
+    its anomalous hours of the lookback (`anomalies`: `lifecycle.signals_from` rows);
     `per_model`: the rules of models with overrides, as the alert step uses them."""
-    if not models:
+    if not len(anomalies):
         return {}
     start = hour - lifecycle.LOOKBACK
-    frame = wh.query(
-        "SELECT model_id, hour, 'anomaly' AS kind, score, explanation AS detail FROM mw_scores "
-        "WHERE is_anomaly "
-        "AND hour >= :start AND hour <= :hour AND model_id IN :models",
-        {"start": start, "hour": hour, "models": sorted(set(models))},
-    )
-    signals = lifecycle.signals_from(frame)
+    signals = lifecycle.signals_from(anomalies)
     episodes = lifecycle.build_episodes(signals, start, hour, cfg, per_model=per_model)
     return {e.model_id: e.alert_id for e in episodes if e.active_at(hour)}

@@ -5,7 +5,7 @@ bounds and step limits (`policies.clamp_step`). The guardrails here decide wheth
 happen: a cooldown per model and action, a scale request still in flight, fleet-wide caps per
 hour and per day, dry run, never from a backfill, and an operator's approval for large actions
 (quarantined data never gets here: those models are not scored). Each decision is an outbox row
-(`modelwatch.remediation.requests`) with its reason.
+(`modelwatch.remediation.states`) with its reason.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pandas as pd
 
 from modelwatch.config import RemediationConfig
 from modelwatch.remediation.policies import SCALE_DOWN, SCALE_UP, Proposal
-from modelwatch.remediation.requests import (
+from modelwatch.remediation.states import (
     ACTIVE,
     APPROVED,
     AWAITING_APPROVAL,

@@ -15,21 +15,22 @@ from typing import Any
 
 import pandas as pd
 
-from modelwatch.alerting.overrides import alert_settings, override_labels
+from modelwatch.alerting import lifecycle
+from modelwatch.alerting.rules import alert_settings
 from modelwatch.config import Settings
 from modelwatch.ingest.extract import read_metrics
+from modelwatch.labels import override_labels
 from modelwatch.remediation import guardrails
-from modelwatch.remediation import requests as rem
+from modelwatch.remediation import states as rem
 from modelwatch.remediation.answers import answered_alerts
-from modelwatch.remediation.policies import HOUR, Recent, propose
-from modelwatch.run import RunContext
+from modelwatch.remediation.plan import plan_requests, requests_summary
+from modelwatch.remediation.policies import HOUR, Recent
+from modelwatch.run import Run
 from modelwatch.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
 REQUESTS, EVENTS = "mw_remediation_requests", "mw_remediation_events"
-#: The approval subject and body carry at most this many requests (the rest are counted).
-MAX_BODY_ROWS = 50
 
 
 def _now() -> datetime:
@@ -80,48 +81,48 @@ def load_recent(
     return Recent(metrics=metrics, scores=scores, requests=history)
 
 
-def remediate_hour(
-    ctx: RunContext, wh: Warehouse, settings: Settings, models: list[str]
-) -> dict[str, Any]:
+def anomaly_signals(wh: Warehouse, models: list[str], hour: datetime) -> pd.DataFrame:
+    """The models' anomalous hours of the alert lookback, as alert signals (`answers.py`)."""
+    if not models:
+        return pd.DataFrame(columns=["model_id", "hour", "kind", "score", "detail"])
+    return wh.query(
+        "SELECT model_id, hour, 'anomaly' AS kind, score, explanation AS detail FROM mw_scores "
+        "WHERE is_anomaly "
+        "AND hour >= :start AND hour <= :hour AND model_id IN :models",
+        {"start": hour - lifecycle.LOOKBACK, "hour": hour, "models": sorted(set(models))},
+    )
+
+
+def remediate_hour(run: Run, wh: Warehouse, models: list[str]) -> dict[str, Any]:
     """Propose, guard and record this hour's requests for `models`; return the XCom summary
     (with what waits for approval, for the approval task)."""
-    cfg = settings.remediation
+    settings = run.settings
     scores = wh.query(
         "SELECT * FROM mw_scores WHERE hour = :hour AND model_id IN :models",
-        {"hour": ctx.hour, "models": models},
+        {"hour": run.hour, "models": models},
     )
     # Later hours too: a rerun of an earlier hour must see what they requested or sent.
     reach = timedelta(hours=history_hours(settings))
     history = wh.query(
         f"SELECT * FROM {REQUESTS} WHERE hour > :start AND hour < :end",
-        {"start": ctx.hour - reach, "end": ctx.hour + reach},
+        {"start": run.hour - reach, "end": run.hour + reach},
     )
     history = rem.normalise(history) if len(history) else rem.empty_requests()
-    run_mode = rem.mode_label(ctx.mode)
-    throttling = history[history["mode"].isin(guardrails.throttled_by(run_mode))]
-    recent = load_recent(wh, settings, ctx.hour, models, throttling)
-    proposals = propose(scores, cfg, recent)
-    outbox = guardrails.decide(proposals, ctx.hour, history, ctx.mode, cfg, owned=models)
-    asked = outbox["model_id"].tolist()
-    rules = alert_settings(settings, asked, override_labels(wh, settings, asked))
-    answers = answered_alerts(wh, settings.alerts, asked, ctx.hour, rules)
-    outbox["alert_id"] = [answers.get(m) for m in outbox["model_id"]]
-    before = history[(history["hour"] == pd.Timestamp(ctx.hour)) & history["model_id"].isin(models)]
+    throttling = history[history["mode"].isin(guardrails.throttled_by(rem.mode_label(run.mode)))]
+    recent = load_recent(wh, settings, run.hour, models, throttling)
+
+    def answers(asked: list[str]) -> dict[str, str]:
+        rules = alert_settings(settings, asked, override_labels(wh, settings, asked))
+        anomalies = anomaly_signals(wh, asked, run.hour)
+        return answered_alerts(anomalies, settings.alerts, run.hour, rules)
+
+    outbox = plan_requests(scores, history, recent, run.hour, run.mode, settings, models, answers)
+    before = history[(history["hour"] == pd.Timestamp(run.hour)) & history["model_id"].isin(models)]
     with wh.transaction():
         where = "hour = :hour AND model_id IN :models"
-        wh.replace(REQUESTS, outbox, where, {"hour": ctx.hour, "models": models})
-        _audit(wh, before, outbox, "modelwatch", ctx.run_id)
-    approval = None
-    waiting = outbox[outbox["status"] == rem.AWAITING_APPROVAL]
-    if len(waiting):
-        # the page shows the first MAX_BODY_ROWS; the answer covers every request it counts
-        approval = rem.approval_request(waiting.head(MAX_BODY_ROWS), ctx.hour)
-        approval["request_ids"] = waiting["request_id"].tolist()
-    return {
-        "requests": len(outbox),
-        "statuses": {str(k): int(v) for k, v in outbox["status"].value_counts().items()},
-        "approval": approval,
-    }
+        wh.replace(REQUESTS, outbox, where, {"hour": run.hour, "models": models})
+        _audit(wh, before, outbox, "modelwatch", run.run_id)
+    return requests_summary(outbox, run.hour)
 
 
 def _audit(
@@ -143,10 +144,10 @@ def _audit(
     return len(events)
 
 
-def pending_work(wh: Warehouse, ctx: RunContext, settings: Settings, models: list[str]) -> bool:
+def pending_work(wh: Warehouse, run: Run, models: list[str]) -> bool:
     """Whether remediation has work without an anomaly this hour: requests to send or retry,
     or a scaled-up model that may scale back down."""
-    cfg = settings.remediation
+    cfg = run.settings.remediation
     if not models:
         return False
     found = wh.query(
@@ -156,18 +157,18 @@ def pending_work(wh: Warehouse, ctx: RunContext, settings: Settings, models: lis
         "OR (action = 'scale_up' AND status IN :active AND hour >= :down_from))",
         {
             "models": models,
-            "hour": ctx.hour,
+            "hour": run.hour,
             "max_attempts": cfg.max_attempts,
-            "retry_from": ctx.hour - timedelta(hours=cfg.retry_hours),
+            "retry_from": run.hour - timedelta(hours=cfg.retry_hours),
             "active": list(rem.ACTIVE),
-            "down_from": ctx.hour - timedelta(hours=cfg.scale_down.lookback_hours),
+            "down_from": run.hour - timedelta(hours=cfg.scale_down.lookback_hours),
         },
     )
     return int(found["n"].iloc[0]) > 0
 
 
 def record_decision(
-    ctx: RunContext,
+    run: Run,
     wh: Warehouse,
     request_ids: Collection[str],
     approved: bool,
@@ -193,21 +194,21 @@ def record_decision(
                 before[before["request_id"].isin(changed["request_id"])],
                 changed,
                 actor,
-                ctx.run_id,
+                run.run_id,
             )
     return {"decided": len(changed), "approved": approved, "by": actor}
 
 
 def dispatch_due(
-    ctx: RunContext, wh: Warehouse, settings: Settings, models: list[str], targets: rem.Resolver
+    run: Run, wh: Warehouse, models: list[str], targets: rem.Resolver
 ) -> dict[str, Any]:
     """Send this run's approved requests, and retry failed ones of the last `retry_hours`.
 
     Dry runs and backfills send nothing (their rows are never `approved`, and this step is not
     even asked to run for them).
     """
-    cfg = settings.remediation
-    if ctx.mode.is_backfill or ctx.dry_run or not models:
+    cfg = run.settings.remediation
+    if run.mode.is_backfill or run.mode.dry_run or not models:
         return {"sent": 0, "statuses": {}}
     due = wh.query(
         f"SELECT * FROM {REQUESTS} WHERE model_id IN :models AND hour <= :hour "
@@ -215,8 +216,8 @@ def dispatch_due(
         "AND attempts < :max_attempts",
         {
             "models": models,
-            "hour": ctx.hour,
-            "since": ctx.hour - timedelta(hours=cfg.retry_hours),
+            "hour": run.hour,
+            "since": run.hour - timedelta(hours=cfg.retry_hours),
             "max_attempts": cfg.max_attempts,
         },
     )
@@ -243,7 +244,7 @@ def dispatch_due(
             wh.replace(
                 REQUESTS, changed, "request_id IN :ids", {"ids": changed["request_id"].tolist()}
             )
-            _audit(wh, still, changed, "modelwatch", ctx.run_id)
+            _audit(wh, still, changed, "modelwatch", run.run_id)
     return {
         "sent": int(changed["status"].isin([rem.DISPATCHED, rem.APPLIED]).sum()),
         "statuses": {str(k): int(v) for k, v in changed["status"].value_counts().items()},

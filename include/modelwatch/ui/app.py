@@ -28,8 +28,8 @@ from fastapi import Depends, FastAPI, Form, HTTPException, Path, Request, status
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from modelwatch.folders import hour_key
 from modelwatch.links import report_href
-from modelwatch.run import hour_key
 from modelwatch.ui.baselines import accept_endpoint
 from modelwatch.ui.forms import DAG_ID, answer_approval, api_root, credential, same_origin
 from modelwatch.ui.render import render
@@ -146,20 +146,33 @@ def _unavailable(exc: Exception, busy: bool = True) -> HTMLResponse:
 
 
 # ------------------------------------------------------------------------------- overview
+#: The days a page can show: its day, the day before and the day after must be dates.
+FIRST_DAY = datetime.min + timedelta(days=1)
+LAST_DAY = datetime.max.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
+
+
 def _parse_day(day: str | None) -> datetime | None:
+    """The `day` asked for; a 400 that says why when it is no date or has no neighbours
+    (9999-12-31 has no next day: the page's links and its window would overflow)."""
     if not day:
         return None
     try:
-        return datetime.strptime(day, "%Y-%m-%d")
+        parsed = datetime.strptime(day, "%Y-%m-%d")
     except ValueError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "day must be YYYY-MM-DD") from exc
+    if not FIRST_DAY <= parsed <= LAST_DAY:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST,
+            f"day must be from {FIRST_DAY.date()} to {LAST_DAY.date()}",
+        )
+    return parsed
 
 
 def find_plots(
     reports: pathlib.Path, alert_rows: list[dict[str, Any]], at: datetime, back_hours: int = 48
 ) -> dict[str, str]:
     """Each alert's latest plot on disk (its hour's report folder), as a relative URL."""
-    from modelwatch.links import hour_folder, plot_name
+    from modelwatch.links import plot_name
 
     out: dict[str, str] = {}
     for a in alert_rows:
@@ -168,7 +181,7 @@ def find_plots(
         for _ in range(back_hours):
             if h < a["opened_hour"]:
                 break
-            if (hour_folder(reports, h) / name).is_file():
+            if (reports / hour_key(h) / name).is_file():
                 out[a["alert_id"]] = f"reports/{hour_key(h)}/{name}"
                 break
             h -= timedelta(hours=1)
@@ -189,9 +202,9 @@ def overview(wh: Any, day: datetime | None) -> dict[str, Any]:
     at = runs[0]["hour"] if runs else min(latest, end - timedelta(hours=1))
     return {
         "at": at,
-        "day": f"{start:%Y-%m-%d}",
-        "prev_day": f"{start - queries.DAY:%Y-%m-%d}",
-        "next_day": f"{end:%Y-%m-%d}",
+        "day": start.date().isoformat(),  # strftime's %Y drops a small year's zeros
+        "prev_day": (start - queries.DAY).date().isoformat(),
+        "next_day": end.date().isoformat(),
         "heat": queries.heatmap(wh, start),
         "alerts": [a for a in queries.alerts_active(wh, at) if a["open"]],
         "requests": queries.requests(wh, start, end),
@@ -205,7 +218,7 @@ def index(
     request: Request, day: str | None = None, flash: str | None = None, error: int = 0
 ) -> HTMLResponse:
     """The fleet heat map, open alerts, remediation requests, silences and runs."""
-    from modelwatch.links import report_dir
+    from modelwatch.folders import Folders
     from modelwatch.warehouse import WarehouseError
 
     settings = _settings()
@@ -219,7 +232,8 @@ def index(
     except Exception as exc:  # e.g. the connection is not defined in this Airflow
         log.exception("Model health view: cannot reach the warehouse")
         return _unavailable(RuntimeError(f"{type(exc).__name__}: {exc}"), busy=False)
-    plots = find_plots(report_dir(settings), data["alerts"], data["at"]) if data.get("at") else {}
+    reports = Folders.from_env(settings).reports
+    plots = find_plots(reports, data["alerts"], data["at"]) if data.get("at") else {}
     html = render(
         "index.html",
         **data,
@@ -296,9 +310,9 @@ def report_file(
     name: Annotated[str, Path(pattern=_FILE)],
 ) -> FileResponse:
     """A file of an hour's report folder: the report, its plots, the alert step's notes."""
-    from modelwatch.links import report_dir
+    from modelwatch.folders import Folders
 
-    base = report_dir(_settings()).resolve()
+    base = Folders.from_env(_settings()).reports
     path = (base / hour / name).resolve()
     if base not in path.parents or not path.is_file():
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such report file")

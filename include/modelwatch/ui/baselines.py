@@ -48,7 +48,7 @@ def accept_endpoint(
         reason: Annotated[str, Form(max_length=500)] = "",
     ) -> RedirectResponse:
         """Accept the model's current level as its new normal, then back to the view."""
-        from modelwatch.detection.baselines import accept
+        from modelwatch.detection.tables import accept
         from modelwatch.warehouse import open_warehouse
 
         if not same_origin(request, bearer):

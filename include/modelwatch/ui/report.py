@@ -1,7 +1,7 @@
 """The human report of an hour: one HTML page with the hour's findings and plots.
 
 Written by the run's last step (`pipeline.step_summary`) into the hour's report folder, beside
-the alert step's `alerts.md` and plots (`links.report_folder`, one folder per hour), and served
+the alert step's `alerts.md` and plots (`folders.Folders.report`, one folder per hour), and served
 by the Model health view at `/modelwatch/reports/<hour>/report.html`. Everything in it is read
 back from the warehouse, so it shows the whole hour whichever run (scheduled, rerun of a few
 models, backfill) wrote it last, and a rerun rewrites it. Plots are drawn for the hour's alerts
@@ -21,8 +21,9 @@ from modelwatch.alerting import lifecycle
 from modelwatch.alerting.plots import plot_alert
 from modelwatch.config import Settings
 from modelwatch.drift.findings import hour_drift
-from modelwatch.links import REPORT_HTML, hour_folder, plot_name, report_folder, run_url
-from modelwatch.run import HOUR, hour_key
+from modelwatch.folders import hour_key
+from modelwatch.links import REPORT_HTML, plot_name, run_url
+from modelwatch.run import HOUR
 from modelwatch.ui import queries
 from modelwatch.ui.render import render
 from modelwatch.warehouse import Warehouse
@@ -68,7 +69,7 @@ def draw_plots(
         if a["event"] == "firing":  # neither opened nor resolved now: reuse a recent plot
             h = hour - HOUR
             while h >= max(a["opened_hour"], hour - fresh):
-                if (hour_folder(folder.parent, h) / name).is_file():
+                if (folder.parent / hour_key(h) / name).is_file():
                     out[a["alert_id"]] = f"../{hour_key(h)}/{name}"
                     break
                 h -= HOUR
@@ -99,16 +100,16 @@ def collect(wh: Warehouse, hour: datetime) -> dict[str, Any]:
     }
 
 
-def write_report(
+def write_report_html(
     wh: Warehouse,
     settings: Settings,
     hour: datetime,
+    folder: Path,
     run_id: str | None = None,
     models: list[str] | None = None,
-    folder: Path | None = None,
 ) -> Path:
-    """Write the hour's `report.html` (atomically: a reader never sees half a page)."""
-    folder = folder or report_folder(settings, hour)
+    """Write the hour's `report.html` into its `folder` (atomically: a reader never sees
+    half a page)."""
     folder.mkdir(parents=True, exist_ok=True)
     data = collect(wh, hour)
     plots = draw_plots(wh, settings, data["alerts"], hour, folder)

@@ -9,6 +9,8 @@ from modelwatch.warehouse.connect import (
     WarehouseSpec,
     held_open,
     open_warehouse,
+    require_existing,
+    spec_for,
     spec_from_uri,
     warehouse_spec,
 )
@@ -19,6 +21,8 @@ __all__ = [
     "WarehouseSpec",
     "held_open",
     "open_warehouse",
+    "require_existing",
+    "spec_for",
     "spec_from_uri",
     "warehouse_spec",
 ]

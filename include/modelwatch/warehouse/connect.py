@@ -2,17 +2,25 @@
 
 The connection (by default `modelwatch_warehouse`) is read through `modelwatch.connections`,
 inside Airflow and out. Credentials stay in the connection; nothing here logs them.
+
+A relative DuckDB path means a file beside the settings file (or in the working directory
+without one), never wherever the process happens to start: it is made absolute here, and the
+result logged once. Read-only callers ask for `must_exist`, so a typo in a path is an error
+naming it instead of a new, empty warehouse.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from modelwatch.config import settings_dir
 from modelwatch.connections import (
     ConnectionMissing,
     connection_fields,
@@ -29,6 +37,11 @@ SHADOW_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 DUCKDB_TYPES = {"duckdb"}
 POSTGRES_TYPES = {"postgres", "postgresql"}
+MEMORY = ":memory:"
+
+log = logging.getLogger(__name__)
+#: Relative DuckDB paths already resolved and logged by this process.
+_resolved: set[tuple[str, str]] = set()
 
 
 @dataclass(frozen=True)
@@ -86,7 +99,7 @@ class WarehouseSpec:
 
 def shadow_schema(name: str) -> str:
     """The schema of what-if shadow `name` (validated)."""
-    if not SHADOW_NAME.match(name or ""):
+    if not isinstance(name, str) or not SHADOW_NAME.fullmatch(name):
         raise WarehouseError(
             f"shadow name {name!r} must be 1-40 lower-case letters, digits or _, a letter first"
         )
@@ -98,20 +111,65 @@ def spec_from_connection(conn: Any) -> WarehouseSpec:
     return WarehouseSpec(**connection_fields(conn))
 
 
-def spec_from_uri(uri: str) -> WarehouseSpec:
+def resolve_path(spec: WarehouseSpec, base_dir: Path | None = None) -> WarehouseSpec:
+    """The spec with a relative DuckDB path made absolute against `base_dir` (default: the
+    folder of $MODELWATCH_CONFIG, else the working directory); logged once per path."""
+    if spec.conn_type not in DUCKDB_TYPES:
+        return spec
+    path = spec.duckdb_path
+    if path == MEMORY or Path(path).is_absolute():
+        return spec
+    base = base_dir if base_dir is not None else settings_dir()
+    absolute = str((base / path).resolve())
+    if (path, absolute) not in _resolved:
+        _resolved.add((path, absolute))
+        log.info("warehouse: relative DuckDB path %s is %s", path, absolute)
+    return replace(spec, extra={**spec.extra, "path": absolute})
+
+
+def spec_from_uri(uri: str, base_dir: Path | None = None) -> WarehouseSpec:
     """A warehouse from a connection in Airflow's URI (or JSON) form, e.g. `--warehouse`."""
-    return spec_from_connection(parse_connection(uri))
+    return resolve_path(spec_from_connection(parse_connection(uri)), base_dir)
 
 
-def warehouse_spec(conn_id: str) -> WarehouseSpec:
+def warehouse_spec(conn_id: str, base_dir: Path | None = None) -> WarehouseSpec:
     """The warehouse behind the Airflow connection `conn_id` (see `modelwatch.connections`)."""
     try:
-        return spec_from_connection(get_connection(conn_id))
+        conn = get_connection(conn_id)
     except ConnectionMissing as exc:
         raise WarehouseError(
             f"no warehouse connection: set {env_var(conn_id)} (e.g. "
             f"duckdb:////abs/path/warehouse.duckdb) or define the Airflow connection {conn_id!r}"
         ) from exc
+    return resolve_path(spec_from_connection(conn), base_dir)
+
+
+def is_uri(source: str) -> bool:
+    """A connection in URI or JSON form, rather than a connection id."""
+    text = source.strip()
+    return "://" in text or text.startswith("{")
+
+
+def spec_for(source: str, base_dir: Path | None = None) -> WarehouseSpec:
+    """`--warehouse` and the like: a connection id or a connection URI, either way."""
+    return spec_from_uri(source, base_dir) if is_uri(source) else warehouse_spec(source, base_dir)
+
+
+def require_existing(spec: WarehouseSpec) -> WarehouseSpec:
+    """Refuse a DuckDB file that does not exist (opening would create an empty one): for
+    commands that only read."""
+    duckdb = spec.conn_type in DUCKDB_TYPES and spec.duckdb_path != MEMORY
+    if duckdb and not Path(spec.duckdb_path).is_file():
+        raise WarehouseError(f"warehouse file {spec.duckdb_path} does not exist")
+    return spec
+
+
+def as_source(spec: WarehouseSpec, source: str) -> str:
+    """What to hand a library function that takes a connection id or URI: the resolved DuckDB
+    file as a URI, anything else as given."""
+    if spec.conn_type in DUCKDB_TYPES and spec.duckdb_path != MEMORY:
+        return f"duckdb:///{spec.duckdb_path}"
+    return source
 
 
 def open_warehouse(spec: WarehouseSpec, *, migrate: bool = False) -> Warehouse:

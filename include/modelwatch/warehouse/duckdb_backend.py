@@ -95,6 +95,18 @@ class DuckDBWarehouse(Warehouse):
             with contextlib.suppress(duckdb.Error):
                 self._con.unregister("_mw_insert")
 
+    def create_from_frame(self, table: str, frame: pd.DataFrame) -> None:
+        """A new table `table` holding `frame`'s rows, with the column types DuckDB infers
+        from the frame (a scratch warehouse's copy of another's inputs)."""
+        self._con.register("_mw_create", frame)
+        try:
+            self._con.execute(f"CREATE TABLE {quote_ident(table)} AS SELECT * FROM _mw_create")
+        except duckdb.Error as exc:
+            raise WarehouseError(f"create table {table} failed: {exc}") from exc
+        finally:
+            with contextlib.suppress(duckdb.Error):
+                self._con.unregister("_mw_create")
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         if self._depth:  # nested: the outer transaction decides

@@ -83,6 +83,9 @@ class PostgresWarehouse(Warehouse):
         self._depth = 0
         self._columns: dict[str, list[tuple[str, str]]] = {}
         self._keys: dict[str, list[str]] = {}
+        # Naive UTC is the warehouse's convention: a `timestamptz` source column is compared
+        # with our naive parameters, and truncated by date_trunc, in the session's zone.
+        self.execute("SET TIME ZONE 'UTC'")
 
     # -- statements --------------------------------------------------------------------------
     def _run(self, sql: str, params: Mapping[str, Any] | None) -> Any:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from modelwatch.sim.fleet import FleetSpec, simulate_fleet
@@ -17,9 +19,11 @@ def airflow_server(tmp_path_factory, fleet):
     on their worker.
 
     Its warehouse is a PostgreSQL database holding the test fleet's incident day and a small
-    "live" fleet reporting until two hours past the fixture's hour; the connection and the pool
-    are set through the Airflow CLI. Yields the `AirflowServer`, with `.spec` (the warehouse)
-    and `.wh_uri` added.
+    "live" fleet reporting until two hours past the fixture's hour; the connections are set
+    through the Airflow CLI. The warehouse pool is not: the first run's `resolve` task creates
+    it through the REST API, signing in with the connection `modelwatch_airflow_api`, as a
+    deployment without `modelwatch init` does. Yields the `AirflowServer`, with `.spec` (the
+    warehouse) and `.wh_uri` added.
     """
     from datetime import UTC, datetime, timedelta
 
@@ -38,7 +42,11 @@ def airflow_server(tmp_path_factory, fleet):
         server = AirflowServer(home, PG_ADMIN_URI, {"MODELWATCH_STAGING_DIR": str(home / "stg")})
         try:
             server.start()
-            server.cli("pools", "set", "modelwatch_warehouse", "4", "warehouse writers")
+            api = {"conn_type": "http", "host": "127.0.0.1", "port": server.port}
+            api |= {"login": "admin", "password": server.password}
+            server.cli(
+                "connections", "add", "modelwatch_airflow_api", "--conn-json", json.dumps(api)
+            )
             server.cli("connections", "add", "modelwatch_warehouse", "--conn-uri", wh_uri)
             server.wait_for_dag("model_health")
             server.spec, server.wh_uri = spec, wh_uri

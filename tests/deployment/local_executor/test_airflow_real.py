@@ -8,8 +8,10 @@ v2, as users do. Run this suite on its own with `make test-airflow` (marker `air
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
 from modelwatch.sim.fleet import DEMO_DAY
@@ -114,6 +116,45 @@ def test_backfill_over_the_incident_morning_records_but_never_acts(deployment):
 def _trigger(server, conf):
     body = {"logical_date": None, "conf": conf}
     return server.api("POST", f"/dags/{DAG}/dagRuns", json=body)["dag_run_id"]
+
+
+def test_the_resolve_task_creates_the_missing_warehouse_pool(deployment):
+    """Without the pool no warehouse task is ever queued; `resolve` runs in `default_pool`
+    and creates it through the REST API (airflow/pool.py), with 4 slots for PostgreSQL."""
+    from modelwatch.airflow.pool import DESCRIPTION
+
+    server = deployment
+    pools = {p["name"] for p in server.api("GET", "/pools")["pools"]}
+    if "modelwatch_warehouse" in pools:  # an earlier run's resolve (or another module) made it
+        server.api("DELETE", "/pools/modelwatch_warehouse")
+    hour = DEMO_DAY + timedelta(hours=10)
+    run_id = _trigger(server, {"hour": hour.isoformat() + "Z", "models": HEALTHY[:1]})
+    server.wait_for_run(DAG, run_id)  # its warehouse tasks ran: the pool was there in time
+    pool = server.api("GET", "/pools/modelwatch_warehouse")
+    assert (pool["slots"], pool["description"]) == (4, DESCRIPTION)
+    assert "pool modelwatch_warehouse: created (4 slots)" in task_log(server, run_id, "resolve")
+
+
+def test_the_connection_form_offers_duckdb(deployment):
+    """What the UI's connection form asks the API server for: the installed package's provider
+    info registers `duckdb` with its hook and form fields (airflow/provider.py)."""
+    server = deployment
+    r = httpx.get(
+        f"{server.base_url}/ui/connections/hook_meta",
+        headers={"Authorization": f"Bearer {server.token()}"},
+        timeout=60,
+    )
+    r.raise_for_status()
+    (duckdb,) = [h for h in r.json() if h["connection_type"] == "duckdb"]
+    assert duckdb["hook_name"] == "DuckDB"
+    assert duckdb["hook_class_name"] == "modelwatch.airflow.duckdb_hook.DuckDBHook"
+    assert duckdb["standard_fields"]["host"]["title"] == "Database file"
+    assert duckdb["standard_fields"]["password"]["hidden"] is True
+
+
+def task_log(server, run_id: str, task_id: str) -> str:
+    got = server.api("GET", f"/dags/{DAG}/dagRuns/{run_id}/taskInstances/{task_id}/logs/1")
+    return json.dumps(got["content"])
 
 
 def test_a_manual_rerun_reprocesses_only_its_models_and_changes_nothing(deployment):

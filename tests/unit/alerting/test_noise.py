@@ -39,16 +39,13 @@ from modelwatch.alerting.lifecycle import (
     severity,
     summarise,
 )
-from modelwatch.alerting.silences import (
-    Silence,
+from modelwatch.alerting.silence_table import (
     add_silence,
     expire_silence,
     list_silences,
     load_silences,
-    parse_duration,
-    parse_matchers,
-    window_covers,
 )
+from modelwatch.alerting.silences import Silence, parse_duration, parse_matchers, window_covers
 from modelwatch.config import (
     AlertsConfig,
     ChannelConfig,
@@ -270,11 +267,12 @@ def test_routes_add_receivers_by_label_and_exclusive_routes_replace_defaults() -
 
 
 def test_labels_come_from_the_models_table_when_present(tmp_path, fleet) -> None:
+    from modelwatch.labels import table_labels
     from tests.conftest import make_warehouse
 
     spec = make_warehouse(f"duckdb:///{tmp_path}/w.duckdb", fleet)
     with open_warehouse(spec) as wh:
-        got = routing.load_labels(wh, CFG, ["model-000", "model-001", "nope"])
+        got = table_labels(wh, CFG.labels, ["model-000", "model-001", "nope"])
         expected = fleet.models.set_index("model_id").loc["model-000"]
         assert got["model-000"] == {
             "team": expected["team"],
@@ -283,10 +281,10 @@ def test_labels_come_from_the_models_table_when_present(tmp_path, fleet) -> None
         assert "nope" not in got
         wh.execute("ALTER TABLE models ADD COLUMN owner VARCHAR")
         wh.execute("UPDATE models SET owner = 'carol' WHERE model_id = 'model-001'")
-        assert routing.load_labels(wh, CFG, ["model-001"])["model-001"]["owner"] == "carol"
-        assert routing.load_labels(wh, AlertsConfig(labels={"table": None}), ["model-000"]) == {}
+        assert table_labels(wh, CFG.labels, ["model-001"])["model-001"]["owner"] == "carol"
+        assert table_labels(wh, AlertsConfig(labels={"table": None}).labels, ["model-000"]) == {}
         assert (
-            routing.load_labels(wh, AlertsConfig(labels={"table": "inventory"}), ["model-000"])
+            table_labels(wh, AlertsConfig(labels={"table": "inventory"}).labels, ["model-000"])
             == {}
         )
 
@@ -468,3 +466,10 @@ def test_channel_errors_are_recorded_without_secrets() -> None:
 def test_noise_control_settings_are_validated(alerts_cfg: dict) -> None:
     with pytest.raises(ValueError):
         Settings.model_validate({"alerts": alerts_cfg})
+
+
+def test_a_model_id_cannot_change_the_runbook_urls_path() -> None:
+    cfg = AlertsConfig(runbook_url="https://wiki.example/runbooks/{model_id}?kind={kind}")
+    e = event(Episode("a/../b?x=1", "anomaly", at(0), at(0), None, 0.99, "[]"), 0)
+    want = "https://wiki.example/runbooks/a%2F..%2Fb%3Fx%3D1?kind=anomaly"
+    assert routing.runbook(e, cfg) == want

@@ -1,12 +1,12 @@
 """Alerting under per-model overrides: a model's own rule opens and resolves its alerts, the
-rest of the fleet keeps the fleet rule (lifecycle.build_episodes, alerting/overrides.py)."""
+rest of the fleet keeps the fleet rule (lifecycle.build_episodes, alerting/rules.py)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from modelwatch.alerting.lifecycle import ANOMALY, OUTAGE, Signal, build_episodes, events_at
-from modelwatch.alerting.overrides import alert_settings
+from modelwatch.alerting.rules import alert_settings
 from modelwatch.config import Settings
 from modelwatch.run import HOUR
 

@@ -76,6 +76,8 @@ detection:
 alerts:
   anomaly: {n: 3, m: 5, recovery_hours: 4}
   receivers: [log, slack]
+  channels:
+    slack: {type: slack, conn_id: modelwatch_slack}
 remediation:
   dry_run: false
   max_replicas: 20
@@ -243,7 +245,7 @@ def test_digest_is_stable_for_equal_settings(tmp_path: Path) -> None:
         {"shard_size": 51},
         {"detection": {"threshold": 0.96}},
         {"alerts": {"anomaly": {"n": 1, "m": 3}}},
-        {"alerts": {"receivers": ["log", "slack"]}},
+        {"alerts": {"receivers": ["log", "am"], "channels": {"am": {"type": "log"}}}},
         {"remediation": {"dry_run": False}},
         {"remediation": {"scale_up": {"tolerance": 0.2}}},
         {"source": {"columns": {"ts": "event_time"}}},

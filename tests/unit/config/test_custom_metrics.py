@@ -42,7 +42,6 @@ def test_a_declared_metric_reaches_the_gate_and_the_detector(tmp_path: Path) -> 
     gpu = s.detection.metrics[len(schema.METRICS)]
     assert (gpu.direction, gpu.min_value, gpu.max_value, gpu.unit) == ("up", 0.0, 1.0, "fraction")
     assert s.detection.metrics[-1].direction == "both"  # the default
-    assert s.for_shadow("what-if").detection.metric_names == names
 
 
 def test_none_declared_changes_no_fingerprint() -> None:

@@ -114,46 +114,46 @@ def test_staged_changes_are_json_safe_and_only_for_models_with_any() -> None:
 @pytest.mark.parametrize(
     ("entry", "where", "says"),
     [
-        ({"match": {}, "detection": {"threshold": 0.9}}, "overrides.0.match", "match is empty"),
+        ({"match": {}, "detection": {"threshold": 0.9}}, "overrides[0].match", "match is empty"),
         (
             {"match": {"severity": "critical"}, "detection": {"threshold": 0.9}},
-            "overrides.0.match",
+            "overrides[0].match",
             "cannot match on 'severity'",
         ),
         (
             {"match": {"team": "a"}, "detection": {"exclude_metrics": ["cpu"]}},
-            "overrides.0.detection.exclude_metrics",
+            "overrides[0].detection.exclude_metrics",
             "unknown metric(s) ['cpu']",
         ),
         (
             {"match": {"team": "a"}, "detection": {"threshold": 1.0}},
-            "overrides.0.detection.threshold",
+            "overrides[0].detection.threshold",
             "less than 1",
         ),
         (
             {"match": {"team": "a"}, "detection": {"min_history_hours": 0}},
-            "overrides.0.detection.min_history_hours",
+            "overrides[0].detection.min_history_hours",
             "greater than or equal to 1",
         ),
         (
             {"match": {"team": "a"}, "alerts": {"anomaly": {"n": 3, "m": 2}}},
-            "overrides.0.alerts.anomaly",
+            "overrides[0].alerts.anomaly",
             "n <= m",
         ),
         (
             {"match": {"team": "a"}, "alerts": {"anomaly": {"n": 1}}},
-            "overrides.0.alerts.anomaly",
+            "overrides[0].alerts.anomaly",
             "n and m together",
         ),
         (
             {"match": {"team": "a"}, "alerts": {"fleet": {"n": 1, "m": 1}}},
-            "overrides.0.alerts.fleet",
+            "overrides[0].alerts.fleet",
             "Extra inputs",
         ),
-        ({"match": {"team": "a"}}, "overrides.0", "sets nothing"),
+        ({"match": {"team": "a"}}, "overrides[0]", "sets nothing"),
         (
             {"match": {"team": "a"}, "detection": {"thresold": 0.9}},
-            "overrides.0.detection.thresold",
+            "overrides[0].detection.thresold",
             "Extra inputs",
         ),
     ],

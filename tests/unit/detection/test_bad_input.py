@@ -11,7 +11,7 @@ import pytest
 
 from modelwatch import schema
 from modelwatch.config import DetectionConfig
-from modelwatch.detection.hourly import (
+from modelwatch.detection.score import (
     STATUS_INSUFFICIENT,
     STATUS_SCORED,
     detect_model,

@@ -12,9 +12,9 @@ import pytest
 from modelwatch import schema
 from modelwatch.config import DetectionConfig
 from modelwatch.config.metrics import MetricSpec
+from modelwatch.detection.cache import DetectorStore
 from modelwatch.detection.detector import fit_detector
-from modelwatch.detection.hourly import STATUS_SCORED, detect_model, detect_models
-from modelwatch.detection.store import DetectorStore
+from modelwatch.detection.score import STATUS_SCORED, detect_model, detect_models
 from tests.unit.detection.frames import DAY, HOUR, week_and_hour
 
 

@@ -13,8 +13,9 @@ import pytest
 
 from modelwatch import schema
 from modelwatch.config import DetectionConfig
+from modelwatch.detection.cache import DetectorStore
 from modelwatch.detection.detector import empirical_log_tail, fit_detector
-from modelwatch.detection.hourly import (
+from modelwatch.detection.score import (
     SCORE_COLUMNS,
     STATUS_INSUFFICIENT,
     STATUS_NO_DATA,
@@ -24,7 +25,6 @@ from modelwatch.detection.hourly import (
     detect_models,
     excluded_verdict,
 )
-from modelwatch.detection.store import DetectorStore
 from modelwatch.detection.stream import log_score, red_zone_filter, refractory, stream_series
 from modelwatch.sim.fleet import DEMO_DAY
 
@@ -33,7 +33,7 @@ def test_importing_detect_does_not_import_sklearn_or_scipy() -> None:
     code = (
         "import sys, modelwatch.detection.detector, modelwatch.detection.forest, "
         "modelwatch.detection.stream, modelwatch.detection.explain, "
-        "modelwatch.detection.store, modelwatch.detection.hourly, modelwatch.evaluation.replay, "
+        "modelwatch.detection.cache, modelwatch.detection.score, modelwatch.evaluation.replay, "
         "modelwatch.evaluation.incidents;"
         "bad = [m for m in ('sklearn', 'scipy') if m in sys.modules];"
         "sys.exit(1 if bad else 0)"

@@ -18,7 +18,7 @@ from modelwatch.detection.explain import (
     explanation_json,
     explanation_json_rows,
 )
-from modelwatch.detection.hourly import detect_models
+from modelwatch.detection.score import detect_models
 from modelwatch.evaluation.replay import explain_rows
 from tests.unit.detection.frames import HOUR, week_and_hour
 

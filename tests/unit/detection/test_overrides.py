@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 
 from modelwatch.config import DetectionConfig
+from modelwatch.detection.cache import DetectorStore
 from modelwatch.detection.exclusion import kept_features, without_metrics
 from modelwatch.detection.explain import MetricExplanation
 from modelwatch.detection.features import FEATURES
-from modelwatch.detection.hourly import STATUS_SCORED, detect_models
 from modelwatch.detection.per_model import ModelDetection
-from modelwatch.detection.store import DetectorStore
+from modelwatch.detection.score import STATUS_SCORED, detect_models
 from tests.unit.detection.frames import DAY, HOUR, serving_rows, week_and_hour
 
 FLEET = DetectionConfig()
@@ -94,7 +94,7 @@ def test_the_fleet_key_is_the_one_from_before_exclude_metrics_existed(tmp_path) 
     """An empty `exclude_metrics` is not part of the key: upgrading refits nothing."""
     import hashlib
 
-    from modelwatch.detection.store import STORE_FORMAT
+    from modelwatch.detection.cache import STORE_FORMAT
 
     legacy = FLEET.model_dump_json(exclude={"exclude_metrics"})
     digest = hashlib.sha256(f"{STORE_FORMAT}:{legacy}".encode()).hexdigest()[:10]

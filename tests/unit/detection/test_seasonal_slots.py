@@ -1,7 +1,8 @@
 """The baseline's seasonal slots: 24 hour-of-day levels, and a subclass may key them otherwise.
 
-`bench/bench_weekly.py` measures weekly levels (day of week x hour) by overriding `slots`; this
-checks the hook it relies on, so the benchmark measures what it says.
+Weekly levels (day of week x hour) were measured by overriding `slots`
+(docs/decisions/0002-weekly-seasonality.md); this checks the hook that measurement relies on, so
+a measurement made again measures what it says.
 """
 
 from __future__ import annotations

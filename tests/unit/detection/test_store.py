@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from modelwatch.config import DetectionConfig
+from modelwatch.detection.cache import DetectorStore
 from modelwatch.detection.detector import fit_detector
-from modelwatch.detection.hourly import STATUS_SCORED, detect_model
-from modelwatch.detection.store import DetectorStore
+from modelwatch.detection.score import STATUS_SCORED, detect_model
 from tests.unit.detection.frames import DAY, HOUR, week_and_hour
 
 LATENCIES = ("latency_p50_ms", "latency_p95_ms", "latency_p99_ms")

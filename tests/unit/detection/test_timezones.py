@@ -7,7 +7,7 @@ import pytest
 
 from modelwatch import schema
 from modelwatch.config import DetectionConfig
-from modelwatch.detection.hourly import STATUS_SCORED, detect_model, detect_models, naive_utc
+from modelwatch.detection.score import STATUS_SCORED, detect_model, detect_models, naive_utc
 from tests.unit.detection.frames import HOUR, week_and_hour
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from modelwatch.config import DetectionConfig
-from modelwatch.detection.hourly import STATUS_SCORED, detect_model
+from modelwatch.detection.score import STATUS_SCORED, detect_model
 from tests.unit.detection.frames import HOUR, week_and_hour
 
 

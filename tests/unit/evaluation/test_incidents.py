@@ -11,7 +11,7 @@ import pytest
 
 from modelwatch.cli.detect import add_commands
 from modelwatch.evaluation import nab
-from modelwatch.evaluation.incidents import evaluate, format_summary, write_report
+from modelwatch.evaluation.incidents import evaluate, format_summary, write_incident_report
 
 NAB_ROOT = Path("/work/shared/bench/nab")
 
@@ -126,7 +126,7 @@ def test_event_metrics() -> None:
 def test_report_has_one_plot_per_incident(tmp_path) -> None:
     scores, incidents = _replay_like()
     ev = evaluate(scores, incidents)
-    path = write_report(ev, scores, tmp_path / "report.md")
+    path = write_incident_report(ev, scores, tmp_path / "report.md")
     text = path.read_text()
     pngs = sorted((tmp_path / "report_plots").glob("*.png"))
     assert len(pngs) == 2 and all(p.stat().st_size > 1000 for p in pngs)

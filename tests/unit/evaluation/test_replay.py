@@ -10,10 +10,8 @@ import pandas as pd
 import pytest
 
 from modelwatch.config import DetectionConfig
-from modelwatch.config.metrics import MetricSpec
 from modelwatch.detection.stream import fit_schedule
 from modelwatch.evaluation import replay as rp
-from modelwatch.sim.fleet import DEMO_DAY
 from tests.unit.detection.frames import week_and_hour
 
 CFG = DetectionConfig(stream_trees=50)
@@ -120,21 +118,14 @@ def test_one_row_an_hour_is_scored_and_fires_as_five_minute_rows_do() -> None:
     assert b["is_anomaly"].iloc[4 * 288 + 100]
 
 
-def test_schema_input_is_replayed_as_the_dag_decides(fleet) -> None:
-    m = fleet.metrics[fleet.metrics["model_id"] == "model-000"]
-    m = m[m["ts"] >= m["ts"].max() - pd.Timedelta(days=3)]
+def test_our_serving_schema_is_refused_with_where_to_replay_it(fleet) -> None:
+    """Our schema goes through the hourly pipeline itself (`pipeline.replay`), never the
+    per-row stream: the stream's features are not the DAG's."""
+    m = fleet.metrics[fleet.metrics["model_id"] == "model-000"].head(200)
     _, metrics = rp.normalise_input(m)
-    assert metrics is None  # schema path: the seasonal serving features
-    out = rp.replay(m, CFG)
-    hours = out["ts"].dt.floor("h")
-    assert (out.groupby(hours)["score"].nunique() == 1).all()  # one score per hour
-    fired = out[out["is_anomaly"]]
-    assert (fired["ts"].dt.minute == 59).all()  # decided at the end of the hour
-    surge = (out["ts"] >= DEMO_DAY + pd.Timedelta(hours=9)) & (
-        out["ts"] < DEMO_DAY + pd.Timedelta(hours=13)
-    )
-    assert out.loc[surge, "score"].min() >= CFG.threshold
-    assert out.loc[surge, "is_anomaly"].sum() == 4
+    assert metrics is None
+    with pytest.raises(ValueError, match="serving schema"):
+        rp.replay(m, CFG)
 
 
 def test_io_by_extension(tmp_path) -> None:
@@ -153,8 +144,22 @@ def test_input_without_metrics_is_refused() -> None:
         rp.replay(pd.DataFrame({"model_id": ["a"], "ts": ["2026-01-01"]}), CFG)
 
 
-def test_a_declared_metric_the_replay_input_lacks_is_a_clear_error() -> None:
+def test_a_declared_metric_the_replay_input_lacks_is_a_clear_error(tmp_path, capsys) -> None:
+    from modelwatch.cli.main import main
+
     rows, hist = week_and_hour()
-    cfg = CFG.with_metrics([MetricSpec(name="gpu_util")])
-    with pytest.raises(ValueError, match="lacks declared metric"):
-        rp.replay(pd.concat([hist, rows]), cfg)
+    path = tmp_path / "in.parquet"
+    pd.concat([hist, rows]).to_parquet(path)
+    config = tmp_path / "mw.yaml"
+    config.write_text("source:\n  extra_metrics:\n    - name: gpu_util\n")
+    args = [
+        "--config",
+        str(config),
+        "replay",
+        "--metrics",
+        str(path),
+        "--out",
+        str(tmp_path / "o.csv"),
+    ]
+    assert main(args) == 2
+    assert "lacks declared metric(s) gpu_util" in capsys.readouterr().err

@@ -11,7 +11,7 @@ import pandas as pd
 from modelwatch.config import RemediationConfig
 from modelwatch.remediation.guardrails import decide
 from modelwatch.remediation.policies import RESTART, SCALE_UP, Proposal
-from modelwatch.remediation.requests import APPROVED, DISPATCHED, REQUEST_COLUMNS, SKIPPED
+from modelwatch.remediation.states import APPROVED, DISPATCHED, REQUEST_COLUMNS, SKIPPED
 from modelwatch.run import RunMode
 
 HOUR = datetime(2026, 11, 1, 9)

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from modelwatch.config import ConfigError, RemediationConfig, load_settings
-from modelwatch.detection.hourly import SCORE_COLUMNS
+from modelwatch.detection.score import SCORE_COLUMNS
 from modelwatch.remediation.policies import (
     RESTART,
     ROLLBACK,
@@ -24,7 +24,7 @@ from modelwatch.remediation.policies import (
     propose_scale_down,
     version_change,
 )
-from modelwatch.remediation.requests import REQUEST_COLUMNS
+from modelwatch.remediation.states import REQUEST_COLUMNS
 
 HOUR = datetime(2026, 11, 1, 18)
 CFG = RemediationConfig()

@@ -28,8 +28,9 @@ STAGES = (
     "sim",
     "ui",
 )
-#: The orchestration on top, in order: the pipeline runs the stages, the CLI runs the pipeline.
-TOP = ("pipeline", "cli")
+#: The orchestration on top, in order: the pipeline runs the stages, the Airflow edge runs the
+#: pipeline in tasks, the CLI runs the pipeline (and starts Airflow for the demo).
+TOP = ("pipeline", "airflow", "cli")
 MAX_LINES = 400
 MAX_TOP_LEVEL_MODULES = 12
 
@@ -141,3 +142,56 @@ def test_modules_stay_small(path: Path) -> None:
 def test_few_modules_at_the_top_of_the_package() -> None:
     top = [p.name for p in PACKAGE.glob("*.py")]
     assert len(top) <= MAX_TOP_LEVEL_MODULES, top
+
+
+#: Stages whose decisions are pure cores over frames, and the modules of each that load and
+#: save around them (the only ones that may reach a warehouse or Airflow). Every other module
+#: of these stages is a core: it imports neither `modelwatch.warehouse` nor Airflow and takes
+#: no warehouse argument, so the DAG, a local run, a what-if shadow and a replay share it.
+IO_WRAPPERS = {
+    "detection": {"tables"},
+    "drift": {"tables", "source", "reference", "findings", "plots"},
+    "alerting": {"tables", "scope", "silence_table", "listing", "plots", "step", "channels"},
+    "hints": {"tables"},
+    "remediation": {"outbox", "targets"},
+}
+
+
+def core_modules() -> list[tuple[str, Path]]:
+    out = []
+    for name, path in modules().items():
+        parts = name.split(".")
+        if len(parts) > 2 and parts[1] in IO_WRAPPERS and parts[2] not in IO_WRAPPERS[parts[1]]:
+            out.append((name, path))
+    return out
+
+
+def test_the_core_list_finds_the_cores() -> None:
+    names = {n for n, _ in core_modules()}
+    assert {"modelwatch.alerting.pipeline", "modelwatch.drift.calculator"} <= names
+    assert not names & {"modelwatch.alerting.tables", "modelwatch.remediation.targets.webhook"}
+
+
+@pytest.mark.parametrize("name,path", core_modules(), ids=lambda x: x if isinstance(x, str) else "")
+def test_stage_cores_neither_read_nor_write_a_warehouse(name: str, path: Path) -> None:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    reached = sorted(
+        target
+        for target in imports_of(name, path, modules())
+        if target.startswith("modelwatch.warehouse")
+    )
+    airflow = [
+        a.name if isinstance(node, ast.Import) else node.module
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for a in node.names
+        if ((a.name if isinstance(node, ast.Import) else node.module) or "").startswith("airflow")
+    ]
+    takes = [
+        f"{fn.name}({arg.arg})"
+        for fn in ast.walk(tree)
+        if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
+        for arg in [*fn.args.args, *fn.args.kwonlyargs]
+        if arg.annotation is not None and "Warehouse" in ast.unparse(arg.annotation)
+    ]
+    assert not (reached or airflow or takes), f"{name}: {reached} {airflow} {takes}"

@@ -20,6 +20,7 @@ from typing import Any
 
 from modelwatch.alerting.channels.base import (
     describe,
+    escaped,
     http_options,
     http_outcome,
     iso,
@@ -30,6 +31,7 @@ from modelwatch.alerting.ledger import idempotency_key
 from modelwatch.alerting.lifecycle import AlertEvent
 from modelwatch.config import ChannelConfig
 from modelwatch.run import HOUR
+from modelwatch.untrusted import plain_text, safe_url
 
 ENDPOINT = "/api/v2/alerts"
 ALERTNAMES = {
@@ -41,6 +43,8 @@ ALERTNAMES = {
 
 
 def alert_labels(e: AlertEvent) -> dict[str, str]:
+    """The episode's stable labels, as plain text (`plain_text`): Alertmanager's templates put
+    them into Slack and e-mail messages unescaped. The same id always gives the same label."""
     labels = {
         "alertname": ALERTNAMES.get(e.kind, "Modelwatch"),
         "alert_id": e.alert_id,
@@ -52,14 +56,14 @@ def alert_labels(e: AlertEvent) -> dict[str, str]:
     for k in ("team", "tier", "owner"):
         if e.labels.get(k):
             labels[k] = e.labels[k]
-    return labels
+    return escaped(labels, plain_text)
 
 
 def postable_alert(
     e: AlertEvent, now: datetime, repeat_hours: int, receiver: str = "am"
 ) -> dict[str, Any]:
     """One PostableAlert (labels, annotations, startsAt, endsAt, generatorURL)."""
-    annotations = describe(e)
+    annotations = escaped(describe(e), plain_text)
     annotations["current_severity"] = annotations.pop("severity")
     annotations["idempotency_key"] = idempotency_key(e, receiver)
     if e.resolved_hour is not None:
@@ -72,8 +76,8 @@ def postable_alert(
         "startsAt": iso(e.opened_hour or e.hour),
         "endsAt": iso(ends),
     }
-    if e.links.get("run_url"):
-        body["generatorURL"] = e.links["run_url"]
+    if safe_url(e.links.get("run_url")):
+        body["generatorURL"] = safe_url(e.links["run_url"])
     return body
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from modelwatch.alerting.delivery import Delivery
 from modelwatch.alerting.lifecycle import FLEET, RESOLVED, AlertEvent, top_metrics
 from modelwatch.connections import get_connection
+from modelwatch.untrusted import plain_text
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,8 @@ def title(e: AlertEvent) -> str:
 
 
 def describe(e: AlertEvent) -> dict[str, str]:
-    """The human facts of one event, shared by every channel's rendering."""
+    """The human facts of one event, shared by every channel's rendering: raw text, which
+    each channel escapes for its format (`escaped`) before it adds any markup."""
     facts = {
         "summary": e.summary,
         "event": e.event,
@@ -84,13 +86,20 @@ def describe(e: AlertEvent) -> dict[str, str]:
     return facts
 
 
-def batch_text(events: Sequence[AlertEvent]) -> str:
+def escaped(facts: dict[str, str], escape: Callable[[str], str]) -> dict[str, str]:
+    """Every value through the output format's escaping (`modelwatch.untrusted`)."""
+    return {k: escape(v) for k, v in facts.items()}
+
+
+def batch_text(events: Sequence[AlertEvent], escape: Callable[[str], str] = plain_text) -> str:
+    """The batch as text, one line per fact; every piece escaped for the output format, so a
+    line break in a model id or a hint cannot start a line of its own."""
     firing = sum(1 for e in events if e.event != RESOLVED)
     head = f"modelwatch: {firing} firing, {len(events) - firing} resolved"
     parts = [head]
     for e in events:
-        f = describe(e)
-        parts.append(f"{title(e)} since {f['since']}: {e.summary}")
+        f = escaped(describe(e), escape)
+        parts.append(f"{escape(title(e))} since {f['since']}: {f['summary']}")
         for key in (
             "top_metrics",
             "runbook_url",
@@ -101,7 +110,7 @@ def batch_text(events: Sequence[AlertEvent]) -> str:
         ):
             if key in f:
                 parts.append(f"    {key}: {f[key]}")
-        parts += [f"    hint {i}: {h}" for i, h in enumerate(e.hints[:3], start=1)]
+        parts += [f"    hint {i}: {escape(h)}" for i, h in enumerate(e.hints[:3], start=1)]
     return "\n".join(parts)
 
 

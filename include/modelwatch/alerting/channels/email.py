@@ -6,7 +6,6 @@ alert's plot attached.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,34 +13,39 @@ from modelwatch.alerting.channels.base import describe, read_secrets, title
 from modelwatch.alerting.delivery import Delivery
 from modelwatch.alerting.lifecycle import RESOLVED, AlertEvent
 from modelwatch.config import ChannelConfig
+from modelwatch.untrusted import header_text, html_href, html_text
 
 DEFAULT_FROM = "modelwatch@localhost"
 
 
 def subject(events: Sequence[AlertEvent]) -> str:
+    """One header line: a CR or LF in a model id neither starts a header nor makes the mail
+    library refuse the message (and lose every alert of the batch)."""
     firing = [e for e in events if e.event != RESOLVED]
     worst = "CRITICAL" if any(e.severity == "critical" for e in firing) else "WARNING"
     if not firing:
         return f"[modelwatch] {len(events)} alert(s) resolved"
     names = ", ".join(sorted({e.model_id for e in firing})[:5])
-    return f"[modelwatch {worst}] {len(firing)} firing: {names}"
+    return header_text(f"[modelwatch {worst}] {len(firing)} firing: {names}")
 
 
 def body_html(events: Sequence[AlertEvent]) -> str:
+    """Every piece of text escaped (`html_text`); links only to http(s)/mailto URLs."""
     parts = ["<html><body>"]
     for e in events:
         f = describe(e)
-        parts.append(f"<h3>{html.escape(title(e))}</h3><ul>")
+        parts.append(f"<h3>{html_text(title(e))}</h3><ul>")
         for key in ("summary", "since", "score", "top_metrics", "resolved"):
             if key in f:
-                parts.append(f"<li><b>{key}</b>: {html.escape(f[key])}</li>")
+                parts.append(f"<li><b>{key}</b>: {html_text(f[key])}</li>")
         if e.hints:
-            items = "".join(f"<li>{html.escape(h)}</li>" for h in e.hints[:3])
+            items = "".join(f"<li>{html_text(h)}</li>" for h in e.hints[:3])
             parts.append(f"<li><b>hints</b>:<ol>{items}</ol></li>")
         for key in ("runbook_url", "run_url", "plot_url"):
             if key in f:
-                url = html.escape(f[key], quote=True)
-                parts.append(f'<li><b>{key}</b>: <a href="{url}">{url}</a></li>')
+                href = html_href(f[key])
+                link = f'<a href="{href}">{href}</a>' if href else html_text(f[key])
+                parts.append(f"<li><b>{key}</b>: {link}</li>")
         parts.append("</ul>")
     parts.append("</body></html>")
     return "".join(parts)

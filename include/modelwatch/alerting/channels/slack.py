@@ -15,17 +15,15 @@ from modelwatch.alerting.channels.base import batch_text, describe, read_secrets
 from modelwatch.alerting.delivery import Delivery
 from modelwatch.alerting.lifecycle import AlertEvent
 from modelwatch.config import ChannelConfig
+from modelwatch.untrusted import slack_link, slack_text
 
 #: Slack allows 50 blocks per message; the rest of a very large batch is summarised.
 MAX_ALERT_BLOCKS = 40
 
 
-def mrkdwn_escape(text: str) -> str:
-    """Slack's three control characters, escaped: a log line cannot make a link or a mention."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def blocks(events: Sequence[AlertEvent]) -> list[dict[str, Any]]:
+    """Block Kit sections, one per alert: every piece of text escaped (`slack_text`), so a
+    model id, a summary or a hint cannot mention, link or format; only our links are links."""
     out: list[dict[str, Any]] = [
         {
             "type": "header",
@@ -34,12 +32,12 @@ def blocks(events: Sequence[AlertEvent]) -> list[dict[str, Any]]:
     ]
     for e in events[:MAX_ALERT_BLOCKS]:
         f = describe(e)
-        lines = [f"*{title(e)}* since {f['since']}", e.summary]
+        lines = [f"*{slack_text(title(e))}* since {slack_text(f['since'])}", slack_text(e.summary)]
         if "top_metrics" in f:
-            lines.append(f["top_metrics"])
-        lines += [f"hint {i}: {mrkdwn_escape(h)}" for i, h in enumerate(e.hints[:3], start=1)]
+            lines.append(slack_text(f["top_metrics"]))
+        lines += [f"hint {i}: {slack_text(h)}" for i, h in enumerate(e.hints[:3], start=1)]
         links = [
-            f"<{f[k]}|{k.split('_')[0]}>"
+            slack_link(f[k], k.split("_")[0])
             for k in ("runbook_url", "run_url", "plot_url", "report_url", "incident_url")
             if k in f
         ]
@@ -65,5 +63,5 @@ class SlackNotifier:
             slack_webhook_conn_id=self.ch.conn_id, timeout=max(1, round(self.ch.timeout_s))
         )
         # Raises on any status but 200 (the hook's own check), which `deliver` records.
-        hook.send(text=mrkdwn_escape(batch_text(events))[:3000], blocks=blocks(events))
+        hook.send(text=batch_text(events, slack_text)[:3000], blocks=blocks(events))
         return Delivery(True, f"slack accepted {len(events)} alert event(s)")

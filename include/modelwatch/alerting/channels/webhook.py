@@ -16,6 +16,7 @@ from typing import Any
 from modelwatch.alerting.channels.alertmanager import alert_labels
 from modelwatch.alerting.channels.base import (
     describe,
+    escaped,
     http_options,
     http_outcome,
     iso,
@@ -25,6 +26,7 @@ from modelwatch.alerting.delivery import Delivery
 from modelwatch.alerting.ledger import batch_key, idempotency_key
 from modelwatch.alerting.lifecycle import RESOLVED, AlertEvent
 from modelwatch.config import ChannelConfig
+from modelwatch.untrusted import plain_text, safe_url
 
 
 def _common(dicts: list[dict[str, str]]) -> dict[str, str]:
@@ -41,13 +43,13 @@ def payload(receiver: str, events: Sequence[AlertEvent]) -> dict[str, Any]:
             {
                 "status": "resolved" if e.event == RESOLVED else "firing",
                 "labels": alert_labels(e),
-                "annotations": describe(e),
+                "annotations": escaped(describe(e), plain_text),
                 "startsAt": iso(e.opened_hour or e.hour),
                 "endsAt": iso(e.resolved_hour)
                 if e.resolved_hour and e.event == RESOLVED
                 else "0001-01-01T00:00:00Z",
-                "generatorURL": e.links.get("run_url", ""),
-                "fingerprint": e.alert_id,
+                "generatorURL": safe_url(e.links.get("run_url", "")) or "",
+                "fingerprint": plain_text(e.alert_id),
                 "idempotencyKey": idempotency_key(e, receiver),
             }
         )

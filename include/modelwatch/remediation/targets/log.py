@@ -7,7 +7,7 @@ from typing import Any
 
 from modelwatch.remediation.targets.base import DISPATCHED, Outcome
 
-log = logging.getLogger("modelwatch.remediation.requests")
+log = logging.getLogger("modelwatch.remediation.states")
 
 ALL_ACTIONS = frozenset(("scale_up", "scale_down", "rollback", "restart"))
 

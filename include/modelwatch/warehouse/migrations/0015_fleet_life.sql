@@ -1,4 +1,5 @@
--- Detection that lives with a real fleet (issue #16). Portable SQL; timestamps naive UTC.
+-- Detection that lives with a real fleet: baselines that move and models that retire. Portable
+-- SQL; timestamps naive UTC.
 
 -- A model's baseline moved: from `decided_hour` on, its detectors learn from rows at or after
 -- `since` (the change's onset). `source` is 'auto' (the level held for the persistence) or
