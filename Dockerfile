@@ -13,13 +13,6 @@ RUN pip wheel --no-cache-dir --no-deps --wheel-dir /tmp/dist /tmp/src
 # --- the image ---
 FROM apache/airflow:3.3.2-python3.12
 
-# isotree has no wheel for this Python on the package index: pip builds it, which needs a
-# compiler. This step goes with isotree: without it every dependency installs from a wheel.
-USER root
-RUN apt-get update && apt-get install -y --no-install-recommends build-essential \
- && rm -rf /var/lib/apt/lists/*
-USER airflow
-
 # The lock first (this layer changes only with the pins), then the package, held to the lock.
 COPY requirements.txt /tmp/requirements.txt
 RUN pip install --no-cache-dir "apache-airflow==3.3.2" -r /tmp/requirements.txt

@@ -28,7 +28,6 @@ PRELOAD: tuple[str, ...] = (
     "pandas",
     "pyarrow.parquet",
     "great_expectations",
-    "isotree",
     "sklearn.ensemble",
     "scipy.stats",
 )

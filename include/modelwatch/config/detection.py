@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+import warnings
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
 
 from modelwatch import schema
 from modelwatch.config.metrics import MetricsAware
@@ -79,37 +82,52 @@ class DetectionConfig(MetricsAware):
     seed: int = Field(
         0, description="Seed of the forests' random choices: the same data, the same scores."
     )
-    forest_impl: str = Field(
-        "isotree",
-        pattern="^(numpy|sklearn|isotree)$",
-        description="Who grows the forests: `isotree` (maintained C++, the default), "
-        "`sklearn` or `numpy` (our own, the measured baseline).",
-    )
     beyond_gain: float = Field(
         5.0,
         ge=0.0,
         description="How strongly a feature beyond its training range pushes an hour's row "
         "tails towards 1 (x its distance, counted in training ranges).",
     )
+    scorer: Literal["isolation_forest", "zscore"] = Field(
+        "isolation_forest",
+        description="What scores each row before calibration: `isolation_forest` (the "
+        "forest on the features or values) or `zscore` (a robust z of each against the "
+        "training rows' median and MAD, the largest per row); calibration, decision and, for "
+        "replayed series, likelihood, range breach and dead time are the same for both.",
+    )
     # --- the per-row stream of replayed series (detection/stream.py; docs/detection.md lists
     # --- where each value comes from and its held-out figures) ---
+    stream_trees: int = Field(
+        40,
+        ge=10,
+        le=1000,
+        description="Replayed series: trees in the forest. A replay's time is its forests' "
+        "fits, about 0.8 ms a tree whatever its rows (docs/decisions).",
+    )
+    stream_max_samples: int = Field(
+        512,
+        ge=16,
+        description="Replayed series: rows each tree is grown on, a quarter of the training "
+        "window; with few trees, larger subsamples keep the scores steady between seeds.",
+    )
     stream_min_rows: int = Field(
         96,
         ge=16,
-        description="Replayed series: rows a series needs before its first fit; then the "
-        "warm-up doubles.",
+        description="Replayed series: rows a series needs before its first refresh (its "
+        "first score); then the warm-up doubles.",
     )
     stream_refit_rows: int = Field(
         288,
         ge=1,
-        description="Replayed series: refit at the first hour boundary this many rows after "
-        "the last fit.",
+        description="Replayed series: refresh the calibration, likelihood and training range "
+        "at the first hour boundary this many rows after the last refresh (the forest is "
+        "refitted once the rows it learnt from have all been replaced).",
     )
     stream_train_rows: int = Field(
         2016,
         ge=64,
-        description="Replayed series: the forest learns from the latest this many rows before "
-        "its fit.",
+        description="Replayed series: each refresh (and the forest) learns from the latest "
+        "this many rows before it.",
     )
     tail_quantile: float = Field(
         0.9,
@@ -153,8 +171,24 @@ class DetectionConfig(MetricsAware):
         ge=0.0,
         le=1.0,
         description="Replayed series: the share of its score a row keeps during the "
-        "refractory rows (capped below `row_threshold`).",
+        "refractory rows (capped below `row_threshold`); a row that fires scores 1.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _deprecated(cls, data: Any) -> Any:
+        """`forest_impl` chose among three forests; scikit-learn's is now the only one. A
+        settings file that still names it loads, with a warning, for one release (a
+        FutureWarning: the deprecation warning Python shows to users by default)."""
+        if isinstance(data, dict) and "forest_impl" in data:
+            data = {k: v for k, v in data.items() if k != "forest_impl"}
+            warnings.warn(
+                "detection.forest_impl is deprecated and ignored: the forest is always "
+                "scikit-learn's IsolationForest; remove the setting",
+                FutureWarning,
+                stacklevel=2,
+            )
+        return data
 
     @field_validator("exclude_metrics")
     @classmethod

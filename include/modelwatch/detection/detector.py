@@ -1,10 +1,10 @@
-"""A fitted per-model detector: features, forest, calibration, and the row and hour tails.
+"""A fitted per-model detector: features, scorer, calibration, and the row and hour tails.
 
-A forest fitted on the model's trailing clean history (`fit_detector`) gives each row a tail
-probability against the training rows, pushed towards 1 when a feature leaves the range it took
-in training (a forest cannot see that). The hourly decision (`hourly.py`) starts from these
-tails; the replay's per-row stream (`stream.py`) shares the forest and `empirical_log_tail`.
-See docs/detection.md.
+A scorer (the Isolation Forest, or a robust z: `scorer.py`) fitted on the model's trailing clean
+history (`fit_detector`) gives each row a tail probability against the training rows, pushed
+towards 1 when a feature leaves the range it took in training (a forest cannot see that). The
+hourly decision (`hourly.py`) starts from these tails; the replay's per-row stream
+(`stream.py`) shares the scorers and `empirical_log_tail`. See docs/detection.md.
 """
 
 from __future__ import annotations
@@ -21,7 +21,10 @@ from modelwatch.config import DetectionConfig
 from modelwatch.detection.exclusion import kept_features
 from modelwatch.detection.explain import explain_baselines
 from modelwatch.detection.features import FEATURES, SeasonalBaseline
-from modelwatch.detection.forest import PackedForest, fit_forest, model_seed
+from modelwatch.detection.forest import model_seed
+from modelwatch.detection.scorer import Scorer, fit_scorer, robust_center_scale
+
+__all__ = ["Detector", "empirical_log_tail", "fit_detector", "robust_center_scale"]
 
 
 def schema_columns(frame: pd.DataFrame) -> bool:
@@ -50,9 +53,11 @@ def empirical_log_tail(
     Beyond the largest reference value the empirical tail would be flat; it is extended with
     an exponential tail, so extreme values still rank by how extreme they are. By default the
     extension starts at the maximum, fitted to the top 1 % (the hourly path); with
-    `tail_quantile` q it replaces the ECDF above the q-quantile, its scale the mean excess
-    there (the stream, whose likelihood needs a smooth top). Logs keep the ranking where
-    1 - p underflows.
+    `tail_quantile` q it replaces the ECDF above the q-quantile (the stream, whose likelihood
+    needs a smooth top). That tail carries the top 1 - q of the reference, so its scale is the
+    mean excess of those rows over the q-quantile, ties at it included: a reference whose top
+    is a few repeated values (a series of zeros and spikes) is not stretched into a tail that
+    makes its rarest value look common. Logs keep the ranking where 1 - p underflows.
     """
     n = len(ref)
     x = np.asarray(x, dtype=float)
@@ -60,8 +65,9 @@ def empirical_log_tail(
     upto = np.searchsorted(ref, x, side="right")
     out = np.log(np.maximum(1.0 - (below + upto) / (2.0 * n), 0.5 / n))
     if tail_quantile is not None:
-        q = ref[int(tail_quantile * (n - 1))]
-        excess = ref[ref > q] - q
+        at = int(tail_quantile * (n - 1))
+        q = ref[at]
+        excess = ref[at + 1 :] - q
         scale = max(float(excess.mean()) if len(excess) else 0.0, 1e-9)
         beyond = x > q
         with np.errstate(over="ignore"):
@@ -79,9 +85,10 @@ def empirical_log_tail(
 @dataclass
 class Detector:
     """A fitted per-model detector of our serving schema: the seasonal, log-scaled deviations
-    of `features.SeasonalBaseline`, the forest on them, and the calibration of its scores."""
+    of `features.SeasonalBaseline`, the scorer on them (`detection.scorer`: the forest by
+    default), and the calibration of its scores."""
 
-    forest: PackedForest
+    scorer: Scorer
     metrics: tuple[str, ...]
     baseline: SeasonalBaseline
     train_raw: np.ndarray  # sorted raw scores of the training rows
@@ -132,7 +139,7 @@ class Detector:
         """Tail probability of each row of `frame`, with a row beyond the training range of
         the features pushed towards 1 (`feature_beyond`)."""
         x = self.features(frame)
-        p = self.tail(self.forest.raw(x))
+        p = self.tail(self.scorer.raw(x))
         gain = self.beyond_gain if beyond_gain is None else beyond_gain
         if gain > 0:
             with np.errstate(over="ignore"):  # absurdly far out: exp(-inf) = 0, p = 1
@@ -145,13 +152,6 @@ class Detector:
         return float(np.median(self.row_tail(frame)))
 
 
-def robust_center_scale(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per column: median and a floored MAD scale (explanations' baseline)."""
-    center = np.nanmedian(x, axis=0)
-    mad = 1.4826 * np.nanmedian(np.abs(x - center), axis=0)
-    return center, np.maximum.reduce([mad, 0.01 * np.abs(center), np.full_like(center, 1e-9)])
-
-
 def fit_detector(
     history: pd.DataFrame,
     cfg: DetectionConfig,
@@ -159,7 +159,7 @@ def fit_detector(
     fitted_at: datetime | None = None,
     widen: float = 1.0,
 ) -> Detector:
-    """Fit the forest on (at most `max_train_rows` of) the clean history and calibrate it.
+    """Fit the scorer on (at most `max_train_rows` of) the clean history and calibrate it.
 
     The history is subsampled at random: the features are hour-of-day deviations, so any row
     is as good as another. The metrics are `cfg.metrics`: the nine and the declared ones.
@@ -175,7 +175,7 @@ def fit_detector(
     x = baseline.transform(train)
     if keep is not None:
         x = x[:, keep]
-    packed = fit_forest(x, cfg, model_seed(model_id, cfg.seed))
+    scorer = fit_scorer(x, cfg, model_seed(model_id, cfg.seed))
     values = train[metrics].to_numpy(dtype=float)
     with warnings.catch_warnings():
         # a metric the model does not report (an optional declared one) is all-null: its
@@ -183,10 +183,10 @@ def fit_detector(
         warnings.simplefilter("ignore", RuntimeWarning)
         center, scale = robust_center_scale(values)
         return Detector(
-            forest=packed,
+            scorer=scorer,
             metrics=tuple(metrics),
             baseline=baseline,
-            train_raw=np.sort(packed.raw(x)),
+            train_raw=np.sort(scorer.raw(x)),
             lo=np.nanmin(values, axis=0),
             hi=np.nanmax(values, axis=0),
             feat_lo=np.nanmin(x, axis=0),

@@ -66,6 +66,41 @@ def explanation_json(entries: Iterable[MetricExplanation]) -> str:
     return json.dumps([explanation_entry(e) for e in entries], allow_nan=False)
 
 
+def explanation_json_rows(
+    names: Sequence[str],
+    order: np.ndarray,
+    observed: np.ndarray,
+    baseline: np.ndarray,
+    z: np.ndarray,
+) -> list[str]:
+    """`explanation_json` of many rows at once: row i lists the metrics `order[i]` (indices
+    into `names`), each with observed[i, j], baseline[j] and z[i, j].
+
+    The same text as `explanation_json` (tests compare them), assembled from pre-formatted
+    pieces: a replay writes one explanation per row, and building and encoding a dict per
+    row was a tenth of its time."""
+    heads = ['{"metric": ' + json.dumps(n) + ', "observed": ' for n in names]
+    bases = [', "baseline": ' + _json_number(float(b), 6) + ', "robust_z": ' for b in baseline]
+    out = []
+    for idx, xs, zs in zip(order.tolist(), observed.tolist(), z.tolist(), strict=True):
+        parts = (heads[j] + _json_number(xs[j], 6) + bases[j] + _json_z(zs[j]) for j in idx)
+        out.append("[" + ", ".join(parts) + "]")
+    return out
+
+
+def _json_number(value: float, digits: int) -> str:
+    """`_finite` as JSON text (json writes a float as its repr)."""
+    return repr(round(value, digits)) if math.isfinite(value) else "null"
+
+
+def _json_z(z: float) -> str:
+    """A robust z's JSON value and closing brace, as `explanation_entry` writes it."""
+    if math.isnan(z):
+        return "null}"
+    capped = min(max(z, -Z_CAP), Z_CAP)
+    return repr(round(capped, 3)) + (', "z_capped": true}' if capped != z else "}")
+
+
 def _unusual_first(e: MetricExplanation) -> float:
     """Sort key: largest |z| first, metrics without a z (no finite value) last."""
     return math.inf if math.isnan(e.robust_z) else -abs(e.robust_z)

@@ -1,8 +1,11 @@
-"""The Isolation Forest itself: grown in numpy (or by sklearn), stored and scored as arrays.
+"""The Isolation Forest: scikit-learn's, fitted there and packed into arrays for scoring.
 
 Why its own module: the forest is the one piece that knows nothing of models, metrics or
-hours; `detector.py` wraps it with features and calibration. Path lengths match sklearn's
-`score_samples`, so either implementation can back a detector (`fit_forest`).
+hours; `detector.py` wraps it with features and calibration, `stream.py` with the per-row
+stream. scikit-learn grows it (`fit_forest`); scoring is ours only because a fitted sklearn
+forest is slow to unpickle and walks its trees one Python call at a time, which dominates the
+hourly task (60 rows) and a replay (a few rows per refit). Both packed forms score exactly
+what `IsolationForest.score_samples` gives (tests compare them).
 """
 
 from __future__ import annotations
@@ -20,14 +23,25 @@ def model_seed(model_id: str, seed: int) -> int:
     return (zlib.crc32(model_id.encode()) ^ seed) & 0x7FFFFFFF
 
 
+#: The largest finite float32: sklearn's trees see their input as float32, where anything
+#: larger is infinite, which it refuses.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def as_tree_input(x: np.ndarray) -> np.ndarray:
+    """Rows as sklearn's trees compare them: float32 values (sklearn casts its input; absurd
+    magnitudes clipped to the float32 range) held in float64 to compare against the float64
+    thresholds, so a packed forest routes every row exactly as sklearn does."""
+    x = np.clip(np.asarray(x, dtype=np.float64), -FLOAT32_MAX, FLOAT32_MAX)
+    return np.ascontiguousarray(x, dtype=np.float32).astype(np.float64)
+
+
 class PackedForest:
     """A fitted Isolation Forest as a few numpy arrays, scored without sklearn.
 
-    Why: the hourly task loads one detector per model from the cache and scores 60 rows;
-    unpickling sklearn trees and its per-tree Python loop cost more than the scoring itself.
     All trees are walked together, one level per step, so scoring is a handful of numpy ops.
-    Path lengths match sklearn's `score_samples` (depth of the leaf plus the average path length
-    of the samples left in it).
+    Path lengths match sklearn's `score_samples` (depth of the leaf plus the average path
+    length of the samples left in it).
     """
 
     def __init__(
@@ -67,11 +81,7 @@ class PackedForest:
             threshold[i, :n] = t.threshold
             left[i, :n] = np.where(is_leaf, np.arange(n), t.children_left)
             right[i, :n] = np.where(is_leaf, np.arange(n), t.children_right)
-            node_depth = np.zeros(n)
-            for node in range(n):  # children come after parents in sklearn's node order
-                if not is_leaf[node]:
-                    node_depth[t.children_left[node]] = node_depth[node] + 1
-                    node_depth[t.children_right[node]] = node_depth[node] + 1
+            node_depth = np.asarray(t.compute_node_depths(), dtype=float) - 1.0  # root: 0
             samples = t.n_node_samples[:n].astype(float)
             value[i, :n] = np.where(is_leaf, node_depth + _avg_path(samples), 0.0)
             depth = max(depth, int(node_depth.max()))
@@ -90,7 +100,7 @@ class PackedForest:
         if len(x) == 0:
             return np.zeros(0)
         n_trees, size = self.feature.shape
-        x = np.ascontiguousarray(x, dtype=float)
+        x = as_tree_input(x)
         flat_x = x.ravel()
         row_base = (np.arange(len(x)) * x.shape[1])[None, :]
         feature = self.feature.ravel().astype(np.intp)
@@ -123,6 +133,64 @@ class PackedForest:
         return cached
 
 
+class StepForest:
+    """A fitted forest on one feature, as the step function it is.
+
+    Why: on a single value (a replayed series' `value`) every tree splits the line at its
+    thresholds, so the forest's score is constant between consecutive thresholds of all its
+    trees. Scored once per interval (by sklearn itself), a row's score is then one binary
+    search, whatever the number of trees: the replay scores its training rows at every refit.
+    """
+
+    def __init__(self, edges: np.ndarray, values: np.ndarray) -> None:
+        self.edges = edges  # sorted thresholds of every tree
+        self.values = values  # raw score on (edges[i-1], edges[i]]; the last: beyond edges[-1]
+
+    @classmethod
+    def from_sklearn(cls, forest: Any) -> StepForest:
+        """Each leaf of each tree covers an interval (lo, hi] of the line, bounded by its
+        ancestors' thresholds; the forest's mean path length on an interval between two
+        consecutive thresholds is the sum of the leaves covering it (a difference array over
+        the sorted thresholds) over the number of trees."""
+        trees = [e.tree_ for e in forest.estimators_]
+        offset = np.cumsum([0] + [t.node_count for t in trees])[:-1]
+        # All trees' nodes in one array (child ids shifted by their tree's offset).
+        left = np.concatenate(
+            [
+                np.where(t.children_left < 0, -1, t.children_left + o)
+                for t, o in zip(trees, offset, strict=True)
+            ]
+        )
+        right = np.concatenate([t.children_right + o for t, o in zip(trees, offset, strict=True)])
+        thr = np.concatenate([t.threshold for t in trees])
+        depth = np.concatenate([t.compute_node_depths() for t in trees])
+        samples = np.concatenate([t.n_node_samples for t in trees]).astype(float)
+        lo, hi = np.full(len(thr), -np.inf), np.full(len(thr), np.inf)
+        inner = np.flatnonzero(left >= 0)
+        # A child's interval is its parent's, cut at the parent's threshold: one vectorised
+        # pass per level, from the roots down.
+        for d in range(1, int(depth.max())):
+            at = inner[depth[inner] == d]
+            lo[left[at]], hi[left[at]] = lo[at], np.minimum(hi[at], thr[at])
+            lo[right[at]], hi[right[at]] = np.maximum(lo[at], thr[at]), hi[at]
+        leaf = left < 0
+        lo, hi = lo[leaf], hi[leaf]
+        val = (depth[leaf] - 1.0) + _avg_path(samples[leaf])
+        edges = np.unique(np.r_[lo, hi][np.isfinite(np.r_[lo, hi])])
+        first = np.where(np.isfinite(lo), np.searchsorted(edges, lo) + 1, 0)
+        last = np.where(np.isfinite(hi), np.searchsorted(edges, hi), len(edges))
+        size = len(edges) + 2
+        total = np.bincount(first, val, size) - np.bincount(last + 1, val, size)
+        path = np.cumsum(total)[: len(edges) + 1] / len(trees)
+        norm = float(_avg_path(np.array([float(forest.max_samples_)]))[0])
+        return cls(edges, 2.0 ** (-path / norm) if norm > 0 else np.ones(len(path)))
+
+    def raw(self, x: np.ndarray) -> np.ndarray:
+        """Per row (one column): sklearn's -score_samples."""
+        x = as_tree_input(np.asarray(x).reshape(len(x), -1)[:, 0])
+        return self.values[np.searchsorted(self.edges, x, side="left")]
+
+
 def _avg_path(n: np.ndarray) -> np.ndarray:
     """Average path length of an unsuccessful search in a binary tree of n points (the IF
     paper's c(n)), as sklearn computes it."""
@@ -134,115 +202,29 @@ def _avg_path(n: np.ndarray) -> np.ndarray:
     return out
 
 
-def grow_forest(x: np.ndarray, n_estimators: int, max_samples: int, seed: int) -> PackedForest:
-    """Grow an Isolation Forest (Liu, Ting & Zhou 2008) in numpy, all trees level by level.
+def fit_forest(
+    x: np.ndarray,
+    cfg: DetectionConfig,
+    seed: int,
+    trees: int | None = None,
+    samples: int | None = None,
+) -> PackedForest | StepForest:
+    """scikit-learn's `IsolationForest` on the rows `x` (`trees` trees of `samples` rows each,
+    by default `cfg.n_estimators` and `cfg.max_samples`), packed for scoring: as a step
+    function when it sees one feature, as arrays of trees otherwise."""
+    import sklearn  # heavy import: only when detecting
+    from sklearn.ensemble import IsolationForest
 
-    Why not sklearn here: its fit builds 100 estimator objects in Python (~0.1 s per forest),
-    which dominates a long replay that refits thousands of times; this takes ~0.02 s and gives
-    forests as close to sklearn's as two sklearn seeds are to each other (rank correlation of
-    scores ~0.95, checked in tests). The algorithm is sklearn's: each tree draws `max_samples`
-    rows without replacement; a node splits on a random feature among those not constant in
-    it, at a uniform point between its min and max, until it holds one row or the height
-    limit ceil(log2(max_samples)) is reached; a leaf's path length is its depth + c(rows left).
-    Trees are complete binary trees (children of k at 2k+1, 2k+2).
-    """
-    rng = np.random.default_rng(seed)
-    n, d = x.shape
-    psi = min(max_samples, n)
-    height = max(int(np.ceil(np.log2(max(psi, 2)))), 1)
-    size = 2 ** (height + 1) - 1
-    t = n_estimators
-    rows = np.stack([rng.choice(n, psi, replace=False) for _ in range(t)])  # (t, psi)
-    sample = x[rows]  # (t, psi, d)
-    node = np.zeros((t, psi), dtype=np.int64)
-    feature = np.zeros((t, size), dtype=np.int32)
-    threshold = np.zeros((t, size))
-    left = np.tile(np.arange(size, dtype=np.int32), (t, 1))
-    right = left.copy()
-    value = np.zeros((t, size))
-    tree = np.arange(t)[:, None]
-    for depth in range(height + 1):
-        first, width = 2**depth - 1, 2**depth
-        local = node - first
-        live = (local >= 0) & (local < width)
-        loc = np.clip(local, 0, width - 1)
-        key = (tree * width + loc)[live]
-        count = np.bincount(key, minlength=t * width).reshape(t, width)
-        ids = first + np.arange(width)
-        if depth == height:  # the last level only has leaves: no ranges, no random draws
-            value[:, ids] = np.where(count > 0, depth + _avg_path(count.astype(float)), 0.0)
-            break
-        lo = np.full((t * width, d), np.inf)
-        hi = np.full((t * width, d), -np.inf)
-        # A 16-bit key gets numpy's radix sort (same stable order, several times faster).
-        order = np.argsort(key.astype(np.int16) if t * width < 2**15 else key, kind="stable")
-        k_sorted = key[order]
-        vals = sample.reshape(-1, d)[np.flatnonzero(live.ravel())[order]]
-        if len(k_sorted):
-            starts = np.flatnonzero(np.r_[True, k_sorted[1:] != k_sorted[:-1]])
-            lo[k_sorted[starts]] = np.minimum.reduceat(vals, starts, axis=0)
-            hi[k_sorted[starts]] = np.maximum.reduceat(vals, starts, axis=0)
-        lo, hi = lo.reshape(t, width, d), hi.reshape(t, width, d)
-        varies = hi > lo
-        feats = np.argmax(np.where(varies, rng.random((t, width, d)), -1.0), axis=2)
-        split = (count > 1) & varies.any(axis=2)
-        leaf = (count > 0) & ~split
-        value[:, ids] = np.where(leaf, depth + _avg_path(count.astype(float)), 0.0)
-        f_lo = np.take_along_axis(lo, feats[..., None], 2)[..., 0]
-        f_hi = np.take_along_axis(hi, feats[..., None], 2)[..., 0]
-        thr = np.where(split, f_lo + rng.random((t, width)) * np.where(split, f_hi - f_lo, 0), 0)
-        feature[:, ids] = np.where(split, feats, 0)
-        threshold[:, ids] = thr
-        left[:, ids] = np.where(split, 2 * ids + 1, ids)
-        right[:, ids] = np.where(split, 2 * ids + 2, ids)
-        go = live & split[tree, loc]
-        val = np.take_along_axis(sample, feats[tree, loc][..., None], 2)[..., 0]
-        node = np.where(go, np.where(val <= thr[tree, loc], 2 * node + 1, 2 * node + 2), node)
-    norm = float(_avg_path(np.array([float(psi)]))[0])
-    return PackedForest(feature, threshold, left, right, value, height, norm)
-
-
-class IsoTreeForest:
-    """An `isotree` forest (a maintained C++ Isolation Forest) behind `PackedForest.raw`.
-
-    Configured as the classic algorithm (one variable per split, uniform split points, depth
-    limit ceil(log2(sample)), depth-based scores), so its scores are on sklearn's scale.
-    """
-
-    def __init__(self, x: np.ndarray, n_estimators: int, max_samples: int, seed: int) -> None:
-        from isotree import IsolationForest  # heavy import: only when detecting
-
-        self.model = IsolationForest(
-            ntrees=n_estimators,
-            sample_size=min(max_samples, len(x)),
-            ndim=1,
-            missing_action="fail",
-            penalize_range=False,
-            standardize_data=False,
-            scoring_metric="depth",
-            random_seed=seed,
-            nthreads=1,
-        ).fit(np.ascontiguousarray(x, dtype=float))
-
-    def raw(self, x: np.ndarray) -> np.ndarray:
-        """Per row: the standardised outlier score 2^(-depth / c(sample)), as sklearn's."""
-        if len(x) == 0:
-            return np.zeros(0)
-        return np.asarray(self.model.predict(np.ascontiguousarray(x, dtype=float)), dtype=float)
-
-
-def fit_forest(x: np.ndarray, cfg: DetectionConfig, seed: int) -> PackedForest | IsoTreeForest:
-    """The forest of `cfg.forest_impl`: our numpy forest (the default), sklearn (packed into
-    arrays, scored by our tree walk) or isotree (scored by itself)."""
-    if cfg.forest_impl == "sklearn":
-        from sklearn.ensemble import IsolationForest  # heavy import: only when detecting
-
-        forest = IsolationForest(
-            n_estimators=cfg.n_estimators,
-            max_samples=min(cfg.max_samples, len(x)),
-            random_state=seed,
-        ).fit(x)
-        return PackedForest.from_sklearn(forest)
-    if cfg.forest_impl == "isotree":
-        return IsoTreeForest(x, cfg.n_estimators, cfg.max_samples, seed)
-    return grow_forest(x, cfg.n_estimators, min(cfg.max_samples, len(x)), seed)
+    x = as_tree_input(x)
+    forest = IsolationForest(
+        n_estimators=trees or cfg.n_estimators,
+        max_samples=min(samples or cfg.max_samples, len(x)),
+        random_state=seed,
+    )
+    # The parameters are ours and the rows finite (`as_tree_input`): sklearn's checks of both
+    # are a few per cent of a fit, and a replay is mostly fits.
+    with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+        forest.fit(x)
+    if x.shape[1] == 1:
+        return StepForest.from_sklearn(forest)
+    return PackedForest.from_sklearn(forest)

@@ -7,9 +7,10 @@ Numenta's anomaly likelihood of its calibrated score (recent scores against the 
 long-run mean and spread), a range breach (a value beyond anything in the training window,
 where a forest's path lengths saturate) and a refractory period after each detection.
 
-Causal in hourly batches: the rows of clock hour h are scored by state frozen at a fit before
-h (forest, calibration reference, likelihood mean and spread, training range); the moving
-average and the refractory period use only the row itself and earlier rows.
+Causal in hourly batches: the rows of clock hour h are scored by state frozen at a refresh
+before h (calibration reference, likelihood mean and spread, training range, and the forest,
+refitted when the rows it learnt from have all been replaced); the moving average and the
+refractory period use only the row itself and earlier rows.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pandas as pd
 
 from modelwatch.config import DetectionConfig
 from modelwatch.detection.detector import empirical_log_tail
-from modelwatch.detection.forest import fit_forest
+from modelwatch.detection.scorer import Scorer, fit_scorer
 
 #: Numenta's floors on the likelihood's long-run distribution (nupic anomaly_likelihood.py
 #: estimateNormal): a file whose scores never moved is not made infinitely sensitive.
@@ -41,17 +42,17 @@ CALIBRATION_DECADES = 6.0
 
 @dataclass(frozen=True)
 class Segment:
-    """Rows [start, stop) of a sorted series, scored by state fitted on rows before start."""
+    """Rows [start, stop) of a sorted series, scored by state refreshed on rows before start."""
 
     start: int
     stop: int
 
 
 def fit_schedule(ts: np.ndarray, cfg: DetectionConfig) -> list[Segment]:
-    """Where to refit, from timestamps alone: at hour boundaries, first once `stream_min_rows`
-    rows exist, then after as many new rows as the last fit had (warm-up doubles) or
-    `stream_refit_rows`, whichever is fewer. Rows, not hours: a series scores the same at any
-    sampling rate (`bench_nab.py --stretch`)."""
+    """Where to refresh, from timestamps alone: at hour boundaries, first once
+    `stream_min_rows` rows exist, then after as many new rows as the last refresh had (warm-up
+    doubles) or `stream_refit_rows`, whichever is fewer. Rows, not hours: a series scores the
+    same at any sampling rate (`bench_nab.py --stretch`)."""
     hours = pd.to_datetime(ts).floor("h")
     bounds = np.flatnonzero(np.r_[True, hours[1:] != hours[:-1]]) if len(hours) else []
     fits: list[int] = []
@@ -68,9 +69,9 @@ def fit_schedule(ts: np.ndarray, cfg: DetectionConfig) -> list[Segment]:
 
 
 def calibrated(ref: np.ndarray, raw: np.ndarray, cfg: DetectionConfig) -> np.ndarray:
-    """A forest's raw scores as [0, 1]: -log10 of their tail against the training rows'
-    scores (`ref`, sorted; exponential beyond its `tail_quantile`) over `CALIBRATION_DECADES`.
-    The likelihood needs a score whose top is spread out, not the ECDF's pile-up at 1."""
+    """Raw scores as [0, 1]: -log10 of their tail against the training rows' scores (`ref`,
+    sorted; exponential beyond its `tail_quantile`) over `CALIBRATION_DECADES`. The
+    likelihood needs a score whose top is spread out, not the ECDF's pile-up at 1."""
     lt = empirical_log_tail(ref, raw, tail_quantile=cfg.tail_quantile)
     return np.clip(-lt / np.log(10.0) / CALIBRATION_DECADES, 0.0, 1.0)
 
@@ -111,50 +112,66 @@ def log_score(tail: np.ndarray) -> np.ndarray:
 
 
 def refractory(score: np.ndarray, cfg: DetectionConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Detections and damped scores: a row at or above `row_threshold` fires unless another
-    such row lies within the last `refractory_rows` rows (so each hit, fired or not, extends
-    the dead time); rows in the dead time keep `refractory_damp` of their score, capped below
-    the threshold, so `score >= row_threshold` is exactly `is_anomaly`. NAB and on-call both
-    count only the first detection of an incident and charge every further one."""
+    """Detections and the score column: a row at or above `row_threshold` fires unless such a
+    row lies within the `refractory_rows` rows before it (so each hit, fired or not, extends
+    the dead time). NAB and on-call both count only the first detection of an incident and
+    charge every further one.
+
+    A row that fires scores 1; rows in the dead time keep `refractory_damp` of their score,
+    capped below the threshold; the others keep theirs (all below it). So `score >=
+    row_threshold` is exactly `is_anomaly`, and a threshold sweep over the column sees the
+    decisions as they are: a ranking among fired rows would let a stricter threshold drop the
+    weaker hits while keeping the dead time they started, a decision no threshold makes."""
     hit = score >= cfg.row_threshold
     r = cfg.refractory_rows
-    if r <= 1:
-        return score, hit
+    if r < 1:
+        return np.where(hit, 1.0, score), hit
     csum = np.r_[0, np.cumsum(hit)]
     idx = np.arange(len(score))
-    recent = csum[idx] - csum[np.maximum(idx - r + 1, 0)]  # hits in rows [i-r+1, i-1]
+    recent = csum[idx] - csum[np.maximum(idx - r, 0)]  # hits in rows [i-r, i-1]
     fired = hit & (recent == 0)
     quiet = (recent > 0) & ~fired
     below = np.nextafter(cfg.row_threshold, 0.0)
     damped = np.minimum(score * cfg.refractory_damp, below)
-    return np.where(quiet, damped, score), fired
+    return np.where(fired, 1.0, np.where(quiet, damped, score)), fired
 
 
 def stream_series(
     values: np.ndarray, ts: np.ndarray, cfg: DetectionConfig, seed: int
 ) -> tuple[np.ndarray, np.ndarray, list[tuple[Segment, np.ndarray]]]:
     """Score one sorted series (rows x metrics); returns (score, is_anomaly, the training rows
-    of each segment for explanations). Rows before the first fit score 0: no opinion yet."""
+    of each segment for explanations). Rows before the first refresh score 0: no opinion yet.
+
+    The forest is refitted only once the rows it learnt from have all been replaced (doubling
+    while the series is young, then every `stream_train_rows`); in between, each refresh
+    re-reads the latest training window through it. On one value a forest fitted a few days
+    earlier ranks today's values as a fresh one does (the folds saw no loss), and its fit is
+    the cost of a replay. A robust z is refitted at every refresh.
+    """
     x = pd.DataFrame(np.asarray(values, dtype=float)).ffill().bfill().fillna(0.0).to_numpy()
     n = len(x)
     score = np.zeros(n)
-    cal = np.full(n, np.nan)  # calibrated forest score of every row, as the stream saw it
+    cal = np.full(n, np.nan)  # calibrated raw score of every row, as the stream saw it
     prev_tail = 1.0
     segments: list[tuple[Segment, np.ndarray]] = []
+    scorer: Scorer | None = None
+    fitted_at = learnt = 0
     for seg in fit_schedule(ts, cfg):
         lo = max(0, seg.start - cfg.stream_train_rows)
         train = x[lo : seg.start]
-        forest = fit_forest(train, cfg, seed)
-        train_raw = forest.raw(train)
+        if scorer is None or getattr(scorer, "cheap", False) or seg.start - fitted_at >= learnt:
+            scorer = fit_scorer(train, cfg, seed, cfg.stream_trees, cfg.stream_max_samples)
+            fitted_at, learnt = seg.start, len(train)
+        train_raw = scorer.raw(train)
         ref = np.sort(train_raw)
-        # Rows the stream never scored (before the first fit) enter the likelihood's history
-        # with their in-sample scores.
+        # Rows the stream never scored (before the first refresh) enter the likelihood's
+        # history with their in-sample scores.
         past = cal[: seg.start].copy()
         gap = np.isnan(past[lo:])
         past[lo:][gap] = calibrated(ref, train_raw, cfg)[gap]
         past = past[~np.isnan(past)]
         mean, std = likelihood_params(past, cfg)
-        now = calibrated(ref, forest.raw(x[seg.start : seg.stop]), cfg)
+        now = calibrated(ref, scorer.raw(x[seg.start : seg.stop]), cfg)
         cal[seg.start : seg.stop] = now
         k = cfg.likelihood_short
         ma = moving_average(np.r_[past[-(k - 1) :] if k > 1 else [], now], k)[-len(now) :]

@@ -194,6 +194,13 @@ def score_corpus(
     return NabResult(norm, raw, thr, n_windows, det, fps)
 
 
+def false_alarms(f: NabFile, decision: np.ndarray) -> int:
+    """A 0/1 stream's detections outside every window of `f` and after the probation: the
+    ones NAB charges (how a file without windows is judged)."""
+    _, wid = sweep_points(f.ts, f.windows)
+    return int(np.sum((np.asarray(decision) > 0) & (wid == _OUTSIDE)))
+
+
 def score_files(
     files: list[NabFile], scores: dict[str, np.ndarray], profile: str = "standard"
 ) -> NabResult:

@@ -21,7 +21,7 @@ import pandas as pd
 from modelwatch import schema
 from modelwatch.config import DetectionConfig
 from modelwatch.detection.detector import metric_columns, robust_center_scale, schema_columns
-from modelwatch.detection.explain import MetricExplanation, explanation_json
+from modelwatch.detection.explain import explanation_json_rows
 from modelwatch.detection.forest import model_seed
 from modelwatch.detection.stream import stream_series
 from modelwatch.timestamps import naive_utc_columns
@@ -36,12 +36,7 @@ def explain_rows(names: list[str], train: np.ndarray, rows: np.ndarray, top_k: i
     with np.errstate(over="ignore", invalid="ignore"):  # 1e300 against a tiny scale: inf
         z = (rows - center) / scale
     order = np.argsort(-np.abs(np.nan_to_num(z)), axis=1)[:, :top_k]
-    return [
-        explanation_json(
-            MetricExplanation(names[j], float(xs[j]), float(center[j]), float(zs[j])) for j in row
-        )
-        for row, zs, xs in zip(order, z, rows, strict=True)
-    ]
+    return explanation_json_rows(names, order, rows, center, z)
 
 
 def replay_series(

@@ -15,7 +15,6 @@ from modelwatch import schema
 from modelwatch.config import DetectionConfig
 from modelwatch.detection.cache import DetectorStore
 from modelwatch.detection.detector import empirical_log_tail, fit_detector
-from modelwatch.detection.forest import PackedForest, fit_forest, grow_forest
 from modelwatch.detection.score import (
     SCORE_COLUMNS,
     STATUS_INSUFFICIENT,
@@ -42,61 +41,6 @@ def test_importing_detect_does_not_import_sklearn_or_scipy() -> None:
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 
-def _blob(n: int = 2000, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, 3))
-    x[:, 2] = np.where(rng.random(n) < 0.9, 0.0, x[:, 2])  # mostly constant feature
-    x[:10] += 8.0  # ten clear outliers
-    return x
-
-
-def test_packed_sklearn_forest_scores_exactly_like_sklearn() -> None:
-    from sklearn.ensemble import IsolationForest
-
-    x = _blob()
-    forest = IsolationForest(n_estimators=30, max_samples=128, random_state=3).fit(x)
-    packed = PackedForest.from_sklearn(forest)
-    np.testing.assert_allclose(packed.raw(x), -forest.score_samples(x), rtol=0, atol=1e-12)
-
-
-def test_numpy_forest_ranks_like_sklearn() -> None:
-    from scipy.stats import spearmanr
-    from sklearn.ensemble import IsolationForest
-
-    x = _blob()
-    ours = grow_forest(x, 100, 256, seed=1).raw(x)
-    ref = (
-        -IsolationForest(n_estimators=100, max_samples=256, random_state=1).fit(x).score_samples(x)
-    )
-    assert spearmanr(ours, ref)[0] > 0.9
-    assert ours[:10].min() > np.quantile(ours[10:], 0.99)  # outliers on top
-    assert abs(ours[10:].mean() - ref[10:].mean()) < 0.02  # same scale (path lengths)
-
-
-def test_forest_scores_in_chunks_exactly_as_in_one_pass() -> None:
-    x = _blob(n=1500)
-    forest = grow_forest(x, 40, 128, seed=2)
-    chunked = forest.raw(x)  # 1500 rows > CHUNK_ROWS: scored in three passes
-    forest.CHUNK_ROWS = 10_000
-    np.testing.assert_array_equal(chunked, forest.raw(x))
-
-
-def test_isotree_forest_ranks_like_sklearn() -> None:
-    """The maintained C++ forest, configured as the classic algorithm, on sklearn's scale."""
-    from scipy.stats import spearmanr
-    from sklearn.ensemble import IsolationForest
-
-    x = _blob()
-    cfg = DetectionConfig(forest_impl="isotree", n_estimators=100, max_samples=256)
-    ours = fit_forest(x, cfg, seed=1).raw(x)
-    ref = (
-        -IsolationForest(n_estimators=100, max_samples=256, random_state=1).fit(x).score_samples(x)
-    )
-    assert spearmanr(ours, ref)[0] > 0.9
-    assert ours[:10].min() > np.quantile(ours[10:], 0.99)
-    assert abs(ours[10:].mean() - ref[10:].mean()) < 0.02
-
-
 def test_empirical_log_tail_is_monotone_and_extends_beyond_the_reference() -> None:
     ref = np.sort(np.random.default_rng(0).exponential(size=1000))
     x = np.linspace(0, ref[-1] * 3, 200)
@@ -121,14 +65,15 @@ def test_empirical_log_tail_with_a_tail_quantile_is_exponential_above_it() -> No
 
 def test_refractory_fires_once_and_each_hit_extends_the_dead_time() -> None:
     cfg = DetectionConfig(refractory_rows=3, row_threshold=0.5)
-    score = np.array([0.0, 0.9, 0.0, 0.8, 0.0, 0.0, 0.7, 0.0, 0.0, 0.6])
+    score = np.array([0.0, 0.9, 0.0, 0.0, 0.8, 0.0, 0.0, 0.0, 0.7, 0.0, 0.0, 0.0, 0.0, 0.6])
     out, fired = refractory(score, cfg)
-    # 1 fires; 3 is a hit within 3 rows of it (suppressed, extends); 6 is 3 rows after 3
-    # and 9 three after 6: both fire
-    assert np.flatnonzero(fired).tolist() == [1, 6, 9]
-    assert out[3] == pytest.approx(0.8 * cfg.refractory_damp) and out[3] < cfg.row_threshold
+    # 1 fires and silences rows 2-4; 4 is a hit within them (suppressed, silences 5-7); 8 is
+    # the first row after that dead time: it fires; 13 is 5 rows after 8: it fires too
+    assert np.flatnonzero(fired).tolist() == [1, 8, 13]
+    assert out[4] == pytest.approx(0.8 * cfg.refractory_damp) and out[4] < cfg.row_threshold
     assert (out >= cfg.row_threshold).tolist() == fired.tolist()  # the sweep sees the decisions
-    assert out[0] == 0.0 and out[1] == 0.9
+    assert out[fired].tolist() == [1.0, 1.0, 1.0]  # a detection scores 1, whatever its margin
+    assert out[0] == 0.0 and out[2] == 0.0
 
 
 def test_a_run_of_red_zone_tails_scores_red_once() -> None:
@@ -177,6 +122,52 @@ def test_stream_is_causal_scores_of_a_prefix_do_not_change() -> None:
         np.testing.assert_array_equal(part[1], whole[1][:cut])
 
 
+def test_stream_sees_spikes_come_closer_together() -> None:
+    """Zeros with a pair of spikes every 100 rows, then four spikes within ten rows: every
+    value has been seen, only their density is new. The calibration's exponential tail stands
+    for the top 10 % of training rows, so a spike (2 % of them) reads as rare and the
+    likelihood's moving average leaves its norm on the burst; nowhere else."""
+    n = 4000
+    v = np.zeros(n)
+    v[np.arange(0, n, 100)] = v[np.arange(6, n, 100)] = 20.0
+    v[[2505, 2506, 2510, 2515]] = 20.0
+    ts = pd.date_range("2026-01-01", periods=n, freq="5min")
+    _, fired, _ = stream_series(v[:, None], ts.to_numpy(), DetectionConfig(), seed=0)
+    assert np.flatnonzero(fired).tolist() == [2506]
+
+
+def test_stream_refits_the_forest_once_its_rows_are_replaced(monkeypatch) -> None:
+    """Refreshes every `stream_refit_rows`; the forest itself only when every row it learnt
+    from has been replaced (doubling while young, then every `stream_train_rows`)."""
+    from modelwatch.detection import stream
+
+    fits: list[int] = []
+    real = stream.fit_scorer
+    monkeypatch.setattr(
+        stream, "fit_scorer", lambda x, cfg, *a: fits.append(len(x)) or real(x, cfg, *a)
+    )
+    cfg = DetectionConfig(stream_trees=10)
+    values, ts = _noisy(7000)
+    starts = [s.start for s in stream.fit_schedule(ts.to_numpy(), cfg)]
+    stream_series(values, ts.to_numpy(), cfg, seed=0)
+    # refreshes at 96, 192, 384, 672, 960, ...; the forest at 96, 192, 384, 960 (576 rows
+    # after 384), then 2,016 rows after each fit on a full window
+    assert fits == [96, 192, 384, 960, 2016, 2016, 2016]
+    assert len(starts) > 20
+    fits.clear()
+    stream_series(values, ts.to_numpy(), cfg.model_copy(update={"scorer": "zscore"}), seed=0)
+    assert len(fits) == len(starts)  # a robust z is refitted at every refresh
+
+
+def test_zscore_scorer_fires_on_a_level_shift_and_not_on_the_daily_cycle() -> None:
+    cfg = DetectionConfig(scorer="zscore")
+    values, ts = _noisy()
+    values[2400:, 0] += 5.0  # a shift beyond the range
+    _, fired, _ = stream_series(values, ts.to_numpy(), cfg, seed=0)
+    assert fired[2400]
+    assert fired[:2400].sum() <= 3
+
+
 def _model_frames(fleet, model_id: str, hour):
     m = fleet.metrics[fleet.metrics[schema.MODEL_ID] == model_id]
     rows = m[(m[schema.TS] >= hour) & (m[schema.TS] < hour + timedelta(hours=1))]
@@ -205,6 +196,18 @@ def test_detect_models_contract_and_incident_hour(fleet) -> None:
     zs = [abs(e["robust_z"]) for e in expl]
     assert zs == sorted(zs, reverse=True)
     assert by.loc["model-000", "top_metrics"].split(",")[0] == expl[0]["metric"]
+
+
+def test_the_hourly_stage_takes_the_robust_z_scorer_too(fleet) -> None:
+    """`scorer: zscore` in the DAG's path: the same features, calibration and decision, a
+    robust z of the features in place of the forest (what a what-if run compares)."""
+    hour = DEMO_DAY + timedelta(hours=10)  # model-000's traffic surge (09-13)
+    ts = fleet.metrics[schema.TS]
+    rows = fleet.metrics[(ts >= hour) & (ts < hour + timedelta(hours=1))]
+    hist = fleet.metrics[(ts >= hour - timedelta(days=7)) & (ts < hour)]
+    cfg = DetectionConfig(scorer="zscore")
+    by = detect_models(rows, hist, ["model-000", "model-008"], hour, cfg).set_index("model_id")
+    assert by.loc["model-000", "is_anomaly"] and not by.loc["model-008", "is_anomaly"]
 
 
 def test_insufficient_history_is_reported_not_scored(fleet) -> None:

@@ -16,6 +16,7 @@ from modelwatch.detection.explain import (
     MetricExplanation,
     explanation_entry,
     explanation_json,
+    explanation_json_rows,
 )
 from modelwatch.detection.score import detect_models
 from modelwatch.evaluation.replay import explain_rows
@@ -81,3 +82,25 @@ def test_replay_explanations_are_strict_json_too() -> None:
         warnings.simplefilter("error")
         texts = explain_rows(["value"], values[:300], values, 1)
     assert strict_loads(texts[350])[0]["robust_z"] == Z_CAP
+
+
+def test_many_rows_at_once_are_written_exactly_as_one_at_a_time() -> None:
+    """The replay's fast path (`explanation_json_rows`) writes the same text as
+    `explanation_json`, for ordinary values, non-finite ones, capped z and odd names."""
+    rng = np.random.default_rng(3)
+    names = ["cpu", "disk", 'we"ird\\name', "größe"]
+    observed = rng.normal(size=(400, 4)) * 10.0 ** rng.integers(-8, 9, size=(400, 4))
+    z = rng.normal(size=(400, 4)) * 10.0 ** rng.integers(-3, 9, size=(400, 4))
+    observed[:6, 0] = [np.nan, np.inf, -np.inf, 1e300, -0.0, 0.1 + 0.2]
+    z[:6, 1] = [np.nan, np.inf, -np.inf, 1e6, -1e6 - 1e-9, 2.0000004]
+    baseline = np.array([0.123456789, np.nan, -1e-12, 5.0])
+    order = np.argsort(-np.abs(np.nan_to_num(z)), axis=1)[:, :3]
+    fast = explanation_json_rows(names, order, observed, baseline, z)
+    slow = [
+        explanation_json(
+            MetricExplanation(names[j], float(observed[i, j]), float(baseline[j]), float(z[i, j]))
+            for j in order[i]
+        )
+        for i in range(len(z))
+    ]
+    assert fast == slow

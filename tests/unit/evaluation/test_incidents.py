@@ -181,3 +181,13 @@ def test_cli_replay_then_evaluate(tmp_path, capsys) -> None:
     assert args.func(args) == 0
     out = capsys.readouterr().out
     assert "event recall         1.000" in out and (tmp_path / "r.md").exists()
+
+
+def test_false_alarms_are_the_detections_nab_charges() -> None:
+    """Outside every window and after the probation: in a window or in the first 15 % of
+    the rows, a detection is not a false alarm."""
+    ts = pd.date_range("2026-01-01", periods=1000, freq="5min")
+    f = nab.NabFile("x.csv", pd.Series(ts), np.zeros(1000), [(ts[500], ts[600])])
+    decision = np.zeros(1000)
+    decision[[10, 149, 550, 700, 900]] = 1  # probation, probation, window, outside, outside
+    assert nab.false_alarms(f, decision) == 2

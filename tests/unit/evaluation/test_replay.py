@@ -14,7 +14,7 @@ from modelwatch.detection.stream import fit_schedule
 from modelwatch.evaluation import replay as rp
 from tests.unit.detection.frames import week_and_hour
 
-CFG = DetectionConfig(n_estimators=50)
+CFG = DetectionConfig(stream_trees=50)
 
 
 def _series(model: str, days: int = 6, seed: int = 0, spike_at: int | None = None) -> pd.DataFrame:
@@ -97,6 +97,25 @@ def test_an_hourly_series_is_refitted_by_rows_not_by_days() -> None:
     a = [s.start for s in fit_schedule(hourly, CFG)]
     b = [s.start for s in fit_schedule(five_min, CFG)]
     assert a == b and np.diff(a)[-1] == CFG.stream_refit_rows
+
+
+def test_a_series_with_hundreds_of_rows_an_hour_is_refreshed_at_every_hour() -> None:
+    """Ten-second rows (360 an hour): state is only refreshed at hour boundaries, so the first
+    refresh waits for the first boundary past `stream_min_rows`, then one comes every hour
+    (more than `stream_refit_rows` rows pass in each); a row is never scored by a refresh
+    made within its own hour."""
+    ts = pd.date_range("2026-01-01", periods=360 * 6, freq="10s").to_numpy()
+    assert [s.start for s in fit_schedule(ts, CFG)] == [360, 720, 1080, 1440, 1800]
+
+
+def test_one_row_an_hour_is_scored_and_fires_as_five_minute_rows_do() -> None:
+    """A source with a one-hour interval: the same values one hour apart score as they do
+    five minutes apart (everything counts rows), so a spike fires on its own row."""
+    five = _series("a", spike_at=4 * 288 + 100)
+    hourly = five.assign(ts=pd.date_range("2026-03-01", periods=len(five), freq="h"))
+    a, b = rp.replay(five, CFG), rp.replay(hourly, CFG)
+    np.testing.assert_array_equal(a["score"], b["score"])
+    assert b["is_anomaly"].iloc[4 * 288 + 100]
 
 
 def test_our_serving_schema_is_refused_with_where_to_replay_it(fleet) -> None:
