@@ -19,7 +19,6 @@ from modelwatch.detection.detector import Detector
 
 #: Bumped whenever a fitted detector's contents change shape or its classes move module, so
 #: files pickled by older code are refitted instead of loaded (it is part of every file's key).
-#: 4: `Detector` and `PackedForest` moved out of `detection/detector.py` (now `forest.py`).
 #: 6: `SeasonalBaseline` carries the declared metrics (`extras`, `downward_only`).
 STORE_FORMAT = 6
 
