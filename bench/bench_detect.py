@@ -3,7 +3,7 @@
     nice -n 10 .venv/bin/python bench/bench_detect.py [--models 1000] [--shard 50]
 
 Naive: for every model, every hour, fit a default sklearn IsolationForest on its 7-day history
-and score the hour. Ours: `detection.hourly.detect_models` per shard of 50 models (as the DAG's
+and score the hour. Ours: `detection.score.detect_models` per shard of 50 models (as the DAG's
 mapped detect tasks do) with the per-model, per-day `DetectorStore`: the day's first hour fits and
 saves each model's detector ("cold"), the other 23 hours load it ("warm", timed on a fresh
 store, as a new task process would). The ratio printed is naive / ours over a whole day

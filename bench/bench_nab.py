@@ -213,7 +213,7 @@ def resample(f: nab.NabFile, period: str) -> nab.NabFile:
 def reference_seconds() -> float:
     """CPU seconds of the reference workload: scikit-learn's IsolationForest (100 trees) fitted
     on 2,016 rows and scoring 288, twenty times. Timed in the same run as a replay, it puts the
-    replay's time in units of the forest's own cost on this machine and its load."""
+    replay's time in units of the forest's own cost on the machine it runs on, at its load."""
     from sklearn.ensemble import IsolationForest
 
     rng = np.random.default_rng(0)

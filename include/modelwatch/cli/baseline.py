@@ -2,7 +2,7 @@
 
 The model's detectors learn from the onset of its current anomalous run from the next hour
 processed on (or `--hour`), and its open anomaly alert resolves then, saying who accepted it
-and why (stored in `mw_baselines`; see docs/detection.md#new-normal).
+and why (stored in `mw_baselines`; see docs/detection.md#baselines).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ The older spellings keep their meaning for one release and print a one-line depr
 warning on stderr: `run --hour H [--until U]` is `--from H --to U+1h` (U inclusive, H when
 absent); `--start/--end` are `--from/--to`; `replay --quiet` and `whatif --quiet` (the progress
 bar) are `--no-progress`. An empty or reversed range is an error before anything is read or
-written (it used to run nothing and exit 0).
+written (never a run of nothing that exits 0).
 """
 
 from __future__ import annotations

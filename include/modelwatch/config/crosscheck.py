@@ -1,8 +1,8 @@
 """Checks across sections, applied wherever settings are loaded (the DAG's tasks, every CLI
 command): a name that points at nothing fails the load, before any table is touched.
 
-A receiver typo (`receivers: [log, slack_ads]` without a channel `slack_ads`) used to pass
-loading and then fail every delivery quietly, run after run. So every receiver named in
+A receiver typo (`receivers: [log, slack_ads]` without a channel `slack_ads`) would otherwise
+pass loading and then fail every delivery quietly, run after run. So every receiver named in
 `alerts.receivers` and in each route must be a channel of `alerts.channels` or the built-in
 `log`. Route and maintenance matchers are checked per field (`alerts.check_matchers`), and an
 override's label matchers against the labels table (`overrides.check_label_source`).

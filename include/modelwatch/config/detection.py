@@ -177,9 +177,9 @@ class DetectionConfig(MetricsAware):
     @model_validator(mode="before")
     @classmethod
     def _deprecated(cls, data: Any) -> Any:
-        """`forest_impl` chose among three forests; scikit-learn's is now the only one. A
-        settings file that still names it loads, with a warning, for one release (a
-        FutureWarning: the deprecation warning Python shows to users by default)."""
+        """`forest_impl` is a retired key (it chose among forests; scikit-learn's is the only
+        one, decision 0006). A settings file that still names it loads, with a warning, for one
+        release (a FutureWarning: the deprecation warning Python shows to users by default)."""
         if isinstance(data, dict) and "forest_impl" in data:
             data = {k: v for k, v in data.items() if k != "forest_impl"}
             warnings.warn(

@@ -19,7 +19,6 @@ from modelwatch.detection.detector import Detector
 
 #: Bumped whenever a fitted detector's contents change shape or its classes move module, so
 #: files pickled by older code are refitted instead of loaded (it is part of every file's key).
-#: 4: `Detector` and `PackedForest` moved out of `detection/detector.py` (now `forest.py`).
 #: 6: `SeasonalBaseline` carries the declared metrics (`extras`, `downward_only`).
 STORE_FORMAT = 6
 
@@ -41,8 +40,8 @@ def file_key(model_id: str) -> str:
 
 def settings_key(cfg: DetectionConfig) -> str:
     """The detection settings a stored detector depends on, as text. An empty
-    `exclude_metrics` is left out, so the fleet's key (and its cached detectors) stayed the
-    same when the field came; a model whose override excludes metrics gets a key of its own."""
+    `exclude_metrics` is left out, so the fleet's key does not depend on a field it does not
+    use; a model whose override excludes metrics gets a key of its own."""
     return cfg.model_dump_json(exclude=None if cfg.exclude_metrics else {"exclude_metrics"})
 
 
@@ -63,7 +62,7 @@ class DetectorStore:
     def __init__(self, root: str | Path, cfg: DetectionConfig) -> None:
         self.root = Path(root)
         key = f"{STORE_FORMAT}:{settings_key(cfg)}"
-        if cfg.extra_metrics:  # none declared: the key every existing file was written under
+        if cfg.extra_metrics:  # none declared: the plain key, shared by every such fleet
             key += ":" + ",".join(m.model_dump_json() for m in cfg.extra_metrics)
         self.digest = hashlib.sha256(key.encode()).hexdigest()[:10]
         self.metrics = cfg.metric_names

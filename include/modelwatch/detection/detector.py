@@ -3,7 +3,7 @@
 A scorer (the Isolation Forest, or a robust z: `scorer.py`) fitted on the model's trailing clean
 history (`fit_detector`) gives each row a tail probability against the training rows, pushed
 towards 1 when a feature leaves the range it took in training (a forest cannot see that). The
-hourly decision (`hourly.py`) starts from these tails; the replay's per-row stream
+hourly decision (`score.py`) starts from these tails; the replay's per-row stream
 (`stream.py`) shares the scorers and `empirical_log_tail`. See docs/detection.md.
 """
 

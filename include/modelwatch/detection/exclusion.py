@@ -31,7 +31,7 @@ FEATURE_INPUTS: dict[str, tuple[str, ...]] = {
 
 def kept_features(exclude: Iterable[str], features: Sequence[str] = FEATURES) -> np.ndarray | None:
     """Indices of the features that read no excluded metric; None when nothing is excluded
-    (the detector then sees every feature, exactly as before overrides existed)."""
+    (the detector then sees every feature, as the fleet's detector does)."""
     gone = set(exclude)
     if not gone:
         return None

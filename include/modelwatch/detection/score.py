@@ -1,7 +1,7 @@
 """The DAG's detect stage: each model's hour scored by that day's detector, as `mw_scores` rows.
 
 The day's detector is fitted on the model's trailing clean history (or loaded from the day's
-cache, `store.DetectorStore`); the hour's score is the tail of its median minute (robust to a
+cache, `cache.DetectorStore`); the hour's score is the tail of its median minute (robust to a
 few odd minutes), in [0, 1] and comparable across models: about 0.5 for a typical hour, near 1
 for an hour unlike anything in the model's history. A model that cannot be scored still gets a
 row, with the reason in `status`.

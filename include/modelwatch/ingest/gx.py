@@ -40,8 +40,8 @@ def frame_batches() -> tuple[Any, Any]:
     Built once per thread and kept: an in-memory context with one pandas datasource, no files,
     no analytics, no tqdm bars in task logs. Suites are validated on a batch directly
     (`Batch.validate`), so nothing is added to the context per hour and names never collide;
-    a fresh context, datasource, suite and validation definition per suite run used to cost
-    15-22 % of validating an hour, and every replayed hour paid it three times.
+    a fresh context, datasource, suite and validation definition per suite run would cost
+    15-22 % of validating an hour, three times in every hour.
     """
     cached = getattr(_LOCAL, "batches", None)
     if cached is None:

@@ -5,8 +5,8 @@ The statements are SQLAlchemy Core (`sql_source.py`), so placeholders, identifie
 
 - `WarehouseReader`: the source is the warehouse (DuckDB or PostgreSQL). The statement is
   compiled for PostgreSQL's grammar, which both speak, and run by the warehouse's backend
-  (Arrow in, one JSON parameter for any number of ids): the same reads as before sources
-  existed, as fast.
+  (Arrow in, one JSON parameter for any number of ids): the fastest way to read the
+  warehouse.
 - `EngineReader`: any other SQL connection, through the SQLAlchemy engine of its Airflow hook
   (`sql_engine.py`): PostgreSQL, SQLite, DuckDB, Snowflake, BigQuery, Trino, MySQL, ...
 """

@@ -120,7 +120,9 @@ def replay_frame(
     with scratch_warehouse() as (scratch, folders):
         with open_warehouse(scratch) as wh:
             wh.create_from_frame("model_metrics", frame)
-        scores, alerts = backfill_scratch(scratch, [h.to_pydatetime() for h in hours], mine, folders)
+        scores, alerts = backfill_scratch(
+            scratch, [h.to_pydatetime() for h in hours], mine, folders
+        )
     scored = frame if start is None else frame[ts >= pd.Timestamp(start)]
     return Replayed(verdicts_to_rows(scored, scores), scores, alerts)
 
@@ -143,7 +145,9 @@ def replay_warehouse(
     hours = list(pd.date_range(start, end, freq="h", inclusive="left"))
     with scratch_warehouse() as (scratch, folders):
         copy_inputs(production, scratch, settings, first, end, start, models)
-        scores, alerts = backfill_scratch(scratch, [h.to_pydatetime() for h in hours], mine, folders)
+        scores, alerts = backfill_scratch(
+            scratch, [h.to_pydatetime() for h in hours], mine, folders
+        )
         with open_warehouse(scratch) as wh:
             rows = wh.query(
                 "SELECT * FROM model_metrics WHERE ts >= :a AND ts < :b", {"a": start, "b": end}

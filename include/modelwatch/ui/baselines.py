@@ -3,7 +3,7 @@
 Same rules as the approvals form: the caller is authenticated (the app's `require_reader`),
 a cookie-authenticated post must come from the Airflow UI's own origin, and accepting needs
 the right to edit the `model_health` DAG (it changes what the DAG will judge). The move is
-stored with the caller's name and reason (`detection.baselines.accept`, as the CLI does).
+stored with the caller's name and reason (`detection.tables.accept`, as the CLI does).
 """
 
 from __future__ import annotations

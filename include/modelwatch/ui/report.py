@@ -1,6 +1,6 @@
 """The human report of an hour: one HTML page with the hour's findings and plots.
 
-Written by the run's last step (`pipeline.step_summary`) into the hour's report folder, beside
+Written by the run's last step (`pipeline.steps.summary`) into the hour's report folder, beside
 the alert step's `alerts.md` and plots (`folders.Folders.report`, one folder per hour), and served
 by the Model health view at `/modelwatch/reports/<hour>/report.html`. Everything in it is read
 back from the warehouse, so it shows the whole hour whichever run (scheduled, rerun of a few

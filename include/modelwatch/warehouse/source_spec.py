@@ -2,10 +2,10 @@
 
 The source is separate from the warehouse: outputs go to the warehouse connection, inputs are
 read from the source's, and nothing is ever written to it. A `sql` source without its own
-connection (the default) is the warehouse itself, read through the warehouse's own backend as
-before; any other connection is read through its Airflow hook (`ingest.sql_engine`). Resolving
+connection (the default) is the warehouse itself, read through the warehouse's own
+backend; any other connection is read through its Airflow hook (`ingest.sql_engine`). Resolving
 needs only the connection's fields, never a network round trip; the open happens where the
-rows are read (`ingest.source.open_source`).
+rows are read (`ingest.connect.open_source`).
 """
 
 from __future__ import annotations
