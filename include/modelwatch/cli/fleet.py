@@ -37,8 +37,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_seed(args: argparse.Namespace, fleet=None) -> int:
-    """Create the input tables in the warehouse and load a simulated fleet (once)."""
-    from modelwatch.sim.fleet import simulate_fleet
+    """Create the input tables in the warehouse and load a simulated fleet (once), a chunk of
+    models at a time unless the fleet is made already."""
+    from modelwatch.sim.fleet import FleetStream
     from modelwatch.sim.seed import is_seeded, seed
     from modelwatch.warehouse import open_warehouse
 
@@ -46,7 +47,7 @@ def cmd_seed(args: argparse.Namespace, fleet=None) -> int:
         if is_seeded(wh):
             print("warehouse already seeded; leaving it as it is")
             return 0
-        fleet = fleet or simulate_fleet(_fleet_spec(args))
+        fleet = fleet or FleetStream(_fleet_spec(args))
         n = seed(wh, fleet)
     print(f"seeded {n:,} metric rows for {args.models} models and {len(fleet.incidents)} incidents")
     return 0

@@ -16,6 +16,7 @@ the assembly of the rows.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -85,6 +86,9 @@ _ERR_NOISE_SD = 0.3
 #: Models simulated together: big enough to amortise numpy call overhead, small enough that the
 #: block's temporaries (about 20 arrays of block x minutes) stay in the tens of megabytes.
 _BLOCK = 32
+#: Models a `FleetStream` chunk holds by default: 128 models of 8 days are 1.5 M rows, about
+#: 150 MB, so seeding 10,000 models never holds more than a few chunks.
+CHUNK_MODELS = 128
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,10 @@ class Fleet:
     incidents: pd.DataFrame
     models: pd.DataFrame
     predictions: pd.DataFrame | None = None  # FleetSpec.predictions > 0 only
+
+    def metric_chunks(self) -> Iterator[pd.DataFrame]:
+        """The metric rows as one chunk (what seeding reads from a fleet or a `FleetStream`)."""
+        yield self.metrics
 
 
 def model_ids(n: int) -> list[str]:
@@ -318,82 +326,150 @@ def _strings(codes: NDArray[np.integer], values: list[str]) -> pd.api.extensions
     return pd.array(arr, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
 
 
+def _noise_streams(seed: int, lo: int, hi: int) -> list[np.random.Generator]:
+    """Models lo..hi-1's own streams, advanced past their parameter draws: where their noise
+    starts (`draw_params` draws the same scalars per model whatever the models beside it)."""
+    gens = [model_rng(seed, i) for i in range(lo, hi)]
+    draw_params(gens)
+    return gens
+
+
+class FleetStream:
+    """A fleet simulated a chunk of models at a time, so no whole fleet's rows sit in memory.
+
+    `metric_chunks()` yields the metric rows of consecutive models, in the order (and with the
+    values) `simulate_fleet` returns them; the whole-fleet tables are small (incidents, models,
+    predictions), but the incidents and predictions are complete only once every chunk has
+    been made: a traffic surge's final size is known after its model's demand is simulated.
+    Chunks start at multiples of the simulation block, so each block sees the same models as
+    in a whole-fleet run.
+    """
+
+    def __init__(self, spec: FleetSpec = FleetSpec(), chunk_models: int = CHUNK_MODELS) -> None:
+        end = _validate(spec)
+        if chunk_models < 1:
+            raise ValueError(f"chunk_models must be >= 1, got {chunk_models}")
+        self.spec, self.grid = spec, _make_grid(end, spec.days)
+        n = spec.n_models
+        self.chunk_models = math.ceil(chunk_models / _BLOCK) * _BLOCK
+        self.ids = model_ids(n)
+        self.params = draw_params([model_rng(spec.seed, i) for i in range(n)])
+        inventory_rng = fleet_rng(spec.seed, 1)
+        teams = inventory_rng.integers(0, len(TEAMS), size=n)
+        critical = np.zeros(n, dtype=bool)
+        critical[inventory_rng.choice(n, size=max(1, round(n / 4)), replace=False)] = True
+        self._incidents = plan_incidents(
+            n, spec.seed, spec.extra_incident_share, self.grid.day0, self.params
+        )
+        self._offsets, self._local = _row_layout(n, self.grid.n, self._incidents)
+        self._by_model: dict[int, list[Incident]] = {}
+        for inc in self._incidents:
+            self._by_model.setdefault(inc.model, []).append(inc)
+        self._versions = [f"v{k}" for k in range(int(self.params.version.max()) + 2)]
+        self.models = pd.DataFrame(
+            {
+                MODEL_ID: pd.array(self.ids, dtype="str"),
+                "team": pd.array([TEAMS[k] for k in teams], dtype="str"),
+                "tier": pd.array(np.where(critical, "critical", "standard").tolist(), dtype="str"),
+                "base_replicas": self.params.replicas.copy(),
+            }
+        )
+        self._tables: tuple[pd.DataFrame, pd.DataFrame | None] | None = None
+        self._started = False
+
+    def metric_chunks(self) -> Iterator[pd.DataFrame]:
+        """The fleet's metric rows, `chunk_models` models a frame (once: the surge incidents
+        keep what their simulation measured)."""
+        if self._started:
+            raise RuntimeError("a FleetStream's chunks are made once; make a new stream")
+        self._started = True
+        n = self.spec.n_models
+        for lo in range(0, n, self.chunk_models):
+            yield self._chunk(lo, min(lo + self.chunk_models, n))
+        incidents = incidents_frame(self._incidents, self.ids, self.grid.ts)
+        predictions = None
+        if self.spec.predictions:
+            options = (self.spec.seed, self.spec.predictions, self.spec.labels)
+            hourly = (self.grid.ts[::60], self.grid.weekend[::60], self.grid.day0)
+            predictions, incidents = add_predictions(
+                incidents, self.ids, options, self.params, self._incidents, hourly
+            )
+        self._tables = (incidents, predictions)
+
+    @property
+    def incidents(self) -> pd.DataFrame:
+        """The incidents table (ground truth), once every chunk has been made."""
+        return self._finished()[0]
+
+    @property
+    def predictions(self) -> pd.DataFrame | None:
+        """The prediction samples (`FleetSpec.predictions` > 0), once every chunk is made."""
+        return self._finished()[1]
+
+    def _finished(self) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        if self._tables is None:
+            raise RuntimeError("the incidents are complete once every metric chunk is made")
+        return self._tables
+
+    def _chunk(self, lo: int, hi: int) -> pd.DataFrame:
+        """The metric rows of models lo..hi-1 (row offsets relative to the chunk)."""
+        spec, grid, params, local = self.spec, self.grid, self.params, self._local
+        t = grid.n
+        offsets = self._offsets - self._offsets[lo]
+        n_rows = int(offsets[hi])
+        float_cols = [c for c in METRIC_NAMES if c != "replicas"]
+        columns: dict[str, NDArray[np.generic]] = {c: np.empty(n_rows) for c in float_cols}
+        ts_col = np.empty(n_rows, dtype="datetime64[us]")
+        replicas_col = np.empty(n_rows, dtype=np.int64)
+        gens = _noise_streams(spec.seed, lo, hi)
+        z = np.empty((min(_BLOCK, hi - lo), N_STREAMS, t))
+        for b_lo in range(lo, hi, _BLOCK):
+            b_hi = min(b_lo + _BLOCK, hi)
+            for i in range(b_lo, b_hi):
+                gens[i - lo].standard_normal(out=z[i - b_lo])
+            block_incidents = [inc for i in range(b_lo, b_hi) for inc in self._by_model.get(i, [])]
+            block = _simulate_block(params, b_lo, b_hi, grid, z[: b_hi - b_lo], block_incidents)
+            for name, arr in block.items():
+                _write_block(columns[name], arr, b_lo, b_hi, offsets, local)
+            ts_block = np.broadcast_to(grid.ts, (b_hi - b_lo, t))
+            _write_block(ts_col, ts_block, b_lo, b_hi, offsets, local)
+            reps = np.broadcast_to(params.replicas[b_lo:b_hi, None], (b_hi - b_lo, t))
+            _write_block(replicas_col, reps, b_lo, b_hi, offsets, local)
+
+        counts = np.diff(offsets[lo : hi + 1])
+        id_codes = np.repeat(np.arange(lo, hi, dtype=np.int32), counts)
+        version_codes = np.repeat(params.version[lo:hi].astype(np.int32), counts)
+        for inc in (inc for i in range(lo, hi) for inc in self._by_model.get(i, [])):
+            i = inc.model
+            if inc.kind in ("latency_regression", "error_burst"):  # deploy, then roll back
+                version_codes[_rows_of(i, inc.start, inc.end, offsets, local)] += 1
+            if inc.null_id is not None:
+                for minute in inc.null_id:
+                    id_codes[_rows_of(i, int(minute), int(minute) + 1, offsets, local)] = -1
+            inc.detail = incident_detail(inc, params)
+
+        data: dict[str, object] = {
+            MODEL_ID: _strings(id_codes, self.ids),
+            TS: ts_col,
+            **columns,
+            "replicas": replicas_col,
+            MODEL_VERSION: _strings(version_codes, self._versions),
+        }
+        metrics = pd.DataFrame({c: data[c] for c in ALL_COLUMNS}, copy=False)
+        if spec.events:
+            metrics = apply_life_events(metrics, self.ids, spec.events, spec.seed, range(lo, hi))
+        return metrics
+
+
 def simulate_fleet(spec: FleetSpec = FleetSpec()) -> Fleet:
     """Simulate `spec.days` of one-minute telemetry for the fleet, with labelled incidents on the
-    last day (DEMO_DAY for the default `end`). Deterministic in `spec`."""
-    end = _validate(spec)
-    n, grid = spec.n_models, _make_grid(end, spec.days)
-    t = grid.n
-    gens = [model_rng(spec.seed, i) for i in range(n)]
-    params = draw_params(gens)
-    inventory_rng = fleet_rng(spec.seed, 1)
-    teams = inventory_rng.integers(0, len(TEAMS), size=n)
-    critical = np.zeros(n, dtype=bool)
-    critical[inventory_rng.choice(n, size=max(1, round(n / 4)), replace=False)] = True
-    incidents = plan_incidents(n, spec.seed, spec.extra_incident_share, grid.day0, params)
-
-    offsets, local = _row_layout(n, t, incidents)
-    n_rows = int(offsets[-1])
-    float_cols = [c for c in METRIC_NAMES if c != "replicas"]
-    columns: dict[str, NDArray[np.generic]] = {c: np.empty(n_rows) for c in float_cols}
-    ts_col = np.empty(n_rows, dtype="datetime64[us]")
-    replicas_col = np.empty(n_rows, dtype=np.int64)
-    by_model: dict[int, list[Incident]] = {}
-    for inc in incidents:
-        by_model.setdefault(inc.model, []).append(inc)
-
-    z = np.empty((_BLOCK, N_STREAMS, t))
-    for lo in range(0, n, _BLOCK):
-        hi = min(lo + _BLOCK, n)
-        for i in range(lo, hi):
-            gens[i].standard_normal(out=z[i - lo])
-        block_incidents = [inc for i in range(lo, hi) for inc in by_model.get(i, [])]
-        block = _simulate_block(params, lo, hi, grid, z[: hi - lo], block_incidents)
-        for name, arr in block.items():
-            _write_block(columns[name], arr, lo, hi, offsets, local)
-        _write_block(ts_col, np.broadcast_to(grid.ts, (hi - lo, t)), lo, hi, offsets, local)
-        reps = np.broadcast_to(params.replicas[lo:hi, None], (hi - lo, t))
-        _write_block(replicas_col, reps, lo, hi, offsets, local)
-
-    counts = np.diff(offsets)
-    id_codes = np.repeat(np.arange(n, dtype=np.int32), counts)
-    version_codes = np.repeat(params.version.astype(np.int32), counts)
-    for inc in incidents:
-        i = inc.model
-        if inc.kind in ("latency_regression", "error_burst"):  # deploy, then roll back
-            version_codes[_rows_of(i, inc.start, inc.end, offsets, local)] += 1
-        if inc.null_id is not None:
-            for minute in inc.null_id:
-                id_codes[_rows_of(i, int(minute), int(minute) + 1, offsets, local)] = -1
-        inc.detail = incident_detail(inc, params)
-
-    ids = model_ids(n)
-    versions = [f"v{k}" for k in range(int(params.version.max()) + 2)]
-    data: dict[str, object] = {
-        MODEL_ID: _strings(id_codes, ids),
-        TS: ts_col,
-        **columns,
-        "replicas": replicas_col,
-        MODEL_VERSION: _strings(version_codes, versions),
-    }
-    metrics = pd.DataFrame({c: data[c] for c in ALL_COLUMNS}, copy=False)
-    if spec.events:
-        metrics = apply_life_events(metrics, ids, spec.events, spec.seed)
-
-    incidents_df = incidents_frame(incidents, ids, grid.ts)
-    models_df = pd.DataFrame(
-        {
-            MODEL_ID: pd.array(ids, dtype="str"),
-            "team": pd.array([TEAMS[k] for k in teams], dtype="str"),
-            "tier": pd.array(np.where(critical, "critical", "standard").tolist(), dtype="str"),
-            "base_replicas": params.replicas.copy(),
-        }
+    last day (DEMO_DAY for the default `end`). Deterministic in `spec`; the whole fleet in
+    memory (`FleetStream` makes the same rows a chunk at a time)."""
+    stream = FleetStream(spec, chunk_models=spec.n_models)
+    (metrics,) = stream.metric_chunks()
+    return Fleet(
+        metrics=metrics,
+        incidents=stream.incidents,
+        models=stream.models,
+        predictions=stream.predictions,
     )
-    predictions = None
-    if spec.predictions:
-        options = (spec.seed, spec.predictions, spec.labels)
-        hourly = (grid.ts[::60], grid.weekend[::60], grid.day0)
-        predictions, incidents_df = add_predictions(
-            incidents_df, ids, options, params, incidents, hourly
-        )
-    return Fleet(metrics=metrics, incidents=incidents_df, models=models_df, predictions=predictions)

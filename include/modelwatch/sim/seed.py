@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from modelwatch.sim.fleet import Fleet
+from modelwatch.sim.fleet import Fleet, FleetStream
 from modelwatch.sim.life import EXTRA_METRIC
 from modelwatch.sim.story import Story
 from modelwatch.warehouse import Warehouse
@@ -79,18 +79,24 @@ def is_seeded(wh: Warehouse) -> bool:
     return int(wh.query("SELECT COUNT(*) AS n FROM model_metrics")["n"].iloc[0]) > 0
 
 
-def seed(wh: Warehouse, fleet: Fleet, story: Story | None = None) -> int:
+def seed(wh: Warehouse, fleet: Fleet | FleetStream, story: Story | None = None) -> int:
     """Create the input tables and load the fleet (and its story: logs, changes, labels, the
-    added incidents and every incident's cause) in one transaction; returns rows loaded."""
+    added incidents and every incident's cause) in one transaction; returns rows loaded.
+
+    A `FleetStream` is loaded a chunk of models at a time, so seeding a large fleet holds one
+    chunk's rows, never the fleet's."""
     if is_seeded(wh):
         raise RuntimeError("the warehouse already holds model_metrics rows; not seeding twice")
+    rows = 0
     with wh.transaction():
         for ddl in INPUT_DDL:
             wh.execute(ddl)
-        if EXTRA_METRIC in fleet.metrics.columns:  # opt-in (`sim.life` extra_metric) only
-            column = f"{EXTRA_METRIC} DOUBLE PRECISION"
-            wh.execute(f"ALTER TABLE model_metrics ADD COLUMN IF NOT EXISTS {column}")
-        wh.insert("model_metrics", fleet.metrics)
+        for chunk in fleet.metric_chunks():
+            if not rows and EXTRA_METRIC in chunk.columns:  # opt-in (`sim.life`) only
+                column = f"{EXTRA_METRIC} DOUBLE PRECISION"
+                wh.execute(f"ALTER TABLE model_metrics ADD COLUMN IF NOT EXISTS {column}")
+            rows += wh.insert("model_metrics", chunk)
+            del chunk  # the next chunk is made before the loop rebinds the name
         wh.insert("incidents", fleet.incidents)
         wh.insert("models", fleet.models)
         if fleet.predictions is not None:
@@ -108,5 +114,5 @@ def seed(wh: Warehouse, fleet: Fleet, story: Story | None = None) -> int:
             wh.execute("CREATE INDEX IF NOT EXISTS model_logs_ts ON model_logs (ts)")
         # every hourly read is a time window (and a model list): index after the bulk load
         wh.execute("CREATE INDEX IF NOT EXISTS model_metrics_ts ON model_metrics (ts, model_id)")
-    log.info("seeded %d metric rows, %d incidents", len(fleet.metrics), len(fleet.incidents))
-    return len(fleet.metrics)
+    log.info("seeded %d metric rows, %d incidents", rows, len(fleet.incidents))
+    return rows
