@@ -81,3 +81,26 @@ def test_seeding_a_stream_loads_the_rows_of_the_whole_fleet(tmp_path, whole) -> 
     for table, frame in loaded("whole", whole).items():
         pd.testing.assert_frame_equal(streamed[table], frame, obj=table)
     assert "gpu_util" in streamed["model_metrics"].columns
+
+
+def test_an_interrupted_seed_leaves_the_warehouse_unseeded_and_seeds_again(tmp_path) -> None:
+    from modelwatch.sim.seed import is_seeded
+
+    spec = FleetSpec(n_models=40, days=1)
+
+    class Interrupted(FleetStream):
+        def metric_chunks(self):
+            chunks = super().metric_chunks()
+            yield next(chunks)  # one chunk committed, then the process dies
+            raise KeyboardInterrupt
+
+    rows = len(simulate_fleet(spec).metrics)
+    uri = spec_from_uri(f"duckdb:///{tmp_path}/w.duckdb")
+    with open_warehouse(uri, migrate=True) as wh:
+        with pytest.raises(KeyboardInterrupt):
+            seed(wh, Interrupted(spec, chunk_models=32))
+        assert not is_seeded(wh) and wh.table_exists("model_metrics_loading")
+        assert seed(wh, FleetStream(spec, chunk_models=32)) == rows
+        assert is_seeded(wh) and not wh.table_exists("model_metrics_loading")
+        got = wh.query("SELECT COUNT(*) AS n, COUNT(DISTINCT model_id) AS m FROM model_metrics")
+    assert (int(got["n"].iloc[0]), int(got["m"].iloc[0])) == (rows, 40)
