@@ -112,10 +112,13 @@ def seed(wh: Warehouse, fleet: Fleet | FleetStream, story: Story | None = None) 
             for ddl in INPUT_DDL:
                 wh.execute(ddl)
             _load_tables(wh, fleet, story)
-            # every hourly read is a time window (and a model list): index after the load
-            wh.execute(
-                "CREATE INDEX IF NOT EXISTS model_metrics_ts ON model_metrics (ts, model_id)"
-            )
+            if wh.dialect != "duckdb":
+                # every hourly read is a time window (and a model list): index after the load
+                wh.execute(
+                    "CREATE INDEX IF NOT EXISTS model_metrics_ts ON model_metrics (ts, model_id)"
+                )
+            # DuckDB scans instead: its index is built in memory (3.6 GB more at 3,000 models,
+            # out of memory in 2 GB at 10,000) and spared an hour's read of 1,000 models 0.08 s
     log.info("seeded %d metric rows, %d incidents", rows, len(fleet.incidents))
     return rows
 
