@@ -1,7 +1,10 @@
-"""`modelwatch seed`: a simulated fleet loaded once, a chunk of models at a time, with the rows
-the simulator makes for the same spec."""
+"""`modelwatch simulate` and `modelwatch seed`: a simulated fleet written to files or loaded once,
+a chunk of models at a time, with the rows the simulator makes for the same spec."""
 
 from __future__ import annotations
+
+import pandas as pd
+import pytest
 
 from modelwatch.cli.main import build_parser
 from modelwatch.sim.fleet import FleetSpec, simulate_fleet
@@ -24,3 +27,22 @@ def test_seed_loads_the_simulated_fleet_once(tmp_path, capsys) -> None:
     want = want.sort_values(["model_id", "ts", "latency_p99_ms"], na_position="last")
     assert len(got) == len(want) and incidents == len(expected.incidents)
     assert got["latency_p99_ms"].tolist() == want["latency_p99_ms"].tolist()
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_simulate_writes_the_fleet_to_a_file_a_chunk_at_a_time(tmp_path, capsys, suffix) -> None:
+    out = tmp_path / f"fleet{suffix}"
+    args = build_parser().parse_args(
+        ["simulate", "--models", "150", "--days", "1", "--out", str(out)]
+    )
+    assert args.func(args) == 0
+    expected = simulate_fleet(FleetSpec(n_models=150, days=1))
+    read = pd.read_parquet if suffix == ".parquet" else pd.read_csv
+    got = read(out)
+    assert len(got) == len(expected.metrics) and got["model_id"].nunique() == 150
+    assert (
+        got["latency_p99_ms"].round(9).tolist()
+        == expected.metrics["latency_p99_ms"].round(9).tolist()
+    )
+    assert len(read(tmp_path / f"fleet_incidents{suffix}")) == len(expected.incidents)
+    assert f"wrote {len(expected.metrics):,} rows" in capsys.readouterr().out
