@@ -32,7 +32,7 @@ pytest.importorskip("sshfs", reason="the SFTP store needs apache-airflow-provide
 #: asyncssh logs every connection at INFO, also from sshfs's closing thread at exit.
 logging.getLogger("asyncssh").setLevel(logging.WARNING)
 #: The surge starts at 09: the hours fit detectors, alert, and draw plots into the reports.
-HOURS = [DEMO_DAY + timedelta(hours=h) for h in (8, 9, 10)]
+HOURS = [DEMO_DAY + timedelta(hours=h) for h in (8, 9)]
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ See `DetectorStore` for why and how, and docs/detection.md#detector-cache.
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -84,9 +85,8 @@ class DetectorStore:
         if det is None:
             import joblib
 
-            try:  # one request to a store, not a look-up and then a read
-                with path.open("rb") as f:
-                    det = joblib.load(f)
+            try:  # the whole file in one read: a store answers each small read over the network
+                det = joblib.load(io.BytesIO(path.read_bytes()))
             except FileNotFoundError:
                 return None
             except Exception:  # a corrupt or foreign file: refit rather than fail the hour
