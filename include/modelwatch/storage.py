@@ -73,13 +73,6 @@ def describe(path: StorePath) -> str:
     return str(path)
 
 
-def from_text(text: str, like: StorePath) -> StorePath:
-    """A path written by `describe`, on the same store as `like` (its connection)."""
-    if is_local(like):
-        return Path(text)
-    return type(like)(text)
-
-
 # ---------------------------------------------------------------------------------- Parquet
 
 
@@ -147,6 +140,18 @@ def write_atomically(path: StorePath, write: Callable[[IO[bytes]], Any]) -> None
         raise
 
 
+def save_png(fig: Any, out: StorePath, dpi: int) -> None:
+    """A Matplotlib figure as a PNG file, locally or on a store (whole or not at all)."""
+    if is_local(out):
+        fig.savefig(out, dpi=dpi)
+        return
+    write_atomically(out, lambda f: fig.savefig(f, format="png", dpi=dpi))
+
+
+def write_text_atomically(path: StorePath, text: str) -> None:
+    write_atomically(path, lambda f: f.write(text.encode("utf-8")))
+
+
 # ------------------------------------------------------------------------------- clean-up
 
 
@@ -201,22 +206,10 @@ def files_below(path: StorePath) -> list[StorePath]:
         found = path.fs.find(path.path)
     except (FileNotFoundError, OSError):
         return []
-    return [from_text_on(path, f) for f in found]
+    return [_below(path, f) for f in found]
 
 
-def from_text_on(root: StorePath, fs_path: str) -> StorePath:
+def _below(root: StorePath, fs_path: str) -> StorePath:
     """The store path of a filesystem path `fs_path` found below `root`."""
     relative = fs_path[len(root.path.rstrip("/")) :].lstrip("/")
     return root / relative if relative else root
-
-
-def save_png(fig: Any, out: StorePath, dpi: int) -> None:
-    """A Matplotlib figure as a PNG file, locally or on a store (whole or not at all)."""
-    if is_local(out):
-        fig.savefig(out, dpi=dpi)
-        return
-    write_atomically(out, lambda f: fig.savefig(f, format="png", dpi=dpi))
-
-
-def write_text_atomically(path: StorePath, text: str) -> None:
-    write_atomically(path, lambda f: f.write(text.encode("utf-8")))

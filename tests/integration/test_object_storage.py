@@ -117,3 +117,22 @@ def test_a_detector_fitted_on_the_store_is_loaded_from_it_by_another_process(
     assert "history_rows 0" in done.stdout.splitlines()
     staged = served.root / "mw" / "staging" / "20261101T09" / "other_worker"
     assert (staged / "hour.parquet").is_file()  # on the server's disk
+
+
+def test_check_finds_the_store_answering_and_names_a_wrong_password(store, settings, monkeypatch):
+    from modelwatch.cli.check import OK, PROBLEM, check_files
+
+    served, conn = store
+    monkeypatch.setenv(STAGING_ENV, f"sftp://{conn}@/mw/staging")
+    monkeypatch.delenv(REPORT_ENV, raising=False)
+    found = {f.check: f for f in check_files(settings)}
+    assert found["staging"].state == found["reports"].state == OK
+    assert f"sftp://{conn}@/mw/staging" in found["staging"].message
+
+    wrong = f"refused_{uuid.uuid4().hex[:8]}"
+    bad = served.connection().replace(":sftp-test-password@", ":not-the-password@")
+    monkeypatch.setenv(f"AIRFLOW_CONN_{wrong.upper()}", bad)
+    monkeypatch.setenv(STAGING_ENV, f"sftp://{wrong}@/mw/staging")
+    found = {f.check: f for f in check_files(settings)}
+    assert found["staging"].state == PROBLEM
+    assert "not-the-password" not in found["staging"].message
