@@ -108,8 +108,11 @@ class Settings(StrictModel):
     )
     staging_dir: str = Field(
         ".data/staging",
-        description="Where tasks hand data to each other (one folder per run); env "
-        "`MODELWATCH_STAGING_DIR` wins.",
+        description="Where tasks hand data to each other (one folder per run) and the "
+        "detector cache lives: a local folder, or a store URL that workers on several "
+        "machines share, with the Airflow connection's id before `@` "
+        "(`s3://aws_default@bucket/modelwatch/staging`, `sftp://files@/srv/staging`; any "
+        "scheme an installed Airflow provider registers); env `MODELWATCH_STAGING_DIR` wins.",
     )
 
     @model_validator(mode="after")
