@@ -7,6 +7,7 @@ ConfigError with one line per problem: the file, the line, the key path (config/
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from pathlib import Path
@@ -163,6 +164,14 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         text = p.read_text()
     except OSError as exc:
         raise ConfigError(f"cannot read config file {p}: {exc.strerror or exc}") from exc
+    return _settings_from(p, text)
+
+
+@functools.lru_cache(maxsize=8)
+def _settings_from(p: Path, text: str) -> Settings:
+    """The settings a file's text holds, parsed and checked once per process and text: every
+    task of an hour reads them, and pure-Python YAML alone takes tens of ms for the shipped
+    file. Shared safely: settings are frozen. A file that does not parse raises every time."""
     try:
         raw = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
