@@ -61,7 +61,9 @@ def step(name: str, **item):
     },
 )
 def model_health():
-    @task(pool="default_pool")
+    # A task returning a dict pushes it as one XCom (`multiple_outputs=False`): TaskFlow would
+    # also push each key as an XCom of its own, an execution API call apiece, read by nothing.
+    @task(pool="default_pool", multiple_outputs=False)
     def resolve() -> dict:
         return step("resolve")
 
@@ -69,11 +71,11 @@ def model_health():
     def landed() -> bool:
         return step("landed")
 
-    @task
+    @task(multiple_outputs=False)
     def extract() -> dict:
         return step("extract")
 
-    @task
+    @task(multiple_outputs=False)
     def logs() -> dict:
         return step("logs")
 
@@ -81,15 +83,15 @@ def model_health():
     def validate() -> list[list[str]]:
         return step("validate")
 
-    @task(pool="default_pool", map_index_template="{{ shard_label }}")
+    @task(pool="default_pool", map_index_template="{{ shard_label }}", multiple_outputs=False)
     def detect(shard: list[str]) -> dict:
         return step("detect", shard=shard)
 
-    @task
+    @task(multiple_outputs=False)
     def drift() -> dict:
         return step("drift")
 
-    @task
+    @task(multiple_outputs=False)
     def persist() -> dict:
         return step("persist")
 
@@ -97,11 +99,11 @@ def model_health():
     def route() -> list[str]:
         return step("route")
 
-    @task
+    @task(multiple_outputs=False)
     def alert() -> dict:
         return step("alert")
 
-    @task
+    @task(multiple_outputs=False)
     def remediate() -> dict:
         return step("remediate")
 
@@ -119,11 +121,11 @@ def model_health():
         response_timeout=APPROVAL_TIMEOUT,
     )
 
-    @task
+    @task(multiple_outputs=False)
     def record_approval() -> dict:
         return step("record_approval")
 
-    @task
+    @task(multiple_outputs=False)
     def dispatch() -> dict:
         return step("dispatch")
 
@@ -131,7 +133,7 @@ def model_health():
     def all_clear() -> None:
         """Nothing anomalous and no open alerts: nothing to do."""
 
-    @task
+    @task(multiple_outputs=False)
     def summary() -> dict:
         return step("summary")
 

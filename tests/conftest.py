@@ -149,6 +149,27 @@ TIERS = ("unit", "integration", "dags", "deployment")
 REAL_SERVER_MARKERS = ("airflow_server", "celery", "browser")
 
 
+@pytest.fixture
+def one_spike(tmp_path: Path) -> Path:
+    """Five days of one 5-minute series `x` with one spike on the fifth day (`in.csv`), its
+    incident (`inc.csv`) and a settings file without dead time (`cfg.yaml`), in `tmp_path`."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    ts = pd.date_range("2026-01-01", periods=5 * 288, freq="5min")
+    value = 10 + rng.normal(0, 1, len(ts))
+    value[4 * 288] += 50
+    pd.DataFrame({"model_id": "x", "ts": ts, "value": value}).to_csv(
+        tmp_path / "in.csv", index=False
+    )
+    pd.DataFrame(
+        {"model_id": ["x"], "start": [ts[4 * 288 - 10]], "end": [ts[4 * 288 + 10]]}
+    ).to_csv(tmp_path / "inc.csv", index=False)
+    (tmp_path / "cfg.yaml").write_text("detection:\n  refractory_rows: 0\n")
+    return tmp_path
+
+
 def _tier(nodeid: str) -> str | None:
     parts = nodeid.split("::", 1)[0].split("/")
     return parts[1] if len(parts) > 2 and parts[0] == "tests" and parts[1] in TIERS else None

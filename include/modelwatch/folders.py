@@ -1,8 +1,10 @@
 """Where a deployment keeps its files: the tasks' staging, the hour reports, the detector cache.
 
-Read from the environment once, at an edge (the Airflow task adapter, the CLI, the demo, the
-view), by `Folders.from_env`; everything below receives the folders it may use. A what-if
-shadow gets folders of its own (`for_shadow`), so it never reads or prunes production's files.
+Each root is a local folder or a store URL (`storage.location`: workers on several machines
+share a store instead of a network volume). Read from the environment once, at an edge (the
+Airflow task adapter, the CLI, the demo, the view), by `Folders.from_env`; everything below
+receives the folders it may use. A what-if shadow gets folders of its own (`for_shadow`), so it
+never reads or prunes production's files.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from pathlib import Path
 
 from modelwatch.config import Settings
+from modelwatch.storage import StorePath, location
 
 #: Environment variables that move the folders (deployment settings, not modelwatch settings).
 STAGING_ENV = "MODELWATCH_STAGING_DIR"
@@ -33,10 +35,11 @@ def hour_key(hour: datetime) -> str:
 
 @dataclass(frozen=True)
 class Folders:
-    """The three roots, absolute; `shadow` names the what-if shadow they belong to, if any."""
+    """The roots, absolute (local folders or store paths); `shadow` names the what-if shadow
+    they belong to, if any."""
 
-    staging: Path
-    reports: Path
+    staging: StorePath
+    reports: StorePath
     shadow: str | None = None
 
     @classmethod
@@ -45,9 +48,9 @@ class Folders:
         or `staging_dir`; reports from `MODELWATCH_REPORT_DIR` or `alerts.report_dir`, else
         `reports/` beside staging."""
         env = os.environ if env is None else env
-        staging = Path(env.get(STAGING_ENV) or settings.staging_dir).resolve()
+        staging = location(env.get(STAGING_ENV) or settings.staging_dir)
         chosen = env.get(REPORT_ENV) or settings.alerts.report_dir
-        reports = Path(chosen).resolve() if chosen else staging.parent / "reports"
+        reports = location(chosen) if chosen else staging.parent / "reports"
         return cls(staging, reports)
 
     def for_shadow(self, name: str | None) -> Folders:
@@ -62,21 +65,21 @@ class Folders:
             shadow=name,
         )
 
-    def run(self, hour: datetime, run_id: str) -> Path:
+    def run(self, hour: datetime, run_id: str) -> StorePath:
         """A run's own staging folder, so concurrent runs of one hour never share files."""
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id)[:120]
         return self.staging / hour_key(hour) / safe
 
-    def training(self, day: datetime) -> Path:
+    def training(self, day: datetime) -> StorePath:
         """The daily training's staging folder for `day`."""
         return self.staging / "_training" / f"{day:%Y%m%d}"
 
-    def detectors(self, source: str) -> Path:
+    def detectors(self, source: str) -> StorePath:
         """The detector cache of one metrics source (`source`: a log-safe description of its
         connection), so two warehouses never share fitted detectors."""
         digest = hashlib.sha256(source.encode()).hexdigest()[:10]
         return self.staging / "_detectors" / digest
 
-    def report(self, hour: datetime) -> Path:
+    def report(self, hour: datetime) -> StorePath:
         """The hour's report folder: report, alert notes and plots together."""
         return self.reports / hour_key(hour)

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from modelwatch import schema
 from modelwatch.config import Settings
 from modelwatch.folders import Folders, hour_key
+from modelwatch.storage import StorePath
 from modelwatch.timestamps import to_naive_utc
 from modelwatch.warehouse import Warehouse, WarehouseSpec
 from modelwatch.warehouse.connect import shadow_schema
@@ -131,41 +131,41 @@ def resolve_mode(run_type: str, params: dict[str, Any], config_dry_run: bool) ->
 @dataclass(frozen=True)
 class Staging:
     """The files a run's steps hand each other, in the run's own folder: one name each, so no
-    step spells another's file name."""
+    step spells another's file name. The folder is local or on a store (`storage`)."""
 
-    folder: Path
+    folder: StorePath
 
     @property
-    def hour_rows(self) -> Path:
+    def hour_rows(self) -> StorePath:
         """The hour's rows as delivered (extract -> validate)."""
         return self.folder / "hour.parquet"
 
     @property
-    def history(self) -> Path:
+    def history(self) -> StorePath:
         """Training history of the models whose day detector is not cached (extract -> detect)."""
         return self.folder / "history.parquet"
 
     @property
-    def clean(self) -> Path:
+    def clean(self) -> StorePath:
         """The rows that passed the gate (validate -> detect)."""
         return self.folder / "clean.parquet"
 
     @property
-    def excluded(self) -> Path:
+    def excluded(self) -> StorePath:
         """model -> why it was kept out of detection (validate -> persist)."""
         return self.folder / "excluded.json"
 
     @property
-    def baselines(self) -> Path:
+    def baselines(self) -> StorePath:
         """model -> [since, decided] of the baselines in effect (extract -> detect)."""
         return self.folder / "baselines.json"
 
     @property
-    def overrides(self) -> Path:
+    def overrides(self) -> StorePath:
         """model -> the detection settings its overrides change (extract -> detect)."""
         return self.folder / "overrides.json"
 
-    def scores(self, index: int) -> Path:
+    def scores(self, index: int) -> StorePath:
         """One detect shard's scores (detect -> persist)."""
         return self.folder / f"scores-{index:04d}.parquet"
 
@@ -214,7 +214,7 @@ class Run:
         return Staging(self.folders.run(self.hour, self.run_id))
 
     @property
-    def detectors(self) -> Path:
+    def detectors(self) -> StorePath:
         """The detector cache of this run's metrics source."""
         return detector_cache(self.folders, self.source, self.settings)
 
@@ -247,7 +247,7 @@ class Run:
         )
 
 
-def detector_cache(folders: Folders, source: SourceSpec, settings: Settings) -> Path:
+def detector_cache(folders: Folders, source: SourceSpec, settings: Settings) -> StorePath:
     """The detector cache of a metrics source (its connection, and its table or queries and
     interval): a detector is only as good as the data it learnt from, so two sources never
     share fitted detectors."""

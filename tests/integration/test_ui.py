@@ -15,6 +15,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -202,6 +203,23 @@ def test_the_view_serves_report_files_and_nothing_else(client, tmp_path):
         f"/reports/{at(9):%Y%m%dT%H}/report.py",
     ):
         assert client.get(bad).status_code in (404, 422), bad
+
+
+def test_the_view_serves_report_files_from_a_store(client, monkeypatch):
+    """Reports on a store (workers on several machines): the view reads them through it, and
+    answers 404 for what is not there."""
+    from upath import UPath
+
+    base = UPath(f"memory:///reports-{uuid.uuid4().hex}")
+    monkeypatch.setenv("MODELWATCH_REPORT_DIR", str(base))
+    folder = base / f"{at(9):%Y%m%dT%H}"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "plot.png").write_bytes(b"\x89PNG stored")
+    ok = client.get(f"/reports/{at(9):%Y%m%dT%H}/plot.png")
+    assert ok.status_code == 200 and ok.content == b"\x89PNG stored"
+    assert ok.headers["content-type"] == "image/png"
+    assert client.get(f"/reports/{at(9):%Y%m%dT%H}/missing.png").status_code == 404
+    assert client.get(f"/reports/{at(9):%Y%m%dT%H}/..%2Fplot.png").status_code in (404, 422)
 
 
 def test_an_approval_goes_to_airflow_as_the_caller_and_back_to_the_view(client, monkeypatch):

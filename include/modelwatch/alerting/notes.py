@@ -12,11 +12,12 @@ from modelwatch.alerting.ledger import event_key
 from modelwatch.folders import hour_key
 from modelwatch.links import ALERT_NOTES, REPORT_HTML
 from modelwatch.run import Run
+from modelwatch.storage import StorePath, write_text_atomically
 from modelwatch.untrusted import markdown_text
 
 
 def write_alert_notes(
-    folder: Path,
+    folder: StorePath,
     run: Run,
     notes: pd.DataFrame,
     events: list[lifecycle.AlertEvent],
@@ -39,4 +40,4 @@ def write_alert_notes(
             lines.append(f"  - {md(e.summary)}")
             if e.links.get("plot_path"):
                 lines.append(f"  - ![plot]({Path(e.links['plot_path']).name})")
-    (folder / ALERT_NOTES).write_text("\n".join(lines) + "\n")
+    write_text_atomically(folder / ALERT_NOTES, "\n".join(lines) + "\n")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
-from pathlib import Path
 
 import pandas as pd
 
@@ -20,6 +19,7 @@ from modelwatch.config import Settings
 from modelwatch.drift.plots import plot_drift
 from modelwatch.ingest.source import MetricsSource
 from modelwatch.run import HOUR
+from modelwatch.storage import StorePath, save_png
 from modelwatch.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
@@ -44,9 +44,9 @@ def plot_alert(
     source: MetricsSource,
     settings: Settings,
     e: AlertEvent,
-    out: Path,
+    out: StorePath,
     hours: int | None = None,
-) -> Path | None:
+) -> StorePath | None:
     """Write the alert's PNG to `out` and return it (None when there is nothing to draw)."""
     if e.kind == DRIFT:  # reference vs current distributions, not the serving metrics
         hours = hours or settings.alerts.plot_hours
@@ -104,6 +104,6 @@ def plot_alert(
     )
     fig.autofmt_xdate()
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=80)
+    save_png(fig, out, dpi=80)
     plt.close(fig)
     return out

@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -36,6 +35,7 @@ from modelwatch.ingest.connect import open_source
 from modelwatch.ingest.source import MetricsSource
 from modelwatch.links import plot_name
 from modelwatch.run import Run
+from modelwatch.storage import StorePath, describe, is_local
 from modelwatch.warehouse import Warehouse, open_warehouse
 
 log = logging.getLogger(__name__)
@@ -212,7 +212,7 @@ def find_hints(
 
 
 def draw_plot(
-    wh: Warehouse, source: MetricsSource, run: Run, e: lifecycle.AlertEvent, folder: Path
+    wh: Warehouse, source: MetricsSource, run: Run, e: lifecycle.AlertEvent, folder: StorePath
 ) -> dict[str, str]:
     """The alert's plot (drawn once per alert and hour); a failure only costs the picture."""
     path = folder / plot_name(e.alert_id)
@@ -223,5 +223,8 @@ def draw_plot(
         log.warning("could not draw the plot of %s", e.alert_id, exc_info=True)
         return {}
     base = run.settings.alerts.report_url
-    url = f"{base.rstrip('/')}/{folder.name}/{path.name}" if base else path.as_uri()
+    if base:
+        url = f"{base.rstrip('/')}/{folder.name}/{path.name}"
+    else:  # a store's file has no address a reader can open: its URL names it
+        url = path.as_uri() if is_local(path) else describe(path)
     return {"plot_path": str(path), "plot_url": url}

@@ -3,9 +3,10 @@
     modelwatch [--config FILE] check [--json]
 
 In order: the settings load (with their cross-checks; a problem there stops the check, one line
-per problem); the warehouse answers and holds the metrics source with its key columns; every
-channel's connection exists with the fields its type needs and its endpoint answers, without
-sending (alerting/channels/probe.py); the Pushgateway, if configured, is ready; the Airflow
+per problem); the warehouse answers and holds the metrics source with its key columns; the
+staging and report stores answer (a local folder needs nothing); every channel's connection
+exists with the fields its type needs and its endpoint answers, without sending
+(alerting/channels/probe.py); the Pushgateway, if configured, is ready; the Airflow
 side (the warehouse pool, the DAGs parsed) when a metadata database is configured, else an
 info line. Exit 0 when nothing is a problem, 1 otherwise; stdout holds one line per finding
 (`--json`: one document). Read-only: it never creates a warehouse file or a table.
@@ -73,6 +74,31 @@ def check_source(source: Any, settings: Settings, wh: Any) -> Finding:
 
 def one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:300]
+
+
+def check_files(settings: Settings) -> list[Finding]:
+    """Staging (with the detector cache) and the reports: a local folder is created by the
+    first run; a store must answer through its connection (one listing, nothing written)."""
+    from modelwatch.folders import Folders
+    from modelwatch.storage import describe, is_local
+
+    try:
+        folders = Folders.from_env(settings)
+    except (RuntimeError, ValueError, LookupError, OSError) as exc:
+        return [Finding("staging", PROBLEM, one_line(exc))]
+    found = []
+    for name, root in (("staging", folders.staging), ("reports", folders.reports)):
+        if is_local(root):
+            found.append(Finding(name, OK, f"local folder {root}"))
+            continue
+        try:
+            there = root.exists()
+        except Exception as exc:  # the store's own errors: auth, network, a missing bucket
+            found.append(Finding(name, PROBLEM, f"{describe(root)}: {one_line(exc)}"))
+            continue
+        state = "answers" if there else "answers (the folder appears with the first run)"
+        found.append(Finding(name, OK, f"store {describe(root)} {state}"))
+    return found
 
 
 def check_channels(settings: Settings) -> list[Finding]:
@@ -160,6 +186,7 @@ def run_checks(args: argparse.Namespace) -> list[Finding]:
     where = getattr(args, "config", None) or os.environ.get("MODELWATCH_CONFIG") or "built-in"
     found = [Finding("settings", OK, f"{where} loads; receivers name defined channels")]
     found += check_warehouse(args, settings)
+    found += check_files(settings)
     found += check_channels(settings)
     found += check_pushgateway()
     found += check_airflow()

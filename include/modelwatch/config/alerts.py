@@ -322,9 +322,10 @@ class AlertsConfig(StrictModel):
     dag_id: str = Field("model_health", description="The DAG whose runs the alerts link to.")
     report_dir: str | None = Field(
         None,
-        description="Where each hour's alert report and plots are written; env "
-        "`MODELWATCH_REPORT_DIR` wins, and without either they go to `reports/` beside the "
-        "staging folder.",
+        description="Where each hour's alert report and plots are written: a local folder "
+        "or a store URL like `staging_dir`'s (`s3://aws_default@bucket/modelwatch/reports`); "
+        "env `MODELWATCH_REPORT_DIR` wins, and without either they go to `reports/` beside "
+        "the staging folder.",
     )
     plots: bool = Field(
         True, description="Attach a PNG plot of the top metrics to alerts that notify."

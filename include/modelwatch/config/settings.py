@@ -7,6 +7,7 @@ ConfigError with one line per problem: the file, the line, the key path (config/
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import warnings
@@ -114,8 +115,11 @@ class Settings(StrictModel):
     )
     staging_dir: str = Field(
         ".data/staging",
-        description="Where tasks hand data to each other (one folder per run); env "
-        "`MODELWATCH_STAGING_DIR` wins.",
+        description="Where tasks hand data to each other (one folder per run) and the "
+        "detector cache lives: a local folder, or a store URL that workers on several "
+        "machines share, with the Airflow connection's id before `@` "
+        "(`s3://aws_default@bucket/modelwatch/staging`, `sftp://files@/srv/staging`; any "
+        "scheme an installed Airflow provider registers); env `MODELWATCH_STAGING_DIR` wins.",
     )
 
     @model_validator(mode="before")
@@ -184,6 +188,14 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         text = p.read_text()
     except OSError as exc:
         raise ConfigError(f"cannot read config file {p}: {exc.strerror or exc}") from exc
+    return _settings_from(p, text)
+
+
+@functools.lru_cache(maxsize=8)
+def _settings_from(p: Path, text: str) -> Settings:
+    """The settings a file's text holds, parsed and checked once per process and text: every
+    task of an hour reads them, and pure-Python YAML alone takes tens of ms for the shipped
+    file. Shared safely: settings are frozen. A file that does not parse raises every time."""
     try:
         raw = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:

@@ -6,9 +6,8 @@ See `DetectorStore` for why and how, and docs/detection.md#detector-cache.
 from __future__ import annotations
 
 import hashlib
-import os
+import io
 import re
-import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pandas as pd
 
 from modelwatch.config import DetectionConfig
 from modelwatch.detection.detector import Detector
+from modelwatch.storage import StorePath, children, remove_tree, write_atomically
 
 #: Bumped whenever a fitted detector's contents change shape or its classes move module, so
 #: files pickled by older code are refitted instead of loaded (it is part of every file's key).
@@ -55,20 +55,21 @@ class DetectorStore:
     detection settings' digest, so a config change never reuses stale forests; old days can
     be deleted freely (`prune`). The declared metrics are part of the key too, and a loaded
     detector must watch exactly `cfg`'s metrics: one fitted before a metric was declared never
-    scores without it. Writes go through a temporary file and a rename, so parallel shards
-    never read half a file.
+    scores without it. Writes go through a temporary file and a rename (or an object store's
+    whole-object upload), so parallel shards never read half a file. The root is a local
+    folder or a store's path (`modelwatch.storage`), shared by workers on several machines.
     """
 
-    def __init__(self, root: str | Path, cfg: DetectionConfig) -> None:
-        self.root = Path(root)
+    def __init__(self, root: str | StorePath, cfg: DetectionConfig) -> None:
+        self.root = Path(root) if isinstance(root, str) else root
         key = f"{STORE_FORMAT}:{settings_key(cfg)}"
         if cfg.extra_metrics:  # none declared: the plain key, shared by every such fleet
             key += ":" + ",".join(m.model_dump_json() for m in cfg.extra_metrics)
         self.digest = hashlib.sha256(key.encode()).hexdigest()[:10]
         self.metrics = cfg.metric_names
-        self._memo: dict[Path, Detector] = {}
+        self._memo: dict[str, Detector] = {}
 
-    def path(self, model_id: str, hour: datetime, tag: str = "") -> Path:
+    def path(self, model_id: str, hour: datetime, tag: str = "") -> StorePath:
         """The model's file for the day: a short readable prefix of the id, then a hash of the
         exact id, so no two ids share a file (`team a/m1` vs `team_a_m1`, or `модель-1` vs
         `模型-1`, which reduce to the same prefix) and no id can leave the store's folder
@@ -80,12 +81,14 @@ class DetectorStore:
         """The day's detector of the model, if it exists and was fitted at or before `hour`
         (`tag`: which of the day's detectors, when its baseline moved; see baselines.py)."""
         path = self.path(model_id, hour, tag)
-        det = self._memo.get(path)
-        if det is None and path.exists():
+        det = self._memo.get(str(path))
+        if det is None:
             import joblib
 
-            try:
-                det = joblib.load(path)
+            try:  # the whole file in one read: a store answers each small read over the network
+                det = joblib.load(io.BytesIO(path.read_bytes()))
+            except FileNotFoundError:
+                return None
             except Exception:  # a corrupt or foreign file: refit rather than fail the hour
                 det = None
             # a file that unpickled into something else, or a detector of other metrics: refit
@@ -93,7 +96,7 @@ class DetectorStore:
                 det = None
         if det is None or det.fitted_at is None or pd.Timestamp(det.fitted_at) > hour:
             return None
-        self._memo[path] = det
+        self._memo[str(path)] = det
         return det
 
     def save(self, model_id: str, hour: datetime, det: Detector, tag: str = "") -> None:
@@ -101,17 +104,15 @@ class DetectorStore:
 
         path = self.path(model_id, hour, tag)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        joblib.dump(det, tmp)
-        os.replace(tmp, path)
-        self._memo[path] = det
+        write_atomically(path, lambda f: joblib.dump(det, f))
+        self._memo[str(path)] = det
 
     def prune(self, keep_days: int, now: datetime) -> int:
         """Delete the folders of days older than `keep_days` before `now`; returns how many."""
         cutoff = f"{now - timedelta(days=keep_days):%Y%m%d}"
         gone = 0
-        for d in self.root.glob("[0-9]" * 8):
+        for d in children(self.root, r"[0-9]{8}"):
             if d.name < cutoff:
-                shutil.rmtree(d, ignore_errors=True)
+                remove_tree(d)
                 gone += 1
         return gone

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -25,6 +24,7 @@ from modelwatch.detection.exclusion import without_metrics
 from modelwatch.detection.explain import MetricExplanation, explain_with, explanation_json
 from modelwatch.detection.features import clean_training_rows, warmup_widen
 from modelwatch.detection.per_model import Changes, ModelDetection
+from modelwatch.storage import StorePath
 from modelwatch.timestamps import naive_utc_columns, to_naive_utc
 
 STATUS_SCORED = "scored"
@@ -227,14 +227,15 @@ def detect_models(
     models: list[str],
     hour: datetime,
     cfg: DetectionConfig,
-    store_dir: str | Path | None = None,
+    store_dir: str | StorePath | None = None,
     baselines: Mapping[str, datetime] | None = None,
     changes: Changes | None = None,
 ) -> pd.DataFrame:
     """Score each of `models` (one shard); returns `mw_scores` rows.
 
-    `store_dir`: a folder for the per-model, per-day detector cache (`DetectorStore`); without
-    it every model's forest is fitted afresh (same scores for the day's first hour, slower).
+    `store_dir`: a folder (or a store's path) for the per-model, per-day detector cache
+    (`DetectorStore`); without it every model's forest is fitted afresh (same scores for the
+    day's first hour, slower).
     `baselines`: model -> onset of its moved baseline (`baselines.py`), for the models whose
     baseline moved. `changes`: model -> the detection settings its overrides change
     (`config.overrides.per_model_detection`); the others use `cfg`.

@@ -11,7 +11,6 @@ import json
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -30,6 +29,7 @@ from modelwatch.detection.baselines import (
 from modelwatch.ingest.source import MetricsSource
 from modelwatch.labels import override_labels
 from modelwatch.run import HOUR
+from modelwatch.storage import StorePath
 from modelwatch.warehouse import Warehouse
 from modelwatch.warehouse.base import ids_param, in_models
 
@@ -182,7 +182,7 @@ def accept(
 
 
 def stage_detection_changes(
-    wh: Warehouse, settings: Settings, models: Sequence[str], path: Path
+    wh: Warehouse, settings: Settings, models: Sequence[str], path: StorePath
 ) -> dict[str, dict[str, Any]]:
     """Resolve the models' detection overrides and write them to `path` (always, so a rerun
     with the overrides removed does not read a stale file)."""
@@ -197,5 +197,5 @@ def stage_detection_changes(
     return changes
 
 
-def read_detection_changes(path: Path) -> dict[str, dict[str, Any]]:
+def read_detection_changes(path: StorePath) -> dict[str, dict[str, Any]]:
     return json.loads(path.read_text()) if path.exists() else {}

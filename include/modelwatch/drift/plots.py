@@ -4,7 +4,6 @@ tests' statistics over the last hours. Drawn from the warehouse (Agg backend, no
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,6 +13,7 @@ from modelwatch.drift.reference import load_references
 from modelwatch.drift.source import PREDICTION, predictions_available, read_predictions
 from modelwatch.drift.stats import PSI, WASSERSTEIN, usable
 from modelwatch.run import HOUR
+from modelwatch.storage import StorePath, save_png
 from modelwatch.warehouse import Warehouse
 
 
@@ -22,10 +22,10 @@ def plot_drift(
     cfg: DriftConfig,
     model_id: str,
     hour: datetime,
-    out: Path,
+    out: StorePath,
     hours: int = 48,
     preds: Warehouse | None = None,
-) -> Path | None:
+) -> StorePath | None:
     """Write the PNG to `out` (None when there are no predictions to draw); the predictions
     read from `preds` (default `wh`)."""
     preds = preds or wh
@@ -76,6 +76,6 @@ def plot_drift(
     fig.suptitle(f"{model_id} drift", fontsize=10)
     fig.autofmt_xdate()
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=80)
+    save_png(fig, out, dpi=80)
     plt.close(fig)
     return out

@@ -8,9 +8,9 @@ for our own verdicts (which hours may train a detector).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pandas as pd
 
@@ -20,6 +20,7 @@ from modelwatch.ingest.normalise import typed_empty
 from modelwatch.ingest.presence import Retirement, in_service
 from modelwatch.ingest.source import MetricsSource, SourceError
 from modelwatch.run import HOUR
+from modelwatch.storage import StorePath, parquet_writer
 from modelwatch.warehouse import Warehouse
 from modelwatch.warehouse.base import ids_param, in_models
 
@@ -165,7 +166,7 @@ def write_training_history(
     settings: Settings,
     models: Sequence[str],
     day: datetime,
-    path: Path,
+    path: StorePath,
     models_per_read: int = 250,
     row_group_size: int = 32_768,
     until: datetime | None = None,
@@ -186,7 +187,7 @@ def write_training_history(
     ordered = sorted(models)
     written = left_out = 0
     writer: pq.ParquetWriter | None = None
-    try:
+    with ExitStack() as files:  # the writer (and a store's upload) ends with the loop
         for i in range(0, len(ordered), models_per_read):
             chunk = ordered[i : i + models_per_read]
             part, n_out = read_training_history(wh, source, settings, chunk, day, until, baselines)
@@ -194,10 +195,8 @@ def write_training_history(
             table = pa.Table.from_pandas(part, preserve_index=False)
             if writer is None:
                 typed = typed_empty(list(part.columns))
-                writer = pq.ParquetWriter(path, pa.Schema.from_pandas(typed, preserve_index=False))
+                schema = pa.Schema.from_pandas(typed, preserve_index=False)
+                writer = files.enter_context(parquet_writer(path, schema))
             writer.write_table(table.cast(writer.schema), row_group_size=row_group_size)
             written += len(part)
-    finally:
-        if writer is not None:
-            writer.close()
     return written, left_out

@@ -78,6 +78,12 @@ def check_name(result: Any) -> str:
     return str(result.expectation_config.meta["check"])
 
 
+#: Results for a suite that passes: pass or fail only, no failing rows to gather.
+PASS_OR_FAIL = {"result_format": "BOOLEAN_ONLY"}
+#: Results for a suite that failed: every failing row's position (the values are not needed).
+ROW_POSITIONS = {"result_format": "COMPLETE", "exclude_unexpected_values": True}
+
+
 def run_suite(
     gx: Any,
     batches: Any,
@@ -86,14 +92,17 @@ def run_suite(
     name: str,
     stats: dict[str, int],
 ) -> list[Any]:
-    """Run one suite over `frame` with COMPLETE results; an expectation that errored is fatal."""
-    with quiet_gx():
-        batch = batches.get_batch(batch_parameters={"dataframe": frame})
-        result = batch.validate(
-            gx.ExpectationSuite(name=name, expectations=expectations),
-            # Row positions are all we need back; the failing values themselves are not.
-            result_format={"result_format": "COMPLETE", "exclude_unexpected_values": True},
-        )
+    """Run one suite over `frame`; an expectation that errored is fatal.
+
+    Pass or fail first: most hours pass, and then no expectation needs its failing rows, which
+    GX gathers at about twice the cost of the verdict. Only a suite that fails runs again with
+    COMPLETE results, whose row positions name the models to quarantine: the verdicts are the
+    same either way, and `stats` counts the pass that was kept.
+    """
+    suite = gx.ExpectationSuite(name=name, expectations=expectations)
+    result = _validate(batches, frame, suite, PASS_OR_FAIL)
+    if not result.success:
+        result = _validate(batches, frame, suite, ROW_POSITIONS)
     for key in ("evaluated_expectations", "successful_expectations", "unsuccessful_expectations"):
         stats[key] += int(result.statistics.get(key) or 0)
     for r in result.results:
@@ -103,6 +112,12 @@ def run_suite(
                 f"Great Expectations could not evaluate {check_name(r)!r}: {message}"
             )
     return list(result.results)
+
+
+def _validate(batches: Any, frame: pd.DataFrame, suite: Any, result_format: dict) -> Any:
+    with quiet_gx():
+        batch = batches.get_batch(batch_parameters={"dataframe": frame})
+        return batch.validate(suite, result_format=result_format)
 
 
 def failing_positions(result: Any) -> list[int]:

@@ -25,6 +25,7 @@ from typing import Any
 from modelwatch.alerting.redaction import redact
 from modelwatch.connections import get_connection
 from modelwatch.run import Run
+from modelwatch.storage import files_below, modified
 from modelwatch.warehouse import Warehouse, open_warehouse
 
 log = logging.getLogger(__name__)
@@ -76,10 +77,9 @@ def run_kind(run: Run) -> str:
 
 def run_started(run: Run) -> float | None:
     """When the run's first staged file was written (Unix time), or None without any."""
-    if not run.staging.folder.is_dir():
-        return None
-    times = [p.stat().st_mtime for p in run.staging.folder.rglob("*") if p.is_file()]
-    return min(times) if times else None
+    times = [modified(p) for p in files_below(run.staging.folder)]
+    known = [t for t in times if t is not None]
+    return min(known) if known else None
 
 
 def failed_attempts(wh: Warehouse, run: Run, since: float | None) -> int:

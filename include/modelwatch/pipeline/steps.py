@@ -52,6 +52,7 @@ from modelwatch.remediation import outbox
 from modelwatch.remediation.targets import build_target, target_connection
 from modelwatch.run import Run, scope_models
 from modelwatch.sharding import split_models
+from modelwatch.storage import read_parquet, write_parquet
 from modelwatch.warehouse import open_warehouse
 
 log = logging.getLogger(__name__)
@@ -94,14 +95,15 @@ def extract(run: Run, inputs: Inputs) -> dict[str, Any]:
         for note in fleet_notes(settings):
             log.info("%s", note)
         ex = extract_hour(wh, source, settings, run.hour, run.models, with_history=False)
-        ex.rows.to_parquet(staged.hour_rows, index=False)
+        write_parquet(ex.rows, staged.hour_rows)
         record_retirements(wh, ex.retired)
         current = decide_hour(wh, source, settings, ex.expected, run.hour)  # baselines in effect
         staged.baselines.write_text(baselines.to_json(current))
         labels = source.companion(wh)  # the labels overrides match on
         changes = stage_detection_changes(labels, settings, ex.expected, staged.overrides)
         per = ModelDetection(settings.detection, changes, run.detectors)
-        unfitted = [m for m in ex.expected if m in current or not per.path(m, run.day).exists()]
+        uncached = set(per.not_cached(ex.expected, run.day))
+        unfitted = [m for m in ex.expected if m in current or m in uncached]
         if unfitted:  # sorted by model, in small row groups: each shard reads only its own
             n_history, n_out = write_training_history(
                 wh,
@@ -115,7 +117,7 @@ def extract(run: Run, inputs: Inputs) -> dict[str, Any]:
                 baselines=baselines.since_and_decided(current),
             )
         else:
-            ex.history.to_parquet(staged.history, index=False)  # no rows, typed columns
+            write_parquet(ex.history, staged.history)  # no rows, typed columns
             n_history = n_out = 0
     log.info(
         "extracted %d rows for %s (%d expected models), %d history rows (%d excluded)",
@@ -148,13 +150,13 @@ def validate(run: Run, inputs: Inputs) -> list[list[str]]:
     """Gate the hour: write each model's verdict, stage the clean rows and the models kept
     out, and return the shards of models that go on to detection."""
     staged, settings = run.staging, run.settings
-    rows = pd.read_parquet(staged.hour_rows)
+    rows = read_parquet(staged.hour_rows)
     report = validate_hour(rows, run.hour, inputs["extract"]["expected"], settings.validation)
     verdicts = report.verdicts
     if not run.full:  # a partial rerun owns only its models' verdicts
         verdicts = verdicts[verdicts["model_id"] != schema.FLEET]
     replace_hour_rows(run, "mw_validation", verdicts)
-    report.clean.to_parquet(staged.clean, index=False)
+    write_parquet(report.clean, staged.clean)
     passed = sorted(report.passed)
     shards = split_models(passed, settings.shard_size, settings.shard_max_models)
     excluded = {m: "quarantined" for m in report.quarantined} | {
@@ -177,15 +179,15 @@ def detect(run: Run, inputs: Inputs) -> dict[str, Any]:
     rare case below)."""
     shard, staged, settings = list(inputs["shard"]), run.staging, run.settings
     filters = [(schema.MODEL_ID, "in", shard)]
-    rows = pd.read_parquet(staged.clean, filters=filters)
-    history = pd.read_parquet(staged.history, filters=filters)
+    rows = read_parquet(staged.clean, filters=filters)
+    history = read_parquet(staged.history, filters=filters)
     changes = read_detection_changes(staged.overrides)
     per = ModelDetection(settings.detection, changes, run.detectors)
     current = baselines.from_json(staged.baselines.read_text())
     # A detector cached when extract ran may be gone now (pruned by a run of a later day):
     # read those models' history rather than score them without a detector.
     have = set(history[schema.MODEL_ID].unique())
-    missing = [m for m in shard if m not in have and not per.path(m, run.day).exists()]
+    missing = per.not_cached([m for m in shard if m not in have], run.day)
     if missing:
         log.warning("reading history for %d models whose detector is gone", len(missing))
         with (
@@ -205,9 +207,15 @@ def detect(run: Run, inputs: Inputs) -> dict[str, Any]:
         baselines={m: since for m, (since, _) in current.items()},
         changes=changes,
     )
-    out = staged.scores(int(inputs["index"]))
-    scores.to_parquet(out, index=False)
-    return {"path": str(out), "models": len(shard), "anomalous": int(scores["is_anomaly"].sum())}
+    index = int(inputs["index"])
+    out = staged.scores(index)
+    write_parquet(scores, out)
+    return {
+        "path": str(out),
+        "index": index,
+        "models": len(shard),
+        "anomalous": int(scores["is_anomaly"].sum()),
+    }
 
 
 def drift(run: Run, inputs: Inputs) -> dict[str, Any]:
@@ -231,7 +239,8 @@ def persist(run: Run, inputs: Inputs) -> dict[str, Any]:
         columns=SCORE_COLUMNS,
     )
     shard_results = inputs.get("detect") or []
-    parts = [f for f in (*(pd.read_parquet(r["path"]) for r in shard_results), kept_out) if len(f)]
+    shards = (read_parquet(run.staging.scores(int(r["index"]))) for r in shard_results)
+    parts = [f for f in (*shards, kept_out) if len(f)]
     scores = pd.concat(parts, ignore_index=True) if parts else kept_out
     scores["hour"] = pd.to_datetime(scores["hour"]).astype("datetime64[us]")
     replace_hour_rows(run, "mw_scores", scores)

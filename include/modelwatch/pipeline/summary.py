@@ -7,7 +7,6 @@ rerun and a full run of the same hour agree.
 from __future__ import annotations
 
 import logging
-import shutil
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +21,7 @@ from modelwatch.pipeline.selfmetrics import push_run_metrics
 from modelwatch.remediation import states as remediation
 from modelwatch.remediation.policies import SCALE_UP
 from modelwatch.run import Run
+from modelwatch.storage import remove_tree
 from modelwatch.ui import report
 from modelwatch.warehouse import Warehouse, open_warehouse
 
@@ -107,7 +107,7 @@ def record_hour(run: Run, failures: dict[str, str] | None = None) -> dict[str, A
         wh.replace("mw_runs", frame, "hour = :hour", {"hour": run.hour})
         page = write_hour_report(wh, run)
     push_run_metrics(run, row)  # before the staging files go: they date the run's start
-    shutil.rmtree(run.staging.folder, ignore_errors=True)
+    remove_tree(run.staging.folder)
     DetectorStore(run.detectors, run.settings.detection).prune(keep_days=2, now=run.hour)
     line = format_summary(row)
     log.info("%s", line)

@@ -13,11 +13,8 @@ not run, the hourly run fits what is missing itself.
 from __future__ import annotations
 
 import logging
-import shutil
 from datetime import datetime, timedelta
 from typing import Any
-
-import pandas as pd
 
 from modelwatch import schema
 from modelwatch.config import Settings
@@ -30,6 +27,7 @@ from modelwatch.ingest.extract import HISTORY_ROW_GROUP, known_models, write_tra
 from modelwatch.logs.step import train_day
 from modelwatch.run import HOUR, Staging, WindowError, detector_cache, parse_hour
 from modelwatch.sharding import split_models
+from modelwatch.storage import children, read_parquet, remove_tree
 from modelwatch.timestamps import to_naive_utc
 from modelwatch.warehouse import WarehouseSpec, open_warehouse
 from modelwatch.warehouse.source_spec import source_spec
@@ -69,9 +67,9 @@ def stage_training(
     lookback = timedelta(days=settings.detection.history_days)
     staged = Staging(folders.training(day))
     folder = staged.folder
-    for old in folder.parent.glob("[0-9]" * 8):  # earlier days' leftovers
+    for old in children(folder.parent, r"[0-9]{8}"):  # earlier days' leftovers
         if old.name < folder.name:
-            shutil.rmtree(old, ignore_errors=True)
+            remove_tree(old)
     metrics = source_spec(settings, spec)
     with open_warehouse(spec, migrate=True) as wh, open_source(metrics, settings, wh) as source:
         source.check()
@@ -80,7 +78,7 @@ def stage_training(
         changes = stage_detection_changes(labels, settings, known, staged.overrides)
         cache = detector_cache(folders, metrics, settings)
         per = ModelDetection(settings.detection, changes, cache)
-        models = [m for m in known if not per.path(m, day).exists()]
+        models = per.not_cached(known, day)
         if not models:
             log.info("every detector for %s is fitted already", day.date())
             return []
@@ -105,10 +103,7 @@ def train_shard(
     changes = read_detection_changes(staged.overrides)
     cache = detector_cache(folders, source_spec(settings, spec), settings)
     per = ModelDetection(settings.detection, changes, cache)
-    history = pd.read_parquet(
-        staged.history,
-        filters=[(schema.MODEL_ID, "in", shard)],
-    )
+    history = read_parquet(staged.history, filters=[(schema.MODEL_ID, "in", shard)])
     groups = dict(tuple(history.groupby(schema.MODEL_ID, sort=False)))
     fitted, too_short = 0, []
     for model_id in shard:

@@ -16,7 +16,6 @@ last hour done: a rerun continues after it, and a rerun of a finished shadow doe
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,6 +30,7 @@ from modelwatch.ingest.extract import data_hours
 from modelwatch.pipeline.runner import run_hour
 from modelwatch.pipeline.table import DISPATCH
 from modelwatch.run import HOUR, RunMode, build_run
+from modelwatch.storage import remove_tree
 from modelwatch.warehouse import Warehouse, WarehouseError, WarehouseSpec, open_warehouse
 from modelwatch.warehouse.base import quote_ident
 from modelwatch.warehouse.connect import SHADOW_PREFIX, shadow_schema
@@ -289,6 +289,5 @@ def drop_shadow(
             return False
         wh.execute(f"DROP SCHEMA {quote_ident(schema)} CASCADE")
     for folder in (mine.staging, mine.reports):
-        if folder.exists():
-            shutil.rmtree(folder, ignore_errors=True)
+        remove_tree(folder)
     return True

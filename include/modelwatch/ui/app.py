@@ -25,11 +25,12 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Path, Request, status
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from modelwatch.folders import hour_key
 from modelwatch.links import report_href
+from modelwatch.storage import StorePath
 from modelwatch.ui.baselines import accept_endpoint
 from modelwatch.ui.forms import DAG_ID, answer_approval, api_root, credential, same_origin
 from modelwatch.ui.render import render
@@ -169,9 +170,10 @@ def _parse_day(day: str | None) -> datetime | None:
 
 
 def find_plots(
-    reports: pathlib.Path, alert_rows: list[dict[str, Any]], at: datetime, back_hours: int = 48
+    reports: StorePath, alert_rows: list[dict[str, Any]], at: datetime, back_hours: int = 48
 ) -> dict[str, str]:
-    """Each alert's latest plot on disk (its hour's report folder), as a relative URL."""
+    """Each alert's latest plot in the reports (its hour's report folder), as a relative
+    URL."""
     from modelwatch.links import plot_name
 
     out: dict[str, str] = {}
@@ -311,15 +313,21 @@ _FILE = r"^[A-Za-z0-9][A-Za-z0-9_.-]*\.(html|png|md)$"
 def report_file(
     hour: Annotated[str, Path(pattern=_HOUR_DIR)],
     name: Annotated[str, Path(pattern=_FILE)],
-) -> FileResponse:
+) -> Response:
     """A file of an hour's report folder: the report, its plots, the alert step's notes."""
     from modelwatch.folders import Folders
+    from modelwatch.storage import is_local
 
     base = Folders.from_env(_settings()).reports
+    media = {".html": "text/html", ".png": "image/png", ".md": "text/markdown"}
+    if not is_local(base):  # on a store: `hour` and `name` match the patterns, no `..`
+        found = base / hour / name
+        if not found.is_file():
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such report file")
+        return Response(found.read_bytes(), media_type=media[found.suffix])
     path = (base / hour / name).resolve()
     if base not in path.parents or not path.is_file():
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such report file")
-    media = {".html": "text/html", ".png": "image/png", ".md": "text/markdown"}
     return FileResponse(path, media_type=media[path.suffix])
 
 

@@ -12,9 +12,7 @@ self-contained: it opens from disk as well as through the view.
 from __future__ import annotations
 
 import logging
-import os
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from modelwatch.alerting import lifecycle
@@ -25,6 +23,7 @@ from modelwatch.folders import hour_key
 from modelwatch.ingest.source import MetricsSource
 from modelwatch.links import REPORT_HTML, plot_name, run_url
 from modelwatch.run import HOUR
+from modelwatch.storage import StorePath, write_text_atomically
 from modelwatch.ui import queries
 from modelwatch.ui.render import render
 from modelwatch.warehouse import Warehouse
@@ -55,7 +54,7 @@ def draw_plots(
     settings: Settings,
     rows: list[dict[str, Any]],
     hour: datetime,
-    folder: Path,
+    folder: StorePath,
 ) -> dict[str, str]:
     """Each alert's plot, as a link relative to `folder`.
 
@@ -111,10 +110,10 @@ def write_report_html(
     source: MetricsSource,
     settings: Settings,
     hour: datetime,
-    folder: Path,
+    folder: StorePath,
     run_id: str | None = None,
     models: list[str] | None = None,
-) -> Path:
+) -> StorePath:
     """Write the hour's `report.html` into its `folder` (atomically: a reader never sees
     half a page)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -129,7 +128,5 @@ def write_report_html(
         models=models,
     )
     path = folder / REPORT_HTML
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(path)
+    write_text_atomically(path, html)
     return path

@@ -195,10 +195,15 @@ def test_clearing_a_task_failed_on_a_broken_connection_converges(deployment):
     # as they are; an all-model manual rerun re-records the surge's suppressed notifications)
     conf = {"hour": (DEMO_DAY + timedelta(hours=10)).isoformat() + "Z", "models": HEALTHY}
     run_id = _trigger(server, conf)
+    # both tasks that read the warehouse fail on it: the extract and the logs (an enrichment,
+    # which the run records as unavailable unless it too is cleared and runs again)
+    readers = ("extract", "logs")
     wait_until(
-        lambda: server.task_state(DAG, run_id, "extract") in ("up_for_retry", "failed"),
+        lambda: all(
+            server.task_state(DAG, run_id, t) in ("up_for_retry", "failed") for t in readers
+        ),
         180,
-        "extract to fail on the broken connection",
+        "extract and logs to fail on the broken connection",
         every=1.0,
     )
     restored = {**broken, "port": 5432}
@@ -209,7 +214,7 @@ def test_clearing_a_task_failed_on_a_broken_connection_converges(deployment):
         json={
             "dry_run": False,
             "dag_run_id": run_id,
-            "task_ids": ["extract"],
+            "task_ids": list(readers),
             "include_downstream": True,
             "only_failed": False,
         },

@@ -7,7 +7,6 @@ import json
 import math
 from datetime import UTC, datetime, timedelta
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -109,21 +108,11 @@ def test_json_values_are_plain_and_in_utc() -> None:
     json.dumps(jsonable({"x": frame["n"].iloc[0]}))  # numpy/pandas scalars serialise
 
 
-def test_evaluate_json_is_one_document(tmp_path, capsys) -> None:
+def test_evaluate_json_is_one_document(one_spike, capsys) -> None:
     """A replay of one series with one spike, judged: the text's figures, as JSON."""
     from modelwatch.cli.main import main
 
-    rng = np.random.default_rng(0)
-    ts = pd.date_range("2026-01-01", periods=5 * 288, freq="5min")
-    value = 10 + rng.normal(0, 1, len(ts))
-    value[4 * 288] += 50
-    pd.DataFrame({"model_id": "x", "ts": ts, "value": value}).to_csv(
-        tmp_path / "in.csv", index=False
-    )
-    pd.DataFrame(
-        {"model_id": ["x"], "start": [ts[4 * 288 - 10]], "end": [ts[4 * 288 + 10]]}
-    ).to_csv(tmp_path / "inc.csv", index=False)
-    (tmp_path / "cfg.yaml").write_text("detection:\n  refractory_rows: 0\n")
+    tmp_path = one_spike
     cfg, out = ["--config", str(tmp_path / "cfg.yaml")], str(tmp_path / "out.parquet")
     replay = ["replay", "--metrics", str(tmp_path / "in.csv"), "--out", out, "--jobs", "1"]
     assert main([*cfg, "-q", *replay]) == 0

@@ -133,20 +133,10 @@ def test_report_has_one_plot_per_incident(tmp_path) -> None:
     assert text.count("![") == 2
 
 
-def test_cli_replay_then_evaluate(tmp_path, capsys) -> None:
+def test_cli_replay_then_evaluate(one_spike, capsys) -> None:
     import argparse
 
-    rng = np.random.default_rng(0)
-    ts = pd.date_range("2026-01-01", periods=5 * 288, freq="5min")
-    value = 10 + rng.normal(0, 1, len(ts))
-    value[4 * 288] += 50
-    pd.DataFrame({"model_id": "x", "ts": ts, "value": value}).to_csv(
-        tmp_path / "in.csv", index=False
-    )
-    pd.DataFrame(
-        {"model_id": ["x"], "start": [ts[4 * 288 - 10]], "end": [ts[4 * 288 + 10]]}
-    ).to_csv(tmp_path / "inc.csv", index=False)
-    (tmp_path / "cfg.yaml").write_text("detection:\n  refractory_rows: 0\n")
+    tmp_path = one_spike
     parser = argparse.ArgumentParser()
     parser.add_argument("--config")
     add_commands(parser.add_subparsers(dest="command"))

@@ -348,3 +348,29 @@ def test_expectation_gx_cannot_evaluate_is_fatal() -> None:
     bad = mwgx.expect(gx, "ExpectColumnValuesToNotBeNull", "nope not null", column="nope")
     with pytest.raises(RuntimeError, match="could not evaluate 'nope not null'"):
         mwgx.run_suite(gx, batches, pd.DataFrame({"a": [1.0]}), [bad], "t", defaultdict(int))
+
+
+def test_a_failing_suite_reports_its_rows_and_counts_once() -> None:
+    """Pass or fail first, row positions only for a suite that failed: the failing rows are
+    all found, and the expectations are counted once per hour, as in one pass."""
+    from collections import defaultdict
+
+    from modelwatch.ingest import gx as mwgx
+
+    gx, batches = mwgx.frame_batches()
+    frame = pd.DataFrame({"a": [1.0, None, 3.0, None]})
+    suite = [
+        mwgx.expect(gx, "ExpectColumnValuesToNotBeNull", "a not null", column="a"),
+        mwgx.expect(gx, "ExpectColumnToExist", "column a exists", column="a"),
+    ]
+    stats: dict[str, int] = defaultdict(int)
+    results = {mwgx.check_name(r): r for r in mwgx.run_suite(gx, batches, frame, suite, "t", stats)}
+    assert mwgx.failing_positions(results["a not null"]) == [1, 3]
+    assert mwgx.failing_positions(results["column a exists"]) == []
+    assert dict(stats) == {
+        "evaluated_expectations": 2,
+        "successful_expectations": 1,
+        "unsuccessful_expectations": 1,
+    }
+    clean = mwgx.run_suite(gx, batches, frame.fillna(0.0), suite, "t", stats)
+    assert all(r.success for r in clean) and stats["evaluated_expectations"] == 4
