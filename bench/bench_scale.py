@@ -1,13 +1,14 @@
 """Time one hourly run of model_health, end to end on a real Airflow, as the fleet grows.
 
     make bench-scale [SCALE_ARGS="--models 20"]
-    python bench/bench_scale.py [--models 100,1000,5000] [--warehouse duckdb|postgres]
+    python bench/bench_scale.py [--models 100,1000,10000] [--warehouse duckdb|postgres]
+    python bench/bench_scale.py --models 10000 --seed-only   # simulate and seed only
 
 For each fleet size: simulate the fleet (7 days of one-minute history per model, plus the hours
-run), seed a fresh warehouse, start a real Airflow deployment (the tests' deployment harness,
-tests/deployment/airflow_harness.py: api-server, scheduler, dag-processor and triggerer;
-LocalExecutor, parallelism 4; a PostgreSQL metadata database), then trigger, through the REST
-API, one after the other:
+run) and seed a fresh warehouse a chunk of models at a time, start a real Airflow deployment
+(the tests' deployment harness, tests/deployment/airflow_harness.py: api-server, scheduler,
+dag-processor and triggerer; LocalExecutor, parallelism 4; a PostgreSQL metadata database),
+then trigger, through the REST API, one after the other:
 
 1. `model_training` for the day: stage the 7-day history, fit every model's detector;
 2. `model_health` for 09:00: an hourly run whose detectors are trained (every run of the day
@@ -15,10 +16,12 @@ API, one after the other:
 3. `model_health` for 10:00 after deleting the detector cache: the day's first run when no
    training ran, which reads the 7-day history and fits every detector inside the run.
 
-Printed per run: wall time from the run's start to its end, each stage's wall time from the
-task instances' own start and end (a mapped stage: first start to last end), the number of task
-instances, and the peak resident memory of a LocalExecutor worker (the worker process with the
-task it runs, sampled every 0.2 s). Asserts nothing; the figures go in docs/benchmarks.md.
+Printed per run, one table row (`| 10,000 | hourly, trained | wall s | extract | ... |`): wall
+time from the run's start to its end, each stage's wall time from the task instances' own start
+and end (a mapped stage: first start to last end; the training's stage and train stand in the
+extract and detect columns), the number of task instances, and the peak resident memory of a
+LocalExecutor worker (the worker process with the task it runs, sampled every 0.2 s). Asserts
+nothing; the figures go in docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -106,15 +109,14 @@ def stage_times(tis: list[dict]) -> dict[str, float]:
 
 
 def seed_fleet(n: int, warehouse: str, workdir: Path) -> tuple[str, float, int]:
-    """Simulate `n` models (8 days, up to the hours the runs process) into a fresh warehouse;
-    returns its URI, the seconds it took and the metric rows."""
-    from modelwatch.sim.fleet import DEMO_DAY, FleetSpec, simulate_fleet
+    """Simulate `n` models (8 days, up to the hours the runs process) into a fresh warehouse,
+    a chunk of models at a time; returns its URI, the seconds it took and the metric rows."""
+    from modelwatch.sim.fleet import DEMO_DAY, FleetSpec, FleetStream
     from modelwatch.sim.seed import seed
     from modelwatch.warehouse import open_warehouse, spec_from_uri
 
     t0 = time.perf_counter()
-    fleet = simulate_fleet(FleetSpec(n_models=n, days=8, end=DEMO_DAY + timedelta(hours=11)))
-    rows = len(fleet.metrics)
+    fleet = FleetStream(FleetSpec(n_models=n, days=8, end=DEMO_DAY + timedelta(hours=11)))
     if warehouse == "duckdb":
         uri = f"duckdb:///{workdir / 'warehouse.duckdb'}"
     else:
@@ -127,10 +129,35 @@ def seed_fleet(n: int, warehouse: str, workdir: Path) -> tuple[str, float, int]:
             cur.execute(f'CREATE DATABASE "{name}"')
         uri = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
     with open_warehouse(spec_from_uri(uri), migrate=True) as wh:
-        seed(wh, fleet)
+        rows = seed(wh, fleet)
     del fleet
     gc.collect()
     return uri, time.perf_counter() - t0, rows
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far (Linux reports kilobytes)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def drop_database(uri: str) -> None:
+    """Drop a PostgreSQL warehouse `seed_fleet` created."""
+    import adbc_driver_postgresql.dbapi as pg
+
+    with pg.connect(PG_ADMIN, autocommit=True) as con, con.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{uri.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
+def seed_only(n: int, warehouse: str) -> None:
+    """Time seeding alone (no Airflow): seconds, rows and this process's peak memory."""
+    with tempfile.TemporaryDirectory(prefix=f"mw-seed-{n}-") as tmp:
+        uri, seconds, rows = seed_fleet(n, warehouse, Path(tmp))
+        if warehouse == "postgres":
+            drop_database(uri)
+    mem = peak_rss_mb()
+    print(f"| {n:,} | seed | {seconds:.1f} | {rows:,} metric rows | peak RSS {mem:,.0f} MB |")
 
 
 def bench_fleet(n: int, warehouse: str, untrained: bool) -> list[dict]:
@@ -144,7 +171,11 @@ def bench_fleet(n: int, warehouse: str, untrained: bool) -> list[dict]:
     with tempfile.TemporaryDirectory(prefix=f"mw-scale-{n}-") as tmp:
         workdir = Path(tmp)
         uri, t_seed, rows = seed_fleet(n, warehouse, workdir)
-        print(f"  {n:,} models: {rows:,} metric rows simulated and seeded in {t_seed:.0f} s")
+        print(
+            f"  {n:,} models: {rows:,} metric rows simulated and seeded in {t_seed:.0f} s "
+            f"(peak RSS {peak_rss_mb():,.0f} MB)",
+            flush=True,
+        )
         server = AirflowServer(
             workdir / "airflow",
             PG_ADMIN,
@@ -193,22 +224,20 @@ def bench_fleet(n: int, warehouse: str, untrained: bool) -> list[dict]:
         finally:
             server.stop()
             if warehouse == "postgres":
-                import adbc_driver_postgresql.dbapi as pg
-
-                with pg.connect(PG_ADMIN, autocommit=True) as con, con.cursor() as cur:
-                    cur.execute(f'DROP DATABASE IF EXISTS "{uri.rsplit("/", 1)[1]}" WITH (FORCE)')
+                drop_database(uri)
         return results
 
 
 HEADER = (
-    "| models | run | end to end (s) | extract (train: stage) | validate | detect (train: train) "
-    "| persist | route | task instances (shards) | peak worker RSS (MB) |"
+    "| models | run | wall s | extract | validate | detect | persist | route | tasks "
+    "| peak worker MB |"
 )
 
 
 def table(results: list[dict]) -> str:
-    """The runs' figures as one Markdown table, as docs/benchmarks.md shows them."""
-    return "\n".join([HEADER, "|---" * 10 + "|", *(row(r) for r in results)])
+    """The runs' figures as one Markdown table: the training's stage and train times stand in
+    the extract and detect columns."""
+    return "\n".join([HEADER, "| --- " * 10 + "|", *(row(r) for r in results)])
 
 
 def row(r: dict) -> str:
@@ -216,7 +245,7 @@ def row(r: dict) -> str:
     stages = " | ".join(f"{r[s]:.1f}" if s in r else "-" for s in names)
     return (
         f"| {r['models']:,} | {r['run']} | {r['total']:.1f} | {stages} "
-        f"| {r['tis']} ({r['shards']}) | {r['mem']:.0f} |"
+        f"| {r['tis']} | {r['mem']:,.0f} |"
     )
 
 
@@ -227,8 +256,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--untrained-up-to",
         type=int,
-        default=1000,
-        help="time the untrained hourly run only for fleets up to this size (it refits them all)",
+        default=None,
+        help="time the untrained hourly run only for fleets up to this size (default: every "
+        "fleet; it refits every detector)",
+    )
+    ap.add_argument(
+        "--seed-only",
+        action="store_true",
+        help="only simulate and seed each fleet (no Airflow): seconds, rows, peak memory",
     )
     args = ap.parse_args(argv)
     import psutil
@@ -239,9 +274,15 @@ def main(argv: list[str] | None = None) -> None:
         f"model_health on LocalExecutor, {args.warehouse} warehouse, "
         f"{psutil.cpu_count()} CPUs, 7 days of 1-minute history per model"
     )
+    fleets = [int(x) for x in args.models.split(",")]
+    if args.seed_only:
+        for n in fleets:
+            seed_only(n, args.warehouse)
+        return
     results = []
-    for n in (int(x) for x in args.models.split(",")):
-        results += bench_fleet(n, args.warehouse, n <= args.untrained_up_to)
+    for n in fleets:
+        untrained = args.untrained_up_to is None or n <= args.untrained_up_to
+        results += bench_fleet(n, args.warehouse, untrained)
     print()
     print(table(results))
 

@@ -4,9 +4,10 @@ Why: a refactor that must not change behaviour is checked by running `make demo`
 checkouts and comparing these hashes. Rows are ordered by all their columns; the columns that
 come from the wall clock (`created_at`, `recorded_at`, send times, run ids) and the migrations'
 bookkeeping table are left out, because they differ between any two runs. Prints one line per
-table: rows and hash.
+table: rows and hash. `--inputs` adds the input tables (`model_metrics`, `incidents`, ...), to
+check that a change of the simulator or of seeding loads the same rows.
 
-    python bench/hash_tables.py --warehouse duckdb:///.data/warehouse.duckdb
+    python bench/hash_tables.py --warehouse duckdb:///.data/warehouse.duckdb [--inputs]
 """
 
 from __future__ import annotations
@@ -43,15 +44,16 @@ def table_hash(frame: pd.DataFrame) -> str:
     return digest.hexdigest()[:16]
 
 
-def table_hashes(uri: str) -> dict[str, tuple[int, str]]:
-    """Table name -> (rows, hash) for every `mw_*` table of the warehouse at `uri`."""
+def table_hashes(uri: str, inputs: bool = False) -> dict[str, tuple[int, str]]:
+    """Table name -> (rows, hash) for every `mw_*` table of the warehouse at `uri` (and every
+    other table with `inputs`)."""
     from modelwatch.warehouse import open_warehouse, spec_from_uri
 
     out: dict[str, tuple[int, str]] = {}
     with open_warehouse(spec_from_uri(uri)) as wh:
         home = str(wh.query("SELECT current_schema() AS s")["s"].iloc[0])
         for table in sorted(wh.schema_tables(home)):
-            if not table.startswith("mw_") or table in SKIPPED:
+            if not (inputs or table.startswith("mw_")) or table in SKIPPED:
                 continue
             frame = wh.query(f'SELECT * FROM "{table}"')
             out[table] = (len(frame), table_hash(frame))
@@ -65,8 +67,11 @@ def main(argv: list[str] | None = None) -> None:
         default="duckdb:///.data/warehouse.duckdb",
         help="warehouse URI (default: the demo's DuckDB file)",
     )
+    parser.add_argument(
+        "--inputs", action="store_true", help="the input tables too, not only the mw_* ones"
+    )
     args = parser.parse_args(argv)
-    for table, (rows, digest) in table_hashes(args.warehouse).items():
+    for table, (rows, digest) in table_hashes(args.warehouse, args.inputs).items():
         print(f"{table:32} {rows:>8} {digest}")
 
 

@@ -210,7 +210,7 @@ def test_a_relative_duckdb_path_is_the_settings_files_folder(
     etc.mkdir()
     elsewhere.mkdir()
     shutil.copy(template, etc / "rel-w.duckdb")
-    path = config(etc, "shard_target_size: 250\n")
+    path = config(etc, "shard_max_models: 500\n")
     monkeypatch.chdir(elsewhere)
     monkeypatch.setenv(WH_ENV, "duckdb:///rel-w.duckdb")
     assert main(["--config", str(path), "run", "--from", HOUR]) == 0

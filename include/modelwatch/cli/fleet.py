@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from modelwatch.cli.common import add_warehouse_arg, spec_from_args
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _fleet_spec(args: argparse.Namespace):
@@ -15,30 +20,50 @@ def _fleet_spec(args: argparse.Namespace):
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    """Generate a fleet and write its metrics (and incidents) to files or a warehouse."""
-    from modelwatch.sim.fleet import simulate_fleet
+    """Generate a fleet and write its metrics (and incidents) to files or a warehouse, a chunk
+    of models at a time."""
+    from modelwatch.sim.fleet import FleetStream
 
-    fleet = simulate_fleet(_fleet_spec(args))
+    fleet = FleetStream(_fleet_spec(args))
     if args.out:
         out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        write = {".parquet": "to_parquet", ".csv": "to_csv"}.get(out.suffix)
-        if write is None:
+        if out.suffix not in (".parquet", ".csv"):
             raise SystemExit(f"--out must end in .parquet or .csv, got {out.name}")
-        getattr(fleet.metrics, write)(out, index=False)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        rows = write_chunks(fleet.metric_chunks(), out)
         inc = out.with_name(out.stem + "_incidents" + out.suffix)
-        getattr(fleet.incidents, write)(inc, index=False)
-        print(
-            f"wrote {len(fleet.metrics):,} rows to {out}, {len(fleet.incidents)} incidents to {inc}"
-        )
+        write_chunks(iter([fleet.incidents]), inc)
+        print(f"wrote {rows:,} rows to {out}, {len(fleet.incidents)} incidents to {inc}")
     else:
         cmd_seed(args, fleet)
     return 0
 
 
+def write_chunks(chunks: Iterator[pd.DataFrame], out: Path) -> int:
+    """Frames of the same columns into one .parquet or .csv file, one at a time; rows written."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows, writer = 0, None
+    try:
+        for chunk in chunks:
+            if out.suffix == ".csv":
+                chunk.to_csv(out, index=False, mode="a" if rows else "w", header=not rows)
+            else:
+                table = pa.Table.from_pandas(chunk, preserve_index=False)
+                writer = writer or pq.ParquetWriter(out, table.schema)
+                writer.write_table(table)
+            rows += len(chunk)
+    finally:
+        if writer is not None:
+            writer.close()
+    return rows
+
+
 def cmd_seed(args: argparse.Namespace, fleet=None) -> int:
-    """Create the input tables in the warehouse and load a simulated fleet (once)."""
-    from modelwatch.sim.fleet import simulate_fleet
+    """Create the input tables in the warehouse and load a simulated fleet (once), a chunk of
+    models at a time unless the fleet is made already."""
+    from modelwatch.sim.fleet import FleetStream
     from modelwatch.sim.seed import is_seeded, seed
     from modelwatch.warehouse import open_warehouse
 
@@ -46,7 +71,7 @@ def cmd_seed(args: argparse.Namespace, fleet=None) -> int:
         if is_seeded(wh):
             print("warehouse already seeded; leaving it as it is")
             return 0
-        fleet = fleet or simulate_fleet(_fleet_spec(args))
+        fleet = fleet or FleetStream(_fleet_spec(args))
         n = seed(wh, fleet)
     print(f"seeded {n:,} metric rows for {args.models} models and {len(fleet.incidents)} incidents")
     return 0

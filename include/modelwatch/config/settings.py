@@ -10,7 +10,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import warnings
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import Field, ValidationError, ValidationInfo, model_validator
@@ -34,6 +36,10 @@ from modelwatch.config.remediation import RemediationConfig
 from modelwatch.config.source import SourceConfig, ValidationConfig
 
 CONFIG_ENV = "MODELWATCH_CONFIG"
+#: Models a shard holds at most by default (`shard_max_models`; docs/operations.md says why).
+SHARD_MAX_MODELS = 500
+#: Keys that sized shards before `shard_max_models`: still accepted, with a warning.
+RETIRED_SHARD_KEYS = frozenset({"shard_target_size", "max_shards"})
 #: Validation context of `load_settings`: it runs the cross-checks itself, to locate them.
 _DEFER_CROSS_CHECKS = "defer_cross_checks"
 
@@ -91,15 +97,16 @@ class Settings(StrictModel):
     shard_size: int | None = Field(
         None,
         ge=1,
-        description="Models per detect task (a mapped task instance each). Null: chosen from "
-        "the fleet's size, about `shard_target_size` models a shard and at most `max_shards` "
-        "shards, so task instances grow with shards, not models.",
+        description="Models per detect and training task (a mapped task instance each), "
+        "fixed. Null: as few shards as hold at most `shard_max_models` models each, balanced, "
+        "so the shard size follows the fleet and task instances grow with shards, not models.",
     )
-    shard_target_size: int = Field(
-        250, ge=1, description="Models a detect shard aims at while `shard_size` is null."
-    )
-    max_shards: int = Field(
-        32, ge=1, description="Detect shards at most while `shard_size` is null."
+    shard_max_models: int = Field(
+        SHARD_MAX_MODELS,
+        ge=1,
+        description="Models a shard holds at most while `shard_size` is null. One worker "
+        "holds a shard's rows, detectors and (on a day's first hour, in the daily training) "
+        "their week of history, so this bounds a worker's memory.",
     )
     warehouse_conn_id: str = Field(
         "modelwatch_warehouse",
@@ -114,6 +121,23 @@ class Settings(StrictModel):
         "(`s3://aws_default@bucket/modelwatch/staging`, `sftp://files@/srv/staging`; any "
         "scheme an installed Airflow provider registers); env `MODELWATCH_STAGING_DIR` wins.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _retired(cls, data: Any) -> Any:
+        """`shard_target_size` and `max_shards` are retired keys (they sized shards before
+        `shard_max_models` did). A settings file that still names them loads, with a warning,
+        for one release (a FutureWarning: the deprecation warning Python shows by default)."""
+        if isinstance(data, dict) and RETIRED_SHARD_KEYS & data.keys():
+            for key in sorted(RETIRED_SHARD_KEYS & data.keys()):
+                warnings.warn(
+                    f"{key} is deprecated and ignored: shards are as few as hold at most "
+                    "shard_max_models models each; remove the setting",
+                    FutureWarning,
+                    stacklevel=2,
+                )
+            data = {k: v for k, v in data.items() if k not in RETIRED_SHARD_KEYS}
+        return data
 
     @model_validator(mode="after")
     def _override_labels(self) -> Settings:

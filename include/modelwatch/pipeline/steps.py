@@ -158,9 +158,7 @@ def validate(run: Run, inputs: Inputs) -> list[list[str]]:
     replace_hour_rows(run, "mw_validation", verdicts)
     write_parquet(report.clean, staged.clean)
     passed = sorted(report.passed)
-    shards = split_models(
-        passed, settings.shard_size, settings.shard_target_size, settings.max_shards
-    )
+    shards = split_models(passed, settings.shard_size, settings.shard_max_models)
     excluded = {m: "quarantined" for m in report.quarantined} | {
         m: "no_data" for m in report.no_data
     }

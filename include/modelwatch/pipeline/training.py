@@ -92,9 +92,7 @@ def stage_training(
         day.date(),
         left_out,
     )
-    return split_models(
-        models, settings.shard_size, settings.shard_target_size, settings.max_shards
-    )
+    return split_models(models, settings.shard_size, settings.shard_max_models)
 
 
 def train_shard(

@@ -9,13 +9,14 @@ models and over the handful of incidents, never over rows or minutes.
 Each model draws its parameters and noise from its own seed stream (derived from the fleet seed
 and the model's index), so a model's healthy series is the same whatever the fleet size; the
 fleet-level stream only decides teams, tiers and the incident plan. Parameters and seed streams
-live in `sim.params`, the incidents in `sim.incidents`; here: the minute grid, the physics and
-the assembly of the rows.
+live in `sim.params`, the incidents in `sim.incidents`, the minute grid and the physics in
+`sim.physics`; here: the assembly of the rows, a chunk of models at a time.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -24,13 +25,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
-from scipy.signal import lfilter
 
 from modelwatch.schema import ALL_COLUMNS, METRIC_NAMES, MODEL_ID, MODEL_VERSION, TS
 from modelwatch.sim.incidents import (
     Incident,
-    apply_incident,
-    apply_surge,
     incident_detail,
     incidents_frame,
     plan_incidents,
@@ -38,25 +36,12 @@ from modelwatch.sim.incidents import (
 from modelwatch.sim.life import LifeEvent, apply_life_events
 from modelwatch.sim.params import (
     N_STREAMS,
-    SECOND_HARMONIC,
-    Z_CPU,
-    Z_ERR,
-    Z_MEM_AR,
-    Z_MEM_WHITE,
-    Z_P50,
-    Z_P95,
-    Z_P99,
-    Z_PRED_AR,
-    Z_PRED_WHITE,
-    Z_RATE_AR,
-    Z_RATE_WHITE,
-    FloatArray,
     IntArray,
-    ModelParams,
     draw_params,
     fleet_rng,
     model_rng,
 )
+from modelwatch.sim.physics import make_grid, simulate_block
 from modelwatch.sim.predictions import add_predictions
 
 #: End of the simulated period (exclusive), naive UTC.
@@ -66,25 +51,12 @@ DEMO_DAY: datetime = DEMO_END - timedelta(days=1)
 
 TEAMS: tuple[str, ...] = ("search", "ads", "risk", "vision", "recs")
 
-MINUTES_PER_DAY = 1440
-_US_PER_MINUTE = 60_000_000
-
-_WEEKEND_RAMP_MIN = 240  # weekends fade in/out over 4 h so a weekday->weekend is no step
-_RATE_AR_TAU_MIN = 90.0  # slow demand wander (log space), minutes
-_RATE_AR_SD = 0.06
-_RATE_WHITE_SD = 0.015  # plus Poisson counting noise of a one-minute average
-_RHO_CAP = 0.97  # keeps rho/(1-rho) finite; demand above capacity still shoots latency up
-_LATENCY_TIMEOUT_MS = 30_000.0  # clients give up: latencies never exceed this
-_MEM_AR_TAU_MIN = 120.0
-_MEM_AR_SD = 0.01
-_MEM_WHITE_SD = 0.003
-_PRED_AR_TAU_MIN = 30.0
-_CPU_NOISE_SD = 0.015
-_ERR_NOISE_SD = 0.3
-
 #: Models simulated together: big enough to amortise numpy call overhead, small enough that the
 #: block's temporaries (about 20 arrays of block x minutes) stay in the tens of megabytes.
 _BLOCK = 32
+#: Models a `FleetStream` chunk holds by default: 128 models of 8 days are 1.5 M rows, about
+#: 150 MB, so seeding 10,000 models never holds more than a few chunks.
+CHUNK_MODELS = 128
 
 
 @dataclass(frozen=True)
@@ -111,30 +83,15 @@ class Fleet:
     models: pd.DataFrame
     predictions: pd.DataFrame | None = None  # FleetSpec.predictions > 0 only
 
+    def metric_chunks(self) -> Iterator[pd.DataFrame]:
+        """The metric rows as one chunk (what seeding reads from a fleet or a `FleetStream`)."""
+        yield self.metrics
+
 
 def model_ids(n: int) -> list[str]:
     """Ids that sort lexicographically in numeric order ("model-000", ..., 4+ digits if n>1000)."""
     width = max(3, len(str(max(n - 1, 0))))
     return [f"model-{i:0{width}d}" for i in range(n)]
-
-
-# --------------------------------------------------------------------------------------------
-# The minute grid
-
-
-@dataclass(frozen=True)
-class _Grid:
-    """The minute grid shared by all models, with its calendar features precomputed."""
-
-    ts: NDArray[np.datetime64]  # (T,) datetime64[us]
-    cos_h: FloatArray  # cos/sin of the hour-of-day angle
-    sin_h: FloatArray
-    weekend: FloatArray  # smoothed weekend indicator in [0, 1]
-    day0: int  # index of the first minute of the incident day
-
-    @property
-    def n(self) -> int:
-        return int(self.ts.shape[0])
 
 
 def _validate(spec: FleetSpec) -> datetime:
@@ -151,109 +108,6 @@ def _validate(spec: FleetSpec) -> datetime:
     if end.second or end.microsecond:
         raise ValueError(f"end must be minute-aligned, got {end.isoformat()}")
     return end
-
-
-def _make_grid(end: datetime, days: int) -> _Grid:
-    """Minute timestamps and the calendar curves every model shares."""
-    n = days * MINUTES_PER_DAY
-    end_min = int(np.datetime64(end, "m").astype(np.int64))
-    minutes = np.arange(end_min - n, end_min, dtype=np.int64)  # minutes since the epoch
-    ts = (minutes * _US_PER_MINUTE).view("datetime64[us]")
-    angle = (minutes % MINUTES_PER_DAY) * (2.0 * np.pi / MINUTES_PER_DAY)
-    # Weekend indicator (Sat, Sun; 1970-01-01 was a Thursday) smoothed by a centred moving
-    # average, so demand glides into the weekend instead of stepping at midnight.
-    half = _WEEKEND_RAMP_MIN // 2
-    ext = np.arange(minutes[0] - half, minutes[-1] + half + 1, dtype=np.int64)
-    is_weekend = ((ext // MINUTES_PER_DAY + 3) % 7 >= 5).astype(np.float64)
-    csum = np.concatenate(([0.0], np.cumsum(is_weekend)))
-    weekend = (csum[_WEEKEND_RAMP_MIN:] - csum[:-_WEEKEND_RAMP_MIN])[:n] / _WEEKEND_RAMP_MIN
-    return _Grid(
-        ts=ts, cos_h=np.cos(angle), sin_h=np.sin(angle), weekend=weekend, day0=n - MINUTES_PER_DAY
-    )
-
-
-# --------------------------------------------------------------------------------------------
-# Physics
-
-
-def _ar1(z: FloatArray, tau_minutes: float, sd: float) -> FloatArray:
-    """Stationary AR(1) along the minute axis from standard-normal innovations (started in the
-    stationary distribution, so the first day looks like any other)."""
-    phi = math.exp(-1.0 / tau_minutes)
-    x = z * (sd * math.sqrt(1.0 - phi * phi))
-    x[:, 0] = z[:, 0] * sd
-    return lfilter([1.0], [1.0, -phi], x, axis=1)
-
-
-def _simulate_block(
-    p: ModelParams, lo: int, hi: int, grid: _Grid, z: NDArray[np.float64], incidents: list[Incident]
-) -> dict[str, FloatArray]:
-    """All metrics of models lo..hi-1 as (block x minutes) arrays, incidents applied."""
-    sl = slice(lo, hi)
-
-    def col(a: NDArray[np.generic]) -> NDArray[np.generic]:
-        return a[sl, None]
-
-    # Demand: daily curve (peak in each model's local afternoon) x weekend dip x slow wander.
-    peak_angle = p.peak_hour[sl] * (2.0 * np.pi / 24.0)
-    cos_t = grid.cos_h * np.cos(peak_angle)[:, None] + grid.sin_h * np.sin(peak_angle)[:, None]
-    shape = 1.0 + col(p.amp) * (cos_t + SECOND_HARMONIC * (2.0 * cos_t * cos_t - 1.0))
-    demand = col(p.base_rate) * shape
-    demand *= 1.0 - col(p.weekend_depth) * grid.weekend
-    demand *= np.exp(_ar1(z[:, Z_RATE_AR], _RATE_AR_TAU_MIN, _RATE_AR_SD))
-
-    total_capacity = col(p.replicas * p.capacity)
-    for inc in incidents:
-        if inc.kind == "traffic_surge":
-            apply_surge(inc, demand[inc.model - lo], float(total_capacity[inc.model - lo, 0]))
-
-    # Utilisation follows the true demand; the reported rate adds per-minute counting noise.
-    rho = demand / total_capacity
-    white_sd = np.sqrt(_RATE_WHITE_SD**2 + 1.0 / (60.0 * p.base_rate[sl]))[:, None]
-    request_rate = demand * np.exp(white_sd * z[:, Z_RATE_WHITE])
-
-    # Latency: M/M/1-like queueing curve, rho capped so it stays finite, plus an overload term
-    # (the queue keeps growing while demand exceeds capacity) and a client timeout.
-    r = np.minimum(rho, _RHO_CAP)
-    overload = np.maximum(rho - 1.0, 0.0)
-    p50 = col(p.base_latency) * (1.0 + col(p.queue_a) * (r / (1.0 - r))) * (1.0 + overload)
-    p50 *= np.exp(0.04 * z[:, Z_P50])
-    p95 = p50 * col(p.r95) * np.exp(0.05 * z[:, Z_P95])
-    p99 = p95 * col(p.r99) * np.exp(0.05 * z[:, Z_P99])
-
-    # Errors: background failures, timeouts from rho > 0.9, and shed load above capacity.
-    err = col(p.base_error) * np.exp(_ERR_NOISE_SD * z[:, Z_ERR] - 0.5 * _ERR_NOISE_SD**2)
-    onset = np.clip((rho - 0.9) / 0.1, 0.0, 1.0)
-    err += 0.03 * onset * onset + overload / np.maximum(rho, 1.0)
-
-    cpu = 0.05 + 0.9 * np.minimum(rho, 1.0) + _CPU_NOISE_SD * z[:, Z_CPU]
-    mem = col(p.base_memory) + _ar1(z[:, Z_MEM_AR], _MEM_AR_TAU_MIN, _MEM_AR_SD)
-    mem += _MEM_WHITE_SD * z[:, Z_MEM_WHITE]
-    pred_sd = col(p.pred_sigma) / math.sqrt(2.0)  # half the variance slow, half white
-    pred = col(p.pred_base) + pred_sd * (
-        _ar1(z[:, Z_PRED_AR], _PRED_AR_TAU_MIN, 1.0) + z[:, Z_PRED_WHITE]
-    )
-
-    out = {
-        "request_rate": request_rate,
-        "latency_p50_ms": p50,
-        "latency_p95_ms": p95,
-        "latency_p99_ms": p99,
-        "error_rate": err,
-        "cpu_util": cpu,
-        "memory_util": mem,
-        "prediction_mean": pred,
-    }
-    for inc in incidents:
-        apply_incident(inc, inc.model - lo, out, p, z[inc.model - lo])
-    for name in ("latency_p50_ms", "latency_p95_ms", "latency_p99_ms"):
-        np.minimum(out[name], _LATENCY_TIMEOUT_MS, out=out[name])
-    for name in ("error_rate", "cpu_util", "memory_util"):
-        np.clip(out[name], 0.0, 1.0, out=out[name])
-    for inc in incidents:
-        if inc.negative is not None:  # bad data: a broken exporter writes negative latencies
-            out["latency_p50_ms"][inc.model - lo, inc.negative] *= -1.0
-    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -318,82 +172,150 @@ def _strings(codes: NDArray[np.integer], values: list[str]) -> pd.api.extensions
     return pd.array(arr, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
 
 
+def _noise_streams(seed: int, lo: int, hi: int) -> list[np.random.Generator]:
+    """Models lo..hi-1's own streams, advanced past their parameter draws: where their noise
+    starts (`draw_params` draws the same scalars per model whatever the models beside it)."""
+    gens = [model_rng(seed, i) for i in range(lo, hi)]
+    draw_params(gens)
+    return gens
+
+
+class FleetStream:
+    """A fleet simulated a chunk of models at a time, so no whole fleet's rows sit in memory.
+
+    `metric_chunks()` yields the metric rows of consecutive models, in the order (and with the
+    values) `simulate_fleet` returns them; the whole-fleet tables are small (incidents, models,
+    predictions), but the incidents and predictions are complete only once every chunk has
+    been made: a traffic surge's final size is known after its model's demand is simulated.
+    Chunks start at multiples of the simulation block, so each block sees the same models as
+    in a whole-fleet run.
+    """
+
+    def __init__(self, spec: FleetSpec = FleetSpec(), chunk_models: int = CHUNK_MODELS) -> None:
+        end = _validate(spec)
+        if chunk_models < 1:
+            raise ValueError(f"chunk_models must be >= 1, got {chunk_models}")
+        self.spec, self.grid = spec, make_grid(end, spec.days)
+        n = spec.n_models
+        self.chunk_models = math.ceil(chunk_models / _BLOCK) * _BLOCK
+        self.ids = model_ids(n)
+        self.params = draw_params([model_rng(spec.seed, i) for i in range(n)])
+        inventory_rng = fleet_rng(spec.seed, 1)
+        teams = inventory_rng.integers(0, len(TEAMS), size=n)
+        critical = np.zeros(n, dtype=bool)
+        critical[inventory_rng.choice(n, size=max(1, round(n / 4)), replace=False)] = True
+        self._incidents = plan_incidents(
+            n, spec.seed, spec.extra_incident_share, self.grid.day0, self.params
+        )
+        self._offsets, self._local = _row_layout(n, self.grid.n, self._incidents)
+        self._by_model: dict[int, list[Incident]] = {}
+        for inc in self._incidents:
+            self._by_model.setdefault(inc.model, []).append(inc)
+        self._versions = [f"v{k}" for k in range(int(self.params.version.max()) + 2)]
+        self.models = pd.DataFrame(
+            {
+                MODEL_ID: pd.array(self.ids, dtype="str"),
+                "team": pd.array([TEAMS[k] for k in teams], dtype="str"),
+                "tier": pd.array(np.where(critical, "critical", "standard").tolist(), dtype="str"),
+                "base_replicas": self.params.replicas.copy(),
+            }
+        )
+        self._tables: tuple[pd.DataFrame, pd.DataFrame | None] | None = None
+        self._started = False
+
+    def metric_chunks(self) -> Iterator[pd.DataFrame]:
+        """The fleet's metric rows, `chunk_models` models a frame (once: the surge incidents
+        keep what their simulation measured)."""
+        if self._started:
+            raise RuntimeError("a FleetStream's chunks are made once; make a new stream")
+        self._started = True
+        n = self.spec.n_models
+        for lo in range(0, n, self.chunk_models):
+            yield self._chunk(lo, min(lo + self.chunk_models, n))
+        incidents = incidents_frame(self._incidents, self.ids, self.grid.ts)
+        predictions = None
+        if self.spec.predictions:
+            options = (self.spec.seed, self.spec.predictions, self.spec.labels)
+            hourly = (self.grid.ts[::60], self.grid.weekend[::60], self.grid.day0)
+            predictions, incidents = add_predictions(
+                incidents, self.ids, options, self.params, self._incidents, hourly
+            )
+        self._tables = (incidents, predictions)
+
+    @property
+    def incidents(self) -> pd.DataFrame:
+        """The incidents table (ground truth), once every chunk has been made."""
+        return self._finished()[0]
+
+    @property
+    def predictions(self) -> pd.DataFrame | None:
+        """The prediction samples (`FleetSpec.predictions` > 0), once every chunk is made."""
+        return self._finished()[1]
+
+    def _finished(self) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        if self._tables is None:
+            raise RuntimeError("the incidents are complete once every metric chunk is made")
+        return self._tables
+
+    def _chunk(self, lo: int, hi: int) -> pd.DataFrame:
+        """The metric rows of models lo..hi-1 (row offsets relative to the chunk)."""
+        spec, grid, params, local = self.spec, self.grid, self.params, self._local
+        t = grid.n
+        offsets = self._offsets - self._offsets[lo]
+        n_rows = int(offsets[hi])
+        float_cols = [c for c in METRIC_NAMES if c != "replicas"]
+        columns: dict[str, NDArray[np.generic]] = {c: np.empty(n_rows) for c in float_cols}
+        ts_col = np.empty(n_rows, dtype="datetime64[us]")
+        replicas_col = np.empty(n_rows, dtype=np.int64)
+        gens = _noise_streams(spec.seed, lo, hi)
+        z = np.empty((min(_BLOCK, hi - lo), N_STREAMS, t))
+        for b_lo in range(lo, hi, _BLOCK):
+            b_hi = min(b_lo + _BLOCK, hi)
+            for i in range(b_lo, b_hi):
+                gens[i - lo].standard_normal(out=z[i - b_lo])
+            block_incidents = [inc for i in range(b_lo, b_hi) for inc in self._by_model.get(i, [])]
+            block = simulate_block(params, b_lo, b_hi, grid, z[: b_hi - b_lo], block_incidents)
+            for name, arr in block.items():
+                _write_block(columns[name], arr, b_lo, b_hi, offsets, local)
+            ts_block = np.broadcast_to(grid.ts, (b_hi - b_lo, t))
+            _write_block(ts_col, ts_block, b_lo, b_hi, offsets, local)
+            reps = np.broadcast_to(params.replicas[b_lo:b_hi, None], (b_hi - b_lo, t))
+            _write_block(replicas_col, reps, b_lo, b_hi, offsets, local)
+
+        counts = np.diff(offsets[lo : hi + 1])
+        id_codes = np.repeat(np.arange(lo, hi, dtype=np.int32), counts)
+        version_codes = np.repeat(params.version[lo:hi].astype(np.int32), counts)
+        for inc in (inc for i in range(lo, hi) for inc in self._by_model.get(i, [])):
+            i = inc.model
+            if inc.kind in ("latency_regression", "error_burst"):  # deploy, then roll back
+                version_codes[_rows_of(i, inc.start, inc.end, offsets, local)] += 1
+            if inc.null_id is not None:
+                for minute in inc.null_id:
+                    id_codes[_rows_of(i, int(minute), int(minute) + 1, offsets, local)] = -1
+            inc.detail = incident_detail(inc, params)
+
+        data: dict[str, object] = {
+            MODEL_ID: _strings(id_codes, self.ids),
+            TS: ts_col,
+            **columns,
+            "replicas": replicas_col,
+            MODEL_VERSION: _strings(version_codes, self._versions),
+        }
+        metrics = pd.DataFrame({c: data[c] for c in ALL_COLUMNS}, copy=False)
+        if spec.events:
+            metrics = apply_life_events(metrics, self.ids, spec.events, spec.seed, range(lo, hi))
+        return metrics
+
+
 def simulate_fleet(spec: FleetSpec = FleetSpec()) -> Fleet:
     """Simulate `spec.days` of one-minute telemetry for the fleet, with labelled incidents on the
-    last day (DEMO_DAY for the default `end`). Deterministic in `spec`."""
-    end = _validate(spec)
-    n, grid = spec.n_models, _make_grid(end, spec.days)
-    t = grid.n
-    gens = [model_rng(spec.seed, i) for i in range(n)]
-    params = draw_params(gens)
-    inventory_rng = fleet_rng(spec.seed, 1)
-    teams = inventory_rng.integers(0, len(TEAMS), size=n)
-    critical = np.zeros(n, dtype=bool)
-    critical[inventory_rng.choice(n, size=max(1, round(n / 4)), replace=False)] = True
-    incidents = plan_incidents(n, spec.seed, spec.extra_incident_share, grid.day0, params)
-
-    offsets, local = _row_layout(n, t, incidents)
-    n_rows = int(offsets[-1])
-    float_cols = [c for c in METRIC_NAMES if c != "replicas"]
-    columns: dict[str, NDArray[np.generic]] = {c: np.empty(n_rows) for c in float_cols}
-    ts_col = np.empty(n_rows, dtype="datetime64[us]")
-    replicas_col = np.empty(n_rows, dtype=np.int64)
-    by_model: dict[int, list[Incident]] = {}
-    for inc in incidents:
-        by_model.setdefault(inc.model, []).append(inc)
-
-    z = np.empty((_BLOCK, N_STREAMS, t))
-    for lo in range(0, n, _BLOCK):
-        hi = min(lo + _BLOCK, n)
-        for i in range(lo, hi):
-            gens[i].standard_normal(out=z[i - lo])
-        block_incidents = [inc for i in range(lo, hi) for inc in by_model.get(i, [])]
-        block = _simulate_block(params, lo, hi, grid, z[: hi - lo], block_incidents)
-        for name, arr in block.items():
-            _write_block(columns[name], arr, lo, hi, offsets, local)
-        _write_block(ts_col, np.broadcast_to(grid.ts, (hi - lo, t)), lo, hi, offsets, local)
-        reps = np.broadcast_to(params.replicas[lo:hi, None], (hi - lo, t))
-        _write_block(replicas_col, reps, lo, hi, offsets, local)
-
-    counts = np.diff(offsets)
-    id_codes = np.repeat(np.arange(n, dtype=np.int32), counts)
-    version_codes = np.repeat(params.version.astype(np.int32), counts)
-    for inc in incidents:
-        i = inc.model
-        if inc.kind in ("latency_regression", "error_burst"):  # deploy, then roll back
-            version_codes[_rows_of(i, inc.start, inc.end, offsets, local)] += 1
-        if inc.null_id is not None:
-            for minute in inc.null_id:
-                id_codes[_rows_of(i, int(minute), int(minute) + 1, offsets, local)] = -1
-        inc.detail = incident_detail(inc, params)
-
-    ids = model_ids(n)
-    versions = [f"v{k}" for k in range(int(params.version.max()) + 2)]
-    data: dict[str, object] = {
-        MODEL_ID: _strings(id_codes, ids),
-        TS: ts_col,
-        **columns,
-        "replicas": replicas_col,
-        MODEL_VERSION: _strings(version_codes, versions),
-    }
-    metrics = pd.DataFrame({c: data[c] for c in ALL_COLUMNS}, copy=False)
-    if spec.events:
-        metrics = apply_life_events(metrics, ids, spec.events, spec.seed)
-
-    incidents_df = incidents_frame(incidents, ids, grid.ts)
-    models_df = pd.DataFrame(
-        {
-            MODEL_ID: pd.array(ids, dtype="str"),
-            "team": pd.array([TEAMS[k] for k in teams], dtype="str"),
-            "tier": pd.array(np.where(critical, "critical", "standard").tolist(), dtype="str"),
-            "base_replicas": params.replicas.copy(),
-        }
+    last day (DEMO_DAY for the default `end`). Deterministic in `spec`; the whole fleet in
+    memory (`FleetStream` makes the same rows a chunk at a time)."""
+    stream = FleetStream(spec, chunk_models=spec.n_models)
+    (metrics,) = stream.metric_chunks()
+    return Fleet(
+        metrics=metrics,
+        incidents=stream.incidents,
+        models=stream.models,
+        predictions=stream.predictions,
     )
-    predictions = None
-    if spec.predictions:
-        options = (spec.seed, spec.predictions, spec.labels)
-        hourly = (grid.ts[::60], grid.weekend[::60], grid.day0)
-        predictions, incidents_df = add_predictions(
-            incidents_df, ids, options, params, incidents, hourly
-        )
-    return Fleet(metrics=metrics, incidents=incidents_df, models=models_df, predictions=predictions)

@@ -46,12 +46,24 @@ class LifeEvent:
 
 
 def apply_life_events(
-    metrics: pd.DataFrame, ids: list[str], events: tuple[LifeEvent, ...], seed: int
+    metrics: pd.DataFrame,
+    ids: list[str],
+    events: tuple[LifeEvent, ...],
+    seed: int,
+    models: range | None = None,
 ) -> pd.DataFrame:
-    """The fleet's rows with `events` applied (a new frame; `metrics` is not changed)."""
+    """The fleet's rows with `events` applied (a new frame; `metrics` is not changed).
+
+    `models`: the model indices `metrics` holds when it is a chunk of the fleet; the events of
+    other models are skipped, and the custom metric's column is added to every chunk of a
+    fleet that has it, so the chunks' results concatenate to the whole fleet's."""
     out = metrics.copy()
     drop = np.zeros(len(out), dtype=bool)
+    if any(ev.kind == "extra_metric" for ev in events) and EXTRA_METRIC not in out.columns:
+        out[EXTRA_METRIC] = np.nan
     for k, ev in enumerate(events):
+        if models is not None and ev.model not in models:
+            continue
         rng = fleet_rng(seed, 10 + k)
         own = (out[MODEL_ID] == ids[ev.model]).to_numpy(dtype=bool, na_value=False)
         after = own & (out[TS] >= pd.Timestamp(ev.at)).to_numpy()
@@ -79,8 +91,6 @@ def apply_life_events(
             for name in (*LATENCIES, "error_rate"):
                 out.loc[quiet, name] = np.nan
         elif ev.kind == "extra_metric":
-            if EXTRA_METRIC not in out.columns:
-                out[EXTRA_METRIC] = np.nan
             cpu = out.loc[own, "cpu_util"].to_numpy(dtype=float)
             gpu = np.clip(cpu + rng.normal(0.0, 0.01, size=len(cpu)), 0.0, 1.0)
             out.loc[own, EXTRA_METRIC] = gpu

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import logging
 
-from modelwatch.sim.fleet import Fleet
+from modelwatch.sim.fleet import Fleet, FleetStream
 from modelwatch.sim.life import EXTRA_METRIC
 from modelwatch.sim.story import Story
 from modelwatch.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
-INPUT_DDL = (
-    """CREATE TABLE IF NOT EXISTS model_metrics (
+#: The metrics table's DDL, for the table and for the table a seed loads before it has all rows.
+METRICS_DDL = """CREATE TABLE IF NOT EXISTS {table} (
         model_id VARCHAR,
         ts TIMESTAMP,
         request_rate DOUBLE PRECISION,
@@ -29,7 +29,13 @@ INPUT_DDL = (
         replicas BIGINT,
         prediction_mean DOUBLE PRECISION,
         model_version VARCHAR
-    )""",
+    )"""
+#: Where a seed's metric rows land until the last of them: committed a chunk at a time (one
+#: transaction of a large fleet's rows would hold them all in memory), then renamed to
+#: model_metrics with the other tables, so an interrupted seed never looks seeded.
+LOADING = "model_metrics_loading"
+INPUT_DDL = (
+    METRICS_DDL.format(table="model_metrics"),
     """CREATE TABLE IF NOT EXISTS incidents (
         model_id VARCHAR NOT NULL,
         kind VARCHAR NOT NULL,
@@ -79,34 +85,58 @@ def is_seeded(wh: Warehouse) -> bool:
     return int(wh.query("SELECT COUNT(*) AS n FROM model_metrics")["n"].iloc[0]) > 0
 
 
-def seed(wh: Warehouse, fleet: Fleet, story: Story | None = None) -> int:
+def seed(wh: Warehouse, fleet: Fleet | FleetStream, story: Story | None = None) -> int:
     """Create the input tables and load the fleet (and its story: logs, changes, labels, the
-    added incidents and every incident's cause) in one transaction; returns rows loaded."""
+    added incidents and every incident's cause); returns the metric rows loaded.
+
+    The metric rows are committed a chunk at a time into a loading table (a `FleetStream`
+    makes them a chunk of models at a time, so seeding a large fleet holds one chunk, never the
+    fleet); the last transaction renames it to model_metrics and loads everything else, so
+    the warehouse is seeded all at once or not at all."""
     if is_seeded(wh):
         raise RuntimeError("the warehouse already holds model_metrics rows; not seeding twice")
-    with wh.transaction():
-        for ddl in INPUT_DDL:
-            wh.execute(ddl)
-        if EXTRA_METRIC in fleet.metrics.columns:  # opt-in (`sim.life` extra_metric) only
-            column = f"{EXTRA_METRIC} DOUBLE PRECISION"
-            wh.execute(f"ALTER TABLE model_metrics ADD COLUMN IF NOT EXISTS {column}")
-        wh.insert("model_metrics", fleet.metrics)
-        wh.insert("incidents", fleet.incidents)
-        wh.insert("models", fleet.models)
-        if fleet.predictions is not None:
-            wh.execute(PREDICTIONS_DDL)
-            wh.insert("model_predictions", fleet.predictions)
-            wh.execute("CREATE INDEX IF NOT EXISTS model_predictions_ts ON model_predictions (ts)")
-        if story is not None:
-            for ddl in STORY_DDL:
+    rows = 0
+    with wh.bulk_load():
+        with wh.transaction():
+            wh.execute(f"DROP TABLE IF EXISTS {LOADING}")  # an interrupted seed's rows
+            wh.execute(METRICS_DDL.format(table=LOADING))
+        for chunk in fleet.metric_chunks():
+            if not rows and EXTRA_METRIC in chunk.columns:  # opt-in (`sim.life`) only
+                column = f"{EXTRA_METRIC} DOUBLE PRECISION"
+                wh.execute(f"ALTER TABLE {LOADING} ADD COLUMN IF NOT EXISTS {column}")
+            rows += wh.insert(LOADING, chunk)
+            del chunk  # the next chunk is made before the loop rebinds the name
+        with wh.transaction():
+            wh.execute("DROP TABLE IF EXISTS model_metrics")  # none, or empty (not seeded)
+            wh.execute(f"ALTER TABLE {LOADING} RENAME TO model_metrics")
+            for ddl in INPUT_DDL:
                 wh.execute(ddl)
-            wh.insert("incidents", story.incidents)
-            wh.insert("model_logs", story.logs)
-            wh.insert("model_changes", story.changes)
-            wh.insert("model_labels", story.labels)
-            wh.insert("incident_causes", story.causes)
-            wh.execute("CREATE INDEX IF NOT EXISTS model_logs_ts ON model_logs (ts)")
-        # every hourly read is a time window (and a model list): index after the bulk load
-        wh.execute("CREATE INDEX IF NOT EXISTS model_metrics_ts ON model_metrics (ts, model_id)")
-    log.info("seeded %d metric rows, %d incidents", len(fleet.metrics), len(fleet.incidents))
-    return len(fleet.metrics)
+            _load_tables(wh, fleet, story)
+            if wh.dialect != "duckdb":
+                # every hourly read is a time window (and a model list): index after the load
+                wh.execute(
+                    "CREATE INDEX IF NOT EXISTS model_metrics_ts ON model_metrics (ts, model_id)"
+                )
+            # DuckDB scans instead: its index is built in memory (3.6 GB more at 3,000 models,
+            # out of memory in 2 GB at 10,000) and spared an hour's read of 1,000 models 0.08 s
+    log.info("seeded %d metric rows, %d incidents", rows, len(fleet.incidents))
+    return rows
+
+
+def _load_tables(wh: Warehouse, fleet: Fleet | FleetStream, story: Story | None) -> None:
+    """Everything but the metric rows: the fleet's incidents, models, predictions, story."""
+    wh.insert("incidents", fleet.incidents)
+    wh.insert("models", fleet.models)
+    if fleet.predictions is not None:
+        wh.execute(PREDICTIONS_DDL)
+        wh.insert("model_predictions", fleet.predictions)
+        wh.execute("CREATE INDEX IF NOT EXISTS model_predictions_ts ON model_predictions (ts)")
+    if story is not None:
+        for ddl in STORY_DDL:
+            wh.execute(ddl)
+        wh.insert("incidents", story.incidents)
+        wh.insert("model_logs", story.logs)
+        wh.insert("model_changes", story.changes)
+        wh.insert("model_labels", story.labels)
+        wh.insert("incident_causes", story.causes)
+        wh.execute("CREATE INDEX IF NOT EXISTS model_logs_ts ON model_logs (ts)")

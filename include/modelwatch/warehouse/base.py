@@ -106,6 +106,12 @@ class Warehouse(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    @contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """While loading many rows: the backend bounds the memory it keeps (nothing to do for
+        a server, which writes what it does not hold)."""
+        yield
+
     def __enter__(self) -> Warehouse:
         return self
 

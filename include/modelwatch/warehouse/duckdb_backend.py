@@ -29,6 +29,9 @@ from modelwatch.warehouse.base import (
 
 log = logging.getLogger(__name__)
 
+#: DuckDB's memory limit during a bulk load (`DuckDBWarehouse.bulk_load`).
+BULK_LOAD_MEMORY = "2GB"
+
 
 def _is_lock_error(exc: Exception) -> bool:
     return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
@@ -94,6 +97,18 @@ class DuckDBWarehouse(Warehouse):
             # In an aborted transaction DuckDB refuses even this; the next register replaces it.
             with contextlib.suppress(duckdb.Error):
                 self._con.unregister("_mw_insert")
+
+    @contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """DuckDB keeps written blocks and a new index in its buffer pool up to its memory
+        limit (80% of the machine by default): bound it while loading, so a large load spills
+        to the file rather than holding the machine's memory (seeding 3,000 models: 2.5 GB
+        peak at 2 GB, 6.4 GB without)."""
+        self.execute(f"SET memory_limit = '{BULK_LOAD_MEMORY}'")
+        try:
+            yield
+        finally:
+            self.execute("RESET memory_limit")
 
     def create_from_frame(self, table: str, frame: pd.DataFrame) -> None:
         """A new table `table` holding `frame`'s rows, with the column types DuckDB infers

@@ -38,21 +38,26 @@ def test_stage_times_span_each_stage_s_task_instances() -> None:
     assert load("bench_scale").stage_times(tis) == {"detect": 5.0}
 
 
-def test_the_table_has_a_row_per_run() -> None:
+def test_the_table_has_a_row_per_run_in_the_issue_s_format() -> None:
     bench = load("bench_scale")
-    hourly = {"models": 1000, "run": "hourly, trained", "total": 33.04, "extract": 1.9,
+    hourly = {"models": 10000, "run": "hourly, trained", "total": 33.04, "extract": 1.9,
               "validate": 4.7, "detect": 6.3, "persist": 1.2, "route": 1.0, "tis": 17,
               "shards": 4, "mem": 1221.4}  # fmt: skip
     training = {"models": 1000, "run": "daily training", "total": 111.8, "stage": 22.5,
                 "train": 79.0, "tis": 7, "shards": 4, "mem": 2578}  # fmt: skip
     lines = bench.table([training, hourly]).splitlines()
-    assert lines[0] == bench.HEADER and lines[1] == "|---" * 10 + "|"
-    assert lines[2] == "| 1,000 | daily training | 111.8 | 22.5 | - | 79.0 | - | - | 7 (4) | 2578 |"
+    assert lines[0] == bench.HEADER and lines[1] == "| --- " * 10 + "|"
+    assert lines[2] == "| 1,000 | daily training | 111.8 | 22.5 | - | 79.0 | - | - | 7 | 2,578 |"
     assert (
-        lines[3]
-        == "| 1,000 | hourly, trained | 33.0 | 1.9 | 4.7 | 6.3 | 1.2 | 1.0 | 17 (4) | 1221 |"
+        lines[3] == "| 10,000 | hourly, trained | 33.0 | 1.9 | 4.7 | 6.3 | 1.2 | 1.0 | 17 | 1,221 |"
     )
     assert all(line.count("|") == 11 for line in lines)
+
+
+def test_seed_only_seeds_and_reports_without_airflow(capsys) -> None:
+    load("bench_scale").main(["--models", "3", "--seed-only"])
+    line = capsys.readouterr().out.splitlines()[-1]
+    assert line.startswith("| 3 | seed | ") and "34,560 metric rows" in line and "MB |" in line
 
 
 def test_worker_memory_follows_the_processes_below_a_parent() -> None:

@@ -26,3 +26,13 @@ def test_it_prints_every_mw_table_of_a_warehouse(tmp_path, capsys) -> None:
     assert "mw_scores" in names and "mw_alerts" in names
     assert all(n.startswith("mw_") for n in names) and "mw_schema_migrations" not in names
     assert {rows for _, rows, _ in lines} == {"0"}
+
+
+def test_inputs_adds_the_input_tables(tmp_path, capsys) -> None:
+    from modelwatch.sim.fleet import FleetSpec, simulate_fleet
+
+    uri = f"duckdb:///{tmp_path}/w.duckdb"
+    make_warehouse(uri, simulate_fleet(FleetSpec(n_models=2, days=1)))
+    load("hash_tables").main(["--warehouse", uri, "--inputs"])
+    rows = {line.split()[0]: line.split()[1] for line in capsys.readouterr().out.splitlines()}
+    assert rows["model_metrics"] == "2880" and rows["models"] == "2" and "mw_scores" in rows

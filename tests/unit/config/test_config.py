@@ -117,6 +117,17 @@ def test_empty_env_var_means_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert load_settings() == Settings()
 
 
+def test_the_retired_shard_keys_still_load_with_a_warning_and_do_nothing(tmp_path: Path) -> None:
+    with pytest.warns(FutureWarning) as caught:
+        s = load_settings(write(tmp_path, "shard_target_size: 100\nmax_shards: 2\n"))
+    said = sorted(str(w.message) for w in caught)
+    assert [m.split()[:4] for m in said] == [
+        ["max_shards", "is", "deprecated", "and"],
+        ["shard_target_size", "is", "deprecated", "and"],
+    ]
+    assert s == Settings()
+
+
 def test_settings_are_frozen() -> None:
     s = Settings()
     with pytest.raises(ValidationError):
@@ -236,7 +247,7 @@ def test_digest_is_stable_for_equal_settings(tmp_path: Path) -> None:
     assert isinstance(d, str)
     assert len(d) == 12
     # Spelling out a default changes nothing.
-    assert load_settings(write(tmp_path, "shard_target_size: 250\n")).digest() == d
+    assert load_settings(write(tmp_path, "shard_max_models: 500\n")).digest() == d
 
 
 @pytest.mark.parametrize(
