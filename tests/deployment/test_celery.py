@@ -27,7 +27,7 @@ pytestmark = pytest.mark.celery
 
 DAG = "model_health"
 N_MODELS = 400
-SHARD_TARGET = 100
+SHARD_MAX = 100
 HISTORY_DAYS = 1
 REDIS_URL = os.environ.get("MODELWATCH_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
@@ -50,7 +50,7 @@ def celery_deployment(tmp_path_factory):
     home = tmp_path_factory.mktemp("airflow-celery")
     config = home / "modelwatch.yaml"
     config.write_text(
-        f"shard_target_size: {SHARD_TARGET}\ndetection:\n  history_days: {HISTORY_DAYS}\n"
+        f"shard_max_models: {SHARD_MAX}\ndetection:\n  history_days: {HISTORY_DAYS}\n"
     )
     # the history before the incident day, and the day's hours up to 11:00
     days = HISTORY_DAYS + 1
@@ -117,9 +117,7 @@ def test_a_fleets_hour_runs_in_shards_on_two_celery_workers(celery_deployment):
         history_rows.append(xcom["value"]["history_rows"])
         detect = [t for t in tis if t["task_id"] == "detect"]
         # task instances grow with shards, not models: 400 models are 4 shards of 100
-        assert len(detect) == N_MODELS // SHARD_TARGET and all(
-            t["state"] == "success" for t in detect
-        )
+        assert len(detect) == N_MODELS // SHARD_MAX and all(t["state"] == "success" for t in detect)
         others = [t for t in tis if t["task_id"] != "detect"]
         assert len(others) == len({t["task_id"] for t in others})  # every other task once
         with open_warehouse(server.spec) as wh:
