@@ -19,8 +19,8 @@ def airflow_server(tmp_path_factory, fleet):
     on their worker.
 
     Its warehouse is a PostgreSQL database holding the test fleet's incident day and a small
-    "live" fleet reporting until two hours past the fixture's hour; the connections are set
-    through the Airflow CLI. The warehouse pool is not: the first run's `resolve` task creates
+    "live" fleet (ids `live-000`..) reporting until two hours past the fixture's hour; the
+    connections are set through the Airflow CLI. The warehouse pool is not: the first run's `resolve` task creates
     it through the REST API, signing in with the connection `modelwatch_airflow_api`, as a
     deployment without `modelwatch init` does. Yields the `AirflowServer`, with `.spec` (the
     warehouse) and `.wh_uri` added.
@@ -36,9 +36,11 @@ def airflow_server(tmp_path_factory, fleet):
         # Rows up to two hours past the fixture's hour: whichever hour the scheduler runs (the
         # deployment may come up after the top of the next hour), its rows are there.
         live_end = now_hour + timedelta(hours=2)
-        live = simulate_fleet(FleetSpec(n_models=3, days=8, end=live_end, seed=3))
+        live = simulate_fleet(FleetSpec(n_models=3, days=8, end=live_end, seed=3)).metrics
+        # ids of their own, so a live hour never touches an incident-day model's alerts
+        live["model_id"] = live["model_id"].str.replace("model-", "live-", regex=False)
         with open_warehouse(spec) as wh:
-            wh.insert("model_metrics", live.metrics)
+            wh.insert("model_metrics", live)
         server = AirflowServer(home, PG_ADMIN_URI, {"MODELWATCH_STAGING_DIR": str(home / "stg")})
         try:
             server.start()

@@ -33,6 +33,17 @@ def deployment(airflow_server):
     airflow_server.api("PATCH", f"/dags/{DAG}", json={"is_paused": True})
 
 
+def demo_day(server) -> dict:
+    """The output tables' rows of the incident day: the scheduler runs the live fleet's hour
+    whenever an hour starts, which may be during a test, and those rows are not under test."""
+    end = DEMO_DAY + timedelta(days=1)
+    out = {}
+    for table, frame in snapshot(server.spec).items():
+        hour = frame["opened_hour" if table == "mw_alerts" else "hour"]
+        out[table] = frame[hour.lt(end)].reset_index(drop=True)
+    return out
+
+
 def q(server, sql, **params):
     with open_warehouse(server.spec) as wh:
         return wh.query(sql, params)
@@ -159,7 +170,7 @@ def task_log(server, run_id: str, task_id: str) -> str:
 
 def test_a_manual_rerun_reprocesses_only_its_models_and_changes_nothing(deployment):
     server = deployment
-    before = snapshot(server.spec)
+    before = demo_day(server)
     hour = DEMO_DAY + timedelta(hours=8)  # backfilled above; both models quiet then
     run_id = _trigger(
         server,
@@ -175,12 +186,12 @@ def test_a_manual_rerun_reprocesses_only_its_models_and_changes_nothing(deployme
         "GET", f"/dags/{DAG}/dagRuns/{run_id}/taskInstances/extract/xcomEntries/return_value"
     )
     assert xcom["value"]["expected"] == ["model-000", "model-001"]
-    assert_same(before, snapshot(server.spec))
+    assert_same(before, demo_day(server))
 
 
 def test_clearing_a_task_failed_on_a_broken_connection_converges(deployment):
     server = deployment
-    before = snapshot(server.spec)
+    before = demo_day(server)
     good = spec_from_uri(server.wh_uri)
     broken = {
         "connection_id": "modelwatch_warehouse",
@@ -220,4 +231,4 @@ def test_clearing_a_task_failed_on_a_broken_connection_converges(deployment):
         },
     )
     server.wait_for_run(DAG, run_id, timeout=300)
-    assert_same(before, snapshot(server.spec))
+    assert_same(before, demo_day(server))
