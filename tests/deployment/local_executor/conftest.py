@@ -20,10 +20,10 @@ def airflow_server(tmp_path_factory, fleet):
 
     Its warehouse is a PostgreSQL database holding the test fleet's incident day and a small
     "live" fleet (ids `live-000`..) reporting until two hours past the fixture's hour; the
-    connections are set through the Airflow CLI. The warehouse pool is not: the first run's `resolve` task creates
-    it through the REST API, signing in with the connection `modelwatch_airflow_api`, as a
-    deployment without `modelwatch init` does. Yields the `AirflowServer`, with `.spec` (the
-    warehouse) and `.wh_uri` added.
+    connections are set through the Airflow CLI. The warehouse pool is not: the first run's
+    `resolve` task creates it through the REST API, signing in with the connection
+    `modelwatch_airflow_api`, as a deployment without `modelwatch init` does. Yields the
+    `AirflowServer`, with `.spec` (the warehouse) and `.wh_uri` added.
     """
     from datetime import UTC, datetime, timedelta
 
