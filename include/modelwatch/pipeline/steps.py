@@ -207,15 +207,9 @@ def detect(run: Run, inputs: Inputs) -> dict[str, Any]:
         baselines={m: since for m, (since, _) in current.items()},
         changes=changes,
     )
-    index = int(inputs["index"])
-    out = staged.scores(index)
-    write_parquet(scores, out)
-    return {
-        "path": str(out),
-        "index": index,
-        "models": len(shard),
-        "anomalous": int(scores["is_anomaly"].sum()),
-    }
+    index = int(inputs["index"])  # persist finds the shard's file by it (`Staging.scores`)
+    write_parquet(scores, staged.scores(index))
+    return {"index": index, "models": len(shard), "anomalous": int(scores["is_anomaly"].sum())}
 
 
 def drift(run: Run, inputs: Inputs) -> dict[str, Any]:
