@@ -23,6 +23,7 @@ from pathlib import Path
 from modelwatch.airflow.pool import NO_METADATA, how_to_create, pool_name
 from modelwatch.config import CONFIG_ENV
 from modelwatch.config.reference import commented_yaml
+from modelwatch.storage import write_atomically
 
 DAG_FILES = ("model_health.py", "model_training.py")
 SETTINGS_FILE = "modelwatch.yaml"
@@ -36,9 +37,7 @@ def dag_sources() -> dict[str, bytes]:
 
 def _write(path: Path, data: bytes) -> None:
     """Whole or not at all: the dag-processor may read the folder at any moment."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    write_atomically(path, lambda f: f.write(data))
 
 
 def write_dags(folder: Path, force: bool) -> list[str]:
