@@ -27,6 +27,7 @@ import pandas as pd
 
 from modelwatch import schema
 from modelwatch.detection.features import rows_per_hour
+from modelwatch.detection.medians import column_medians
 
 
 @dataclass
@@ -132,8 +133,8 @@ def explain_baselines(
 def _explain_stats(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     with warnings.catch_warnings():  # quiet minutes: a metric may be null in every row
         warnings.simplefilter("ignore", RuntimeWarning)
-        median = np.nanmedian(values, axis=0) if len(values) else np.full(values.shape[1], np.nan)
-        mad = np.nanmedian(np.abs(values - median), axis=0) * 1.4826 if len(values) else median
+        median = column_medians(values) if len(values) else np.full(values.shape[1], np.nan)
+        mad = column_medians(np.abs(values - median)) * 1.4826 if len(values) else median
     return median, np.maximum.reduce([mad, 0.01 * np.abs(median), np.full_like(median, 1e-9)])
 
 
@@ -161,7 +162,7 @@ def explain_with(
     with warnings.catch_warnings():  # a metric null in every (quiet) minute: nan, no warning
         warnings.simplefilter("ignore", RuntimeWarning)
         values = hour_rows[list(metrics)].to_numpy(dtype=float)
-        observed = np.nanmedian(values, axis=0)
+        observed = column_medians(values)
     with np.errstate(over="ignore", invalid="ignore"):  # 1e300 against a scale of 1e-9: inf
         z = (observed - center) / scale
     out = [

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from modelwatch import schema
+from modelwatch.detection.medians import column_medians
 
 
 def rows_per_hour(ts: pd.Series) -> float:
@@ -144,15 +145,15 @@ class SeasonalBaseline:
         with np.errstate(all="ignore"), warnings.catch_warnings():
             # quiet minutes have no latency: all-null slices are allowed (their level: 0)
             warnings.simplefilter("ignore", RuntimeWarning)
-            overall = np.nan_to_num(np.nanmedian(x, axis=0))
+            overall = np.nan_to_num(column_medians(x))
             self.levels = np.tile(overall, (self.SLOTS, 1))
             for k in range(self.SLOTS):
                 sel = slot == k
                 if sel.sum() >= min_rows:
-                    self.levels[k] = np.nan_to_num(np.nanmedian(x[sel], axis=0), nan=overall)
+                    self.levels[k] = np.nan_to_num(column_medians(x[sel]), nan=overall)
             resid = x - self.levels[slot]
-            dev = np.abs(resid - np.nanmedian(resid, axis=0))
-            noise = np.nan_to_num(1.4826 * np.nanmedian(dev, axis=0))
+            dev = np.abs(resid - column_medians(resid))
+            noise = np.nan_to_num(1.4826 * column_medians(dev))
             days = history[schema.TS].dt.floor("D").to_numpy()
             daily = pd.DataFrame(resid).groupby(days).median().to_numpy()
             day_spread = (

@@ -1,21 +1,29 @@
-"""The Isolation Forest: scikit-learn's, fitted there and packed into arrays for scoring.
+"""The Isolation Forest: scikit-learn's trees, grown by its tree builder and packed for scoring.
 
 Why its own module: the forest is the one piece that knows nothing of models, metrics or
 hours; `detector.py` wraps it with features and calibration, `stream.py` with the per-row
-stream. scikit-learn grows it (`fit_forest`); scoring is ours only because a fitted sklearn
-forest is slow to unpickle and walks its trees one Python call at a time, which dominates the
-hourly task (60 rows) and a replay (a few rows per refit). Both packed forms score exactly
-what `IsolationForest.score_samples` gives (tests compare them).
+stream. scikit-learn's tree builder grows every tree (`grow_trees`), exactly as
+`IsolationForest.fit` would; only the bagging around it is ours, because sklearn's costs about
+1 ms of parameter bookkeeping per tree (cloning, `get_params`, input checks), more than the tree
+itself, and a daily training fits 100 trees for each of thousands of models. Scoring is ours
+because a fitted sklearn forest is slow to unpickle and walks its trees one Python call at a
+time, which dominates the hourly task (60 rows) and a replay (a few rows per refit). The trees
+and both packed forms are what `IsolationForest` grows and scores (tests compare them); should
+sklearn's private tree API change, `fit_forest` falls back to `IsolationForest` itself.
 """
 
 from __future__ import annotations
 
+import logging
 import zlib
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from modelwatch.config import DetectionConfig
+
+log = logging.getLogger(__name__)
 
 
 def model_seed(model_id: str, seed: int) -> int:
@@ -64,8 +72,13 @@ class PackedForest:
 
     @classmethod
     def from_sklearn(cls, forest: Any) -> PackedForest:
-        trees = forest.estimators_
-        size = max(t.tree_.node_count for t in trees)
+        """A fitted `IsolationForest` (every feature seen by every tree, as ours are)."""
+        return cls.from_trees([e.tree_ for e in forest.estimators_], forest.max_samples_)
+
+    @classmethod
+    def from_trees(cls, trees: Sequence[Any], max_samples: int) -> PackedForest:
+        """sklearn `Tree`s grown on `max_samples` rows each."""
+        size = max(t.node_count for t in trees)
         shape = (len(trees), size)
         feature = np.zeros(shape, dtype=np.int32)
         threshold = np.zeros(shape)
@@ -73,11 +86,10 @@ class PackedForest:
         right = left.copy()
         value = np.zeros(shape)
         depth = 0
-        for i, (est, feats) in enumerate(zip(trees, forest.estimators_features_, strict=True)):
-            t = est.tree_
+        for i, t in enumerate(trees):
             n = t.node_count
             is_leaf = t.children_left[:n] < 0
-            feature[i, :n] = np.where(is_leaf, 0, np.asarray(feats)[np.maximum(t.feature, 0)])
+            feature[i, :n] = np.where(is_leaf, 0, t.feature)
             threshold[i, :n] = t.threshold
             left[i, :n] = np.where(is_leaf, np.arange(n), t.children_left)
             right[i, :n] = np.where(is_leaf, np.arange(n), t.children_right)
@@ -85,7 +97,7 @@ class PackedForest:
             samples = t.n_node_samples[:n].astype(float)
             value[i, :n] = np.where(is_leaf, node_depth + _avg_path(samples), 0.0)
             depth = max(depth, int(node_depth.max()))
-        norm = float(_avg_path(np.array([float(forest.max_samples_)]))[0])
+        norm = float(_avg_path(np.array([float(max_samples)]))[0])
         return cls(feature, threshold, left, right, value, depth, norm)
 
     #: Rows scored per pass: the (trees x rows) node arrays then stay in cache (~30 % faster
@@ -148,11 +160,15 @@ class StepForest:
 
     @classmethod
     def from_sklearn(cls, forest: Any) -> StepForest:
+        """A fitted `IsolationForest` on one feature."""
+        return cls.from_trees([e.tree_ for e in forest.estimators_], forest.max_samples_)
+
+    @classmethod
+    def from_trees(cls, trees: Sequence[Any], max_samples: int) -> StepForest:
         """Each leaf of each tree covers an interval (lo, hi] of the line, bounded by its
         ancestors' thresholds; the forest's mean path length on an interval between two
         consecutive thresholds is the sum of the leaves covering it (a difference array over
         the sorted thresholds) over the number of trees."""
-        trees = [e.tree_ for e in forest.estimators_]
         offset = np.cumsum([0] + [t.node_count for t in trees])[:-1]
         # All trees' nodes in one array (child ids shifted by their tree's offset).
         left = np.concatenate(
@@ -182,7 +198,7 @@ class StepForest:
         size = len(edges) + 2
         total = np.bincount(first, val, size) - np.bincount(last + 1, val, size)
         path = np.cumsum(total)[: len(edges) + 1] / len(trees)
-        norm = float(_avg_path(np.array([float(forest.max_samples_)]))[0])
+        norm = float(_avg_path(np.array([float(max_samples)]))[0])
         return cls(edges, 2.0 ** (-path / norm) if norm > 0 else np.ones(len(path)))
 
     def raw(self, x: np.ndarray) -> np.ndarray:
@@ -202,6 +218,60 @@ def _avg_path(n: np.ndarray) -> np.ndarray:
     return out
 
 
+#: sklearn's bound for the seeds it draws (`ensemble._bagging.MAX_INT`).
+_MAX_INT = np.iinfo(np.int32).max
+
+
+def grow_trees(x: np.ndarray, trees: int, samples: int, seed: int) -> list[Any]:
+    """The trees `IsolationForest(n_estimators=trees, max_samples=samples,
+    random_state=seed).fit(x)` grows, grown by sklearn's own tree builder with the same random
+    draws, in the same order: the targets (uniform noise), each tree's seed, its splitter's
+    seed and its rows (sampled without replacement, passed as weights). `x` as sklearn sees it:
+    float32, finite, at least `samples` rows."""
+    from sklearn.tree._criterion import MSE
+    from sklearn.tree._splitter import RandomSplitter
+    from sklearn.tree._tree import DepthFirstTreeBuilder, Tree
+    from sklearn.utils.random import sample_without_replacement
+
+    n, width = x.shape
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    y = np.random.RandomState(seed).uniform(size=n).reshape(-1, 1)
+    depth = int(np.ceil(np.log2(max(samples, 2))))
+    outputs = np.array([1], dtype=np.intp)
+    grown = []
+    # Two generators re-seeded per tree: sklearn makes three new ones a tree, and creating
+    # one costs a hundred times a re-seed.
+    draws, splits = np.random.RandomState(), np.random.RandomState()
+    for tree_seed in np.random.RandomState(seed).randint(_MAX_INT, size=trees):
+        draws.seed(tree_seed)
+        splits.seed(draws.randint(_MAX_INT))
+        draws.seed(tree_seed)
+        sample_without_replacement(width, width, random_state=draws)  # the features: all
+        rows = sample_without_replacement(n, samples, random_state=draws)
+        weight = np.bincount(rows, minlength=n).astype(np.float64)
+        splitter = RandomSplitter(MSE(1, n), 1, 1, 0.0, splits, None)
+        tree = Tree(width, outputs, 1)
+        DepthFirstTreeBuilder(splitter, 2, 1, 0.0, depth, 0.0).build(tree, x, y, weight, None)
+        grown.append(tree)
+    return grown
+
+
+def _sklearn_trees(x: np.ndarray, trees: int, samples: int, seed: int) -> list[Any]:
+    """The same trees through `IsolationForest` itself (slower: its bagging's bookkeeping)."""
+    import sklearn
+    from sklearn.ensemble import IsolationForest
+
+    forest = IsolationForest(n_estimators=trees, max_samples=samples, random_state=seed)
+    # The parameters are ours and the rows finite (`as_tree_input`): skip sklearn's checks.
+    with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+        forest.fit(x)
+    return [e.tree_ for e in forest.estimators_]
+
+
+#: How trees are grown: `grow_trees` unless sklearn's private tree API has failed it.
+_grow = grow_trees
+
+
 def fit_forest(
     x: np.ndarray,
     cfg: DetectionConfig,
@@ -209,22 +279,21 @@ def fit_forest(
     trees: int | None = None,
     samples: int | None = None,
 ) -> PackedForest | StepForest:
-    """scikit-learn's `IsolationForest` on the rows `x` (`trees` trees of `samples` rows each,
+    """scikit-learn's Isolation Forest on the rows `x` (`trees` trees of `samples` rows each,
     by default `cfg.n_estimators` and `cfg.max_samples`), packed for scoring: as a step
     function when it sees one feature, as arrays of trees otherwise."""
-    import sklearn  # heavy import: only when detecting
-    from sklearn.ensemble import IsolationForest
-
     x = as_tree_input(x)
-    forest = IsolationForest(
-        n_estimators=trees or cfg.n_estimators,
-        max_samples=min(samples or cfg.max_samples, len(x)),
-        random_state=seed,
-    )
-    # The parameters are ours and the rows finite (`as_tree_input`): sklearn's checks of both
-    # are a few per cent of a fit, and a replay is mostly fits.
-    with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
-        forest.fit(x)
+    trees = trees or cfg.n_estimators
+    samples = min(samples or cfg.max_samples, len(x))
+    global _grow
+    try:
+        grown = _grow(x, trees, samples, seed)
+    except (ImportError, TypeError, AttributeError) as exc:
+        # sklearn's tree API is private: if an upgrade changed it, its forest grows the same
+        # trees, only slower; said once per process
+        log.warning("growing trees through sklearn's IsolationForest from now on: %r", exc)
+        _grow = _sklearn_trees
+        grown = _grow(x, trees, samples, seed)
     if x.shape[1] == 1:
-        return StepForest.from_sklearn(forest)
-    return PackedForest.from_sklearn(forest)
+        return StepForest.from_trees(grown, samples)
+    return PackedForest.from_trees(grown, samples)

@@ -14,6 +14,7 @@ import numpy as np
 
 from modelwatch.config import DetectionConfig
 from modelwatch.detection.forest import fit_forest
+from modelwatch.detection.medians import column_medians
 
 
 class Scorer(Protocol):
@@ -25,8 +26,8 @@ class Scorer(Protocol):
 def robust_center_scale(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per column: median and a floored MAD scale (1 % of the median, or 1e-9: a metric that
     never moved in training is infinitely far from usual as soon as it moves)."""
-    center = np.nanmedian(x, axis=0)
-    mad = 1.4826 * np.nanmedian(np.abs(x - center), axis=0)
+    center = column_medians(x)
+    mad = 1.4826 * column_medians(np.abs(x - center))
     return center, np.maximum.reduce([mad, 0.01 * np.abs(center), np.full_like(center, 1e-9)])
 
 

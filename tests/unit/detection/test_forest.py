@@ -8,8 +8,15 @@ import numpy as np
 import pytest
 
 from modelwatch.config import DetectionConfig
+from modelwatch.detection import forest as forest_module
 from modelwatch.detection.detector import empirical_log_tail
-from modelwatch.detection.forest import PackedForest, StepForest, as_tree_input, fit_forest
+from modelwatch.detection.forest import (
+    PackedForest,
+    StepForest,
+    as_tree_input,
+    fit_forest,
+    grow_trees,
+)
 from modelwatch.detection.scorer import RobustZ, fit_scorer
 
 
@@ -66,6 +73,45 @@ def test_step_forest_scores_exactly_like_sklearn(name: str) -> None:
     np.testing.assert_allclose(step.raw(probe[:, None]), expected, rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize(
+    ("name", "rows", "trees", "samples", "seed"),
+    [
+        ("blob", 2000, 100, 256, 3),
+        ("blob", 300, 20, 64, 0),
+        ("blob", 200, 10, 200, 11),  # every row in every tree
+        ("normal", 2016, 50, 256, 7),
+        ("discrete", 2016, 30, 256, 1),
+        ("spikes", 2016, 30, 128, 2),
+    ],
+)
+def test_grown_trees_are_the_ones_isolation_forest_grows(name, rows, trees, samples, seed):
+    """The bagging is ours, the trees sklearn's: node for node the same trees as
+    `IsolationForest.fit` with the same seed, so every score is sklearn's."""
+    x = _blob(rows) if name == "blob" else ONE_COLUMN[name][:rows, None]
+    x = as_tree_input(x)
+    expected = [e.tree_ for e in _sklearn(x, trees=trees, samples=samples, seed=seed).estimators_]
+    got = grow_trees(x, trees, samples, seed)
+    assert len(got) == len(expected) == trees
+    for ours, theirs in zip(got, expected, strict=True):
+        for field in ("children_left", "children_right", "feature", "threshold", "n_node_samples"):
+            np.testing.assert_array_equal(getattr(ours, field), getattr(theirs, field))
+
+
+def test_fit_forest_falls_back_to_isolation_forest_when_the_tree_api_fails(monkeypatch) -> None:
+    """sklearn's tree builder is private API: if an upgrade breaks the call, the forest is
+    grown by `IsolationForest` itself, with the same scores."""
+    x = _blob(500)
+    cfg = DetectionConfig(n_estimators=20, max_samples=64)
+    expected = fit_forest(x, cfg, seed=5).raw(x)
+
+    def broken(*args, **kwargs):
+        raise TypeError("__cinit__() takes exactly 7 positional arguments")
+
+    monkeypatch.setattr(forest_module, "_grow", broken)
+    np.testing.assert_array_equal(fit_forest(x, cfg, seed=5).raw(x), expected)
+    assert forest_module._grow is forest_module._sklearn_trees  # once, not per fit
+
+
 def test_fit_forest_packs_one_column_as_steps_and_more_as_trees() -> None:
     cfg = DetectionConfig(n_estimators=20, max_samples=64)
     assert isinstance(fit_forest(ONE_COLUMN["normal"][:, None], cfg, seed=1), StepForest)
@@ -112,3 +158,16 @@ def test_the_exponential_tail_stands_for_the_top_rows_ties_included() -> None:
     assert p_spike < 0.02
     p_zero = float(np.exp(empirical_log_tail(ref, np.array([0.0]), tail_quantile=0.9))[0])
     assert p_zero > 0.4  # the common value stays typical
+
+
+def test_column_medians_are_nanmedians_with_or_without_nan() -> None:
+    from modelwatch.detection.medians import column_medians
+
+    rng = np.random.default_rng(4)
+    for rows in (1, 2, 7, 600, 601):
+        x = rng.lognormal(size=(rows, 5)) * 1e4
+        np.testing.assert_array_equal(column_medians(x), np.nanmedian(x, axis=0))
+        x[rng.random(x.shape) < 0.3] = np.nan
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column
+            np.testing.assert_array_equal(column_medians(x), np.nanmedian(x, axis=0))
