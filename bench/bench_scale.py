@@ -19,9 +19,10 @@ then trigger, through the REST API, one after the other:
 Printed per run, one table row (`| 10,000 | hourly, trained | wall s | extract | ... |`): wall
 time from the run's start to its end, each stage's wall time from the task instances' own start
 and end (a mapped stage: first start to last end; the training's stage and train stand in the
-extract and detect columns), the number of task instances, and the peak resident memory of a
-LocalExecutor worker (the worker process with the task it runs, sampled every 0.2 s). Asserts
-nothing; the figures go in docs/benchmarks.md.
+extract and detect columns), the number of task instances, and the peak memory of a
+LocalExecutor worker (the worker process with the task it runs, as proportional set size, so
+the pages a forked task shares with its worker count once; sampled every 0.2 s; the RSS sum is
+printed beside each row as it ends). Asserts nothing; the figures go in docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -54,13 +55,19 @@ def runs(day: datetime) -> list[tuple[str, str, dict]]:
 
 
 class WorkerMemory:
-    """Peak RSS of each LocalExecutor worker's process tree (worker + the task it runs)."""
+    """Peak memory of each LocalExecutor worker's process tree (worker + the task it runs).
+
+    Proportional set size (PSS): a task process is forked from its worker and shares the
+    worker's pages until either writes them, so summing the two processes' resident sets (RSS)
+    counts those pages twice. PSS charges a shared page to its sharers in equal parts, so the
+    sum is what the tree holds; the RSS sum is kept beside it."""
 
     def __init__(self, scheduler_pid: int) -> None:
         import psutil
 
         self.root = psutil.Process(scheduler_pid)
         self.peak: dict[int, int] = {}
+        self.peak_rss: dict[int, int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -74,12 +81,13 @@ class WorkerMemory:
                 return
             for w in workers:
                 try:
-                    rss = w.memory_info().rss + sum(
-                        c.memory_info().rss for c in w.children(recursive=True)
-                    )
+                    tree = [w, *w.children(recursive=True)]
+                    full = [p.memory_full_info() for p in tree]
                 except psutil.Error:
                     continue
-                self.peak[w.pid] = max(self.peak.get(w.pid, 0), rss)
+                pss, rss = sum(f.pss for f in full), sum(f.rss for f in full)
+                self.peak[w.pid] = max(self.peak.get(w.pid, 0), pss)
+                self.peak_rss[w.pid] = max(self.peak_rss.get(w.pid, 0), rss)
 
     def __enter__(self) -> WorkerMemory:
         self._thread.start()
@@ -90,7 +98,12 @@ class WorkerMemory:
         self._thread.join()
 
     def max_mb(self) -> float:
+        """The largest worker's peak PSS."""
         return max(self.peak.values(), default=0) / 2**20
+
+    def max_rss_mb(self) -> float:
+        """The largest worker's peak RSS sum (shared pages counted once per process)."""
+        return max(self.peak_rss.values(), default=0) / 2**20
 
 
 def ts(value: str) -> datetime:
@@ -218,9 +231,12 @@ def bench_fleet(n: int, warehouse: str, untrained: bool) -> list[dict]:
                         "tis": len(tis),
                         "shards": sum(t["task_id"] in ("detect", "train") for t in tis),
                         "mem": mem.max_mb(),
+                        "rss": mem.max_rss_mb(),
                     }
                 )
-                print("  " + row(results[-1]), flush=True)
+                print(
+                    "  " + row(results[-1]), f"(RSS sum {results[-1]['rss']:,.0f} MB)", flush=True
+                )
         finally:
             server.stop()
             if warehouse == "postgres":
