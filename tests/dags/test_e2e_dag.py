@@ -7,16 +7,14 @@ seeded DuckDB warehouse reached through the `modelwatch_warehouse` connection.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from datetime import UTC, timedelta
-from pathlib import Path
+from datetime import timedelta
 
 import pytest
 
 from modelwatch.sim.fleet import DEMO_DAY
 from modelwatch.warehouse import open_warehouse
 from tests.conftest import ROOT, make_warehouse
+from tests.dags.conftest import dag_test
 from tests.integration.test_pipeline import HEALTHY, assert_same, snapshot
 
 pytestmark = pytest.mark.e2e
@@ -27,11 +25,8 @@ def at(h: int):
 
 
 @pytest.fixture(scope="module")
-def dag(tmp_path_factory, fleet):
+def dag(tmp_path_factory, fleet, airflow_db):
     """A migrated Airflow metadata DB, a seeded warehouse, and the parsed DAG."""
-    airflow = Path(sys.executable).with_name("airflow")
-    done = subprocess.run([str(airflow), "db", "migrate"], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-2000:]
     spec = make_warehouse(f"duckdb:///{tmp_path_factory.mktemp('e2e')}/warehouse.duckdb", fleet)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("AIRFLOW_CONN_MODELWATCH_WAREHOUSE", f"duckdb:///{spec.duckdb_path}")
@@ -46,8 +41,7 @@ def dag(tmp_path_factory, fleet):
 
 def run(dag, interval_start, conf=None):
     """One run as the scheduler would make it: the data interval ends an hour later."""
-    end = (interval_start + timedelta(hours=1)).replace(tzinfo=UTC)
-    dr = dag.test(logical_date=end, run_conf=conf or {})
+    dr = dag_test(dag, interval_start + timedelta(hours=1), conf)
     assert str(dr.state).endswith("success"), f"run for {interval_start} ended {dr.state}"
     return dr
 

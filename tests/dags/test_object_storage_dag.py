@@ -9,17 +9,15 @@ the store record the same tables.
 from __future__ import annotations
 
 import logging
-import subprocess
-import sys
 import uuid
-from datetime import UTC, timedelta
-from pathlib import Path
+from datetime import timedelta
 
 import pytest
 
 from modelwatch.folders import REPORT_ENV, STAGING_ENV
 from modelwatch.sim.fleet import DEMO_DAY
 from tests.conftest import ROOT, make_warehouse
+from tests.dags.conftest import dag_test
 from tests.integration.sftp_store import sftp_store
 from tests.integration.test_object_storage import layout
 from tests.integration.test_pipeline import assert_same, snapshot
@@ -33,10 +31,7 @@ HOURS = [DEMO_DAY + timedelta(hours=9)]
 
 
 @pytest.fixture
-def model_health():
-    airflow = Path(sys.executable).with_name("airflow")
-    done = subprocess.run([str(airflow), "db", "migrate"], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-2000:]
+def model_health(airflow_db):
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(ROOT / "dags"))
@@ -47,8 +42,7 @@ def model_health():
 def run_hours(dag, spec, monkeypatch) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_MODELWATCH_WAREHOUSE", f"duckdb:///{spec.duckdb_path}")
     for hour in HOURS:
-        end = (hour + timedelta(hours=1)).replace(tzinfo=UTC)
-        dr = dag.test(logical_date=end)
+        dr = dag_test(dag, hour + timedelta(hours=1))
         assert str(dr.state).endswith("success"), f"run for {hour} ended {dr.state}"
 
 

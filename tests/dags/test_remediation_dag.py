@@ -11,10 +11,7 @@ real deployment.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import UTC, timedelta
-from pathlib import Path
 
 import pytest
 import yaml
@@ -22,16 +19,14 @@ import yaml
 from modelwatch.sim.fleet import DEMO_DAY
 from modelwatch.warehouse import open_warehouse
 from tests.conftest import ROOT, make_warehouse
+from tests.dags.conftest import dag_test
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def live_dag(tmp_path_factory, fleet):
+def live_dag(tmp_path_factory, fleet, airflow_db):
     """The parsed DAG, a seeded warehouse, and a config whose auto-approval limit is wide."""
-    airflow = Path(sys.executable).with_name("airflow")
-    done = subprocess.run([str(airflow), "db", "migrate"], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-2000:]
     tmp = tmp_path_factory.mktemp("remediation-dag")
     spec = make_warehouse(f"duckdb:///{tmp}/warehouse.duckdb", fleet)
     config = tmp / "modelwatch.yaml"
@@ -60,7 +55,7 @@ def run_live(dag, n: int):
     """A manual live rerun of 09:00 for model-000 (logical dates differ so run ids do)."""
     when = (DEMO_DAY + timedelta(days=2, hours=n)).replace(tzinfo=UTC)
     conf = {"hour": f"{DEMO_DAY:%Y-%m-%d}T09:00:00Z", "models": ["model-000"], "dry_run": False}
-    dr = dag.test(logical_date=when, run_conf=conf)
+    dr = dag_test(dag, when, conf)
     assert str(dr.state).endswith("success"), task_states(dr)
     return dr
 
