@@ -267,6 +267,27 @@ def test_a_replay_of_the_warehouse_releases_the_duckdb_file_between_reads(
     assert len(scores) == 2 and set(rows["model_id"]) == {"model-000"}
 
 
+def test_duckdb_memory_is_bounded_by_default_and_by_the_connections_extra(tmp_path: Path):
+    """DuckDB's own default (80 % of the machine) let a task's buffer pool hold gigabytes of
+    blocks it had read once; the connection's extra sets the bound, validated before it goes
+    into SQL."""
+
+    def limit(uri: str) -> str:
+        with open_warehouse(spec_from_uri(uri)) as wh:
+            got = wh.query("SELECT current_setting('memory_limit') AS m")["m"].iloc[0]
+            with wh.bulk_load():
+                pass
+            again = wh.query("SELECT current_setting('memory_limit') AS m")["m"].iloc[0]
+        assert again == got  # a bulk load gives the connection its own bound back
+        return str(got)
+
+    default = limit(f"duckdb:///{tmp_path}/a.duckdb")
+    assert default.endswith("MiB") and 900 < float(default.split()[0]) < 1000  # 1GB
+    assert limit(f"duckdb:///{tmp_path}/b.duckdb?memory_limit=3GB").startswith("2.7 GiB")
+    with pytest.raises(WarehouseError, match="not a size"):
+        open_warehouse(spec_from_uri(f"duckdb:///{tmp_path}/c.duckdb?memory_limit=1GB';DROP"))
+
+
 def test_postgres_uri_quotes_credentials():
     from modelwatch.warehouse import WarehouseSpec
 

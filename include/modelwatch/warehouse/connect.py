@@ -181,7 +181,9 @@ def open_warehouse(spec: WarehouseSpec, *, migrate: bool = False) -> Warehouse:
     if spec.conn_type in DUCKDB_TYPES:
         from modelwatch.warehouse.duckdb_backend import DuckDBWarehouse
 
-        wh: Warehouse = DuckDBWarehouse(spec.duckdb_path)
+        wh: Warehouse = DuckDBWarehouse(
+            spec.duckdb_path, memory_limit=spec.extra.get("memory_limit")
+        )
     elif spec.conn_type in POSTGRES_TYPES:
         from modelwatch.warehouse.postgres_backend import PostgresWarehouse
 
