@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
@@ -85,6 +85,53 @@ def read_parquet(path: StorePath, **kwargs: Any) -> pd.DataFrame:
         return pd.read_parquet(path, **kwargs)
     with path.open("rb") as f:
         return pd.read_parquet(f, **kwargs)
+
+
+def read_parquet_of(path: StorePath, column: str, keys: Sequence[str]) -> pd.DataFrame:
+    """The rows of a Parquet file whose `column` is one of `keys` (in the file's order), reading
+    only the row groups whose statistics say they may hold one: a file sorted by `column` (the
+    staged history, by model) gives each reader its own few groups.
+
+    Why not `read_parquet(filters=[(column, "in", keys)])`: pyarrow reads every row group and
+    filters the rows after; a shard of 500 models read the whole staged week of 10,000 models
+    (100 M rows, 8 GB) in 284 s and 8.5 GB of memory.
+    """
+    import bisect
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    wanted = sorted({str(k) for k in keys})
+    with _readable(path) as f:
+        pf = pq.ParquetFile(f)
+        meta = pf.metadata
+        at = next(i for i in range(meta.num_columns) if meta.schema.column(i).path == column)
+        groups = []
+        for i in range(meta.num_row_groups):
+            stats = meta.row_group(i).column(at).statistics
+            if stats is None or not stats.has_min_max:
+                groups.append(i)  # nothing known: read it
+                continue
+            first = bisect.bisect_left(wanted, str(stats.min))
+            if first < len(wanted) and wanted[first] <= str(stats.max):
+                groups.append(i)
+        table = pf.read_row_groups(groups) if groups else pf.schema_arrow.empty_table()
+    values = table[column]
+    if pa.types.is_dictionary(values.type):
+        values = values.cast(values.type.value_type)
+    kept = table.filter(pc.is_in(values, value_set=pa.array(wanted, values.type)))
+    return kept.to_pandas()
+
+
+@contextmanager
+def _readable(path: StorePath) -> Iterator[Any]:
+    """A local path as is, a store's file opened for reading by ranges."""
+    if is_local(path):
+        yield path
+        return
+    with path.open("rb") as f:
+        yield f
 
 
 def write_parquet(frame: pd.DataFrame, path: StorePath) -> None:

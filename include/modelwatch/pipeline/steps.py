@@ -52,7 +52,7 @@ from modelwatch.remediation import outbox
 from modelwatch.remediation.targets import build_target, target_connection
 from modelwatch.run import Run, scope_models
 from modelwatch.sharding import split_models
-from modelwatch.storage import read_parquet, write_parquet
+from modelwatch.storage import read_parquet, read_parquet_of, write_parquet
 from modelwatch.warehouse import open_warehouse
 
 log = logging.getLogger(__name__)
@@ -178,9 +178,8 @@ def detect(run: Run, inputs: Inputs) -> dict[str, Any]:
     embedded warehouse takes one writer at a time, so they read the warehouse only in the
     rare case below)."""
     shard, staged, settings = list(inputs["shard"]), run.staging, run.settings
-    filters = [(schema.MODEL_ID, "in", shard)]
-    rows = read_parquet(staged.clean, filters=filters)
-    history = read_parquet(staged.history, filters=filters)
+    rows = read_parquet_of(staged.clean, schema.MODEL_ID, shard)
+    history = read_parquet_of(staged.history, schema.MODEL_ID, shard)
     changes = read_detection_changes(staged.overrides)
     per = ModelDetection(settings.detection, changes, run.detectors)
     current = baselines.from_json(staged.baselines.read_text())

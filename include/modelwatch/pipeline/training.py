@@ -27,7 +27,7 @@ from modelwatch.ingest.extract import HISTORY_ROW_GROUP, known_models, write_tra
 from modelwatch.logs.step import train_day
 from modelwatch.run import HOUR, Staging, WindowError, detector_cache, parse_hour
 from modelwatch.sharding import split_models
-from modelwatch.storage import children, read_parquet, remove_tree
+from modelwatch.storage import children, read_parquet_of, remove_tree
 from modelwatch.timestamps import to_naive_utc
 from modelwatch.warehouse import WarehouseSpec, open_warehouse
 from modelwatch.warehouse.source_spec import source_spec
@@ -103,7 +103,7 @@ def train_shard(
     changes = read_detection_changes(staged.overrides)
     cache = detector_cache(folders, source_spec(settings, spec), settings)
     per = ModelDetection(settings.detection, changes, cache)
-    history = read_parquet(staged.history, filters=[(schema.MODEL_ID, "in", shard)])
+    history = read_parquet_of(staged.history, schema.MODEL_ID, shard)
     groups = dict(tuple(history.groupby(schema.MODEL_ID, sort=False)))
     fitted, too_short = 0, []
     for model_id in shard:

@@ -82,6 +82,41 @@ def test_parquet_round_trips_and_row_group_filters_apply(root):
     assert only["model_id"].tolist() == ["a", "a", "c"]
 
 
+def test_rows_of_some_keys_are_read_from_their_row_groups_only(root, monkeypatch):
+    """The rows `read_parquet`'s `in` filter gives, in the same order and types, reading only
+    the row groups whose statistics may hold a key (the staged history, sorted by model)."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    ids = [f"m-{i:03d}" for i in range(60)]
+    frame = pd.DataFrame(
+        {
+            "model_id": np.repeat(ids, 50),
+            "ts": np.tile(pd.date_range("2026-01-01", periods=50, freq="min"), 60),
+            "v": np.arange(3000, dtype=float),
+        }
+    )
+    frame.loc[3, "v"] = np.nan
+    path = root / "history.parquet"
+    with path.open("wb") as f:
+        frame.to_parquet(f, index=False, row_group_size=100)  # two models a group
+    read: list[list[int]] = []
+    original = pq.ParquetFile.read_row_groups
+    monkeypatch.setattr(
+        pq.ParquetFile,
+        "read_row_groups",
+        lambda self, groups, *a, **k: read.append(list(groups)) or original(self, groups, *a, **k),
+    )
+    keys = ["m-007", "m-031", "m-030", "absent", "m-059"]
+    got = storage.read_parquet_of(path, "model_id", keys)
+    expected = storage.read_parquet(path, filters=[("model_id", "in", keys)])
+    pd.testing.assert_frame_equal(got, expected)
+    assert sorted(set(got["model_id"])) == ["m-007", "m-030", "m-031", "m-059"]
+    assert read == [[3, 15, 29]]  # of 30 groups: those of m-007, m-030 and m-031, m-059
+    none = storage.read_parquet_of(path, "model_id", ["nobody"])
+    assert none.empty and list(none.columns) == list(frame.columns)
+
+
 def test_a_parquet_writer_writes_its_parts_into_one_file(root):
     import pyarrow as pa
 
