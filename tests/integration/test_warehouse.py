@@ -32,6 +32,31 @@ def test_list_params_expand_to_in_lists_and_empty_matches_nothing():
     assert sql == "x IN (NULL)" and params == {}
 
 
+def test_a_long_list_of_ids_is_one_parameter_and_selects_what_placeholders_do(empty_wh):
+    """An hour of thousands of models: one JSON parameter, not a placeholder per id (DuckDB
+    bound 10,000 of them in 0.2 s per query); the same rows either way, on both backends."""
+    ids = [f"m-{i:04d}" for i in range(300)]
+    _sql, bound = expand_params(
+        "x IN :ids AND n IN :ns", {"ids": ids, "ns": list(range(100))}, "duckdb"
+    )
+    assert next(iter(bound)) == "ids" and len(bound) == 1 + 100  # the ints stay placeholders
+    with open_warehouse(empty_wh) as wh:
+        wh.execute("CREATE TABLE t (model_id VARCHAR, n INTEGER)")
+        wh.insert("t", pd.DataFrame({"model_id": [*ids, "other", "o'q"], "n": range(302)}))
+        asked = [*ids[::3], "o'q", "absent"]
+        long = wh.query("SELECT * FROM t WHERE model_id IN :m ORDER BY n", {"m": asked})
+        short = pd.concat(
+            [
+                wh.query("SELECT * FROM t WHERE model_id IN :m", {"m": asked[i : i + 50]})
+                for i in range(0, len(asked), 50)
+            ]
+        ).sort_values("n", ignore_index=True)
+        pd.testing.assert_frame_equal(long, short, check_dtype=False)
+        assert len(long) == 101
+        wh.execute("DELETE FROM t WHERE model_id NOT IN :m", {"m": asked})
+        assert wh.query("SELECT COUNT(*) AS c FROM t")["c"].iloc[0] == 101
+
+
 def test_missing_parameter_is_an_error_and_casts_are_not_placeholders():
     with pytest.raises(WarehouseError, match=":y"):
         expand_params("x = :y", {})

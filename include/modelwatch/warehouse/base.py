@@ -28,10 +28,19 @@ def quote_ident(name: str) -> str:
     return ".".join(f'"{p}"' for p in parts)
 
 
-def expand_params(sql: str, params: Mapping[str, Any] | None) -> tuple[str, dict[str, Any]]:
+#: A list of more strings than this becomes one JSON parameter (`expand_params`).
+LONG_LIST = 64
+
+
+def expand_params(
+    sql: str, params: Mapping[str, Any] | None, dialect: str | None = None
+) -> tuple[str, dict[str, Any]]:
     """Expand list-valued `:name` params into `(:name_0, :name_1, ...)` for portable IN lists.
 
-    An empty list becomes `(NULL)`, so `x IN :name` matches nothing instead of failing.
+    An empty list becomes `(NULL)`, so `x IN :name` matches nothing instead of failing. Given
+    the warehouse's `dialect`, a list of more than `LONG_LIST` strings (an hour's models, at a
+    fleet of thousands) becomes one JSON parameter read as a subquery (`in_models`): ten
+    thousand placeholders took DuckDB 0.2 s to bind for every such query, the JSON 0.01 s.
     """
     params = dict(params or {})
     out: dict[str, Any] = {}
@@ -45,6 +54,13 @@ def expand_params(sql: str, params: Mapping[str, Any] | None) -> tuple[str, dict
             values = sorted(value) if isinstance(value, (set, frozenset)) else list(value)
             if not values:
                 return "(NULL)"
+            if (
+                dialect in _JSON_IDS
+                and len(values) > LONG_LIST
+                and all(isinstance(v, str) for v in values)
+            ):
+                out[name] = json.dumps(values)
+                return "(" + _JSON_IDS[dialect].format(name=name) + ")"
             names = [f"{name}__{i}" for i in range(len(values))]
             out.update(zip(names, values, strict=True))
             return "(" + ", ".join(f":{n}" for n in names) + ")"
@@ -221,6 +237,13 @@ class Warehouse(ABC):
         return 0 if pd.isna(got) else int(got)
 
 
+#: Per dialect: the rows of the JSON array of strings in parameter `name`, as a subquery.
+_JSON_IDS = {
+    "postgres": "SELECT jsonb_array_elements_text(CAST(:{name} AS jsonb))",
+    "duckdb": "SELECT unnest(from_json(:{name}, '[\"VARCHAR\"]'))",
+}
+
+
 def in_models(wh: Warehouse, column: str, param: str = "models") -> str:
     """`column IN (the ids of one JSON-array parameter)`, the parameter made by `ids_param`.
 
@@ -229,10 +252,7 @@ def in_models(wh: Warehouse, column: str, param: str = "models") -> str:
     65,535 parameters). One parameter keeps the text the same size for any number of ids,
     and the ids, whatever they contain, never become SQL.
     """
-    if wh.dialect == "postgres":
-        ids = f"SELECT jsonb_array_elements_text(CAST(:{param} AS jsonb))"
-    else:
-        ids = f"SELECT unnest(from_json(:{param}, '[\"VARCHAR\"]'))"
+    ids = _JSON_IDS["postgres" if wh.dialect == "postgres" else "duckdb"].format(name=param)
     return f"{column} IN ({ids})"
 
 

@@ -97,14 +97,14 @@ class DuckDBWarehouse(Warehouse):
         self._depth = 0
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
-        sql, bound = expand_params(sql, params)
+        sql, bound = expand_params(sql, params, self.dialect)
         try:
             return self._con.execute(to_driver(sql, "dollar"), bound).df()
         except duckdb.Error as exc:
             raise WarehouseError(f"query failed: {exc}\nSQL: {sql}") from exc
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
-        sql, bound = expand_params(sql, params)
+        sql, bound = expand_params(sql, params, self.dialect)
         try:
             self._con.execute(to_driver(sql, "dollar"), bound)
         except duckdb.Error as exc:

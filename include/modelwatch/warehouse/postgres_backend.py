@@ -89,7 +89,7 @@ class PostgresWarehouse(Warehouse):
 
     # -- statements --------------------------------------------------------------------------
     def _run(self, sql: str, params: Mapping[str, Any] | None) -> Any:
-        sql, bound = expand_params(sql, params)
+        sql, bound = expand_params(sql, params, self.dialect)
         text, values = to_positional(sql, bound)
         cur = self._con.cursor()
         try:
