@@ -222,6 +222,8 @@ def bench_fleet(n: int, warehouse: str, untrained: bool) -> list[dict]:
                 tis = server.api(
                     "GET", f"/dags/{dag_id}/dagRuns/{run['dag_run_id']}/taskInstances"
                 )["task_instances"]
+                if run["state"] != "success":
+                    report_failure(workdir / "airflow" / "logs", run, tis)
                 results.append(
                     {
                         "models": n,
@@ -242,6 +244,20 @@ def bench_fleet(n: int, warehouse: str, untrained: bool) -> list[dict]:
             if warehouse == "postgres":
                 drop_database(uri)
         return results
+
+
+def report_failure(logs: Path, run: dict, tis: list[dict]) -> None:
+    """A run that did not succeed: its state, each failed task and the end of its log (the
+    benchmark's folder goes when it ends), so a row is never read as a successful run."""
+    print(f"  run {run['dag_run_id']} ended {run['state']}", flush=True)
+    for ti in tis:
+        if ti["state"] in ("failed", "upstream_failed"):
+            print(f"    {ti['task_id']}[{ti.get('map_index', -1)}]: {ti['state']}", flush=True)
+        if ti["state"] == "failed":
+            for log in logs.glob(
+                f"dag_id={run['dag_id']}/run_id={run['dag_run_id']}/task_id={ti['task_id']}/**/*.log"
+            ):
+                print("      " + log.read_text()[-3000:].replace("\n", "\n      "), flush=True)
 
 
 HEADER = (
