@@ -65,6 +65,16 @@ class Recent:
     metrics: pd.DataFrame
     scores: pd.DataFrame
     requests: pd.DataFrame
+    _scaled_up: frozenset[str] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def scaled_up(self) -> frozenset[str]:
+        """The models with a scale-up among the earlier requests (found once): the recovery
+        policy runs for every quiet model of the hour, and filtering the requests per model
+        cost 3 ms each, 6 s an hour at 2,000 models."""
+        if self._scaled_up is None:
+            req = self.requests
+            self._scaled_up = frozenset(req.loc[req["action"] == SCALE_UP, "model_id"].astype(str))
+        return self._scaled_up
 
 
 def explained(score_row: Any) -> dict[str, dict[str, float]]:
@@ -157,8 +167,10 @@ def propose_scale_down(
     policy = cfg.scale_down
     if not policy.enabled or recent is None or bool(score_row.is_anomaly):
         return None
-    hour = pd.Timestamp(score_row.hour).to_pydatetime()
     model = score_row.model_id
+    if str(model) not in recent.scaled_up():
+        return None
+    hour = pd.Timestamp(score_row.hour).to_pydatetime()
     req = recent.requests
     ups = req[
         (req["model_id"] == model)
