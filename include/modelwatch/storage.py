@@ -81,9 +81,7 @@ def read_parquet(path: StorePath, **kwargs: Any) -> pd.DataFrame:
     groups they need from either: the store's file is read by ranges)."""
     import pandas as pd
 
-    if is_local(path):
-        return pd.read_parquet(path, **kwargs)
-    with path.open("rb") as f:
+    with _readable(path) as f:
         return pd.read_parquet(f, **kwargs)
 
 
