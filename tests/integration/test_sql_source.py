@@ -115,6 +115,39 @@ def test_the_source_reads_windows_ids_and_hours_in_utc(metrics_db, fleet, monkey
     assert known == {"model-001", "model-009"}
 
 
+def test_a_streamed_window_is_the_read_window_and_stages_the_same_history(
+    metrics_db, fleet, tmp_path, monkeypatch
+) -> None:
+    """The training history's one streamed read (`stream`, a server-side cursor read a few
+    rows at a time) holds the rows `read` gives, on each engine; and the history staged
+    through it, in parts, is the history read a list of models at a time."""
+    from modelwatch.ingest import sql_readers
+    from modelwatch.ingest.extract import read_training_history, write_training_history
+
+    monkeypatch.setattr(sql_readers, "STREAM_ROWS", 50)
+    settings = Settings(source=SOURCE)
+    spec = source_spec(settings, spec_from_uri("duckdb:///:memory:"))
+    start, end = H0 - 6 * HOUR, H1
+    models = sorted(fleet.metrics["model_id"].dropna().unique())
+    key = ["model_id", "ts"]
+    with (
+        open_source(spec, settings) as source,
+        open_warehouse(spec_from_uri(f"duckdb:///{tmp_path / 'out.duckdb'}"), migrate=True) as wh,
+    ):
+        frames = list(source.stream(start, end))
+        whole = source.read(start, end)
+        staged, _ = write_training_history(
+            wh, source, settings, models[::-1], H1, tmp_path / "h.parquet", models_per_read=2
+        )
+        read, _ = read_training_history(wh, source, settings, models, H1)
+    assert len(frames) > 3 and len(whole) > 500
+    streamed = pd.concat(frames, ignore_index=True).sort_values(key, ignore_index=True)
+    pd.testing.assert_frame_equal(streamed, whole.sort_values(key, ignore_index=True))
+    history = pd.read_parquet(tmp_path / "h.parquet")
+    assert staged == len(read) > 0
+    pd.testing.assert_frame_equal(history, read.reset_index(drop=True), check_dtype=False)
+
+
 def test_a_missing_connection_names_the_setting(tmp_path) -> None:
     settings = Settings(source={**SOURCE, "conn_id": "no_such_conn"})
     with pytest.raises(SourceConnectionError, match=r"source\.conn_id 'no_such_conn'"):

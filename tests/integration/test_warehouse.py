@@ -57,6 +57,45 @@ def test_a_long_list_of_ids_is_one_parameter_and_selects_what_placeholders_do(em
         assert wh.query("SELECT COUNT(*) AS c FROM t")["c"].iloc[0] == 101
 
 
+def test_a_streamed_result_holds_the_query_rows_and_frees_the_connection(empty_wh, monkeypatch):
+    """`batches` (the training history's one read of a fleet's week) yields the rows `query`
+    gives, in several frames where the result is larger than one, on both backends; the
+    connection answers the next statement; a bad statement is a WarehouseError."""
+    from modelwatch.warehouse import duckdb_backend
+
+    monkeypatch.setattr(duckdb_backend, "BATCH_ROWS", 1_000)
+    with open_warehouse(empty_wh) as wh:
+        wh.execute("CREATE TABLE t (model_id VARCHAR, ts TIMESTAMP, x DOUBLE PRECISION)")
+        rows = pd.DataFrame(
+            {
+                "model_id": [f"m{i % 7}" for i in range(5_000)],
+                "ts": pd.date_range(H, periods=5_000, freq="min"),
+                "x": [float(i) if i % 11 else None for i in range(5_000)],
+            }
+        )
+        wh.insert("t", rows)
+        sql = "SELECT * FROM t WHERE model_id IN :m AND ts >= :start"
+        params = {"m": ["m1", "m2", "m5"], "start": H + timedelta(minutes=100)}
+        frames = list(wh.batches(sql, params))
+        whole = wh.query(sql, params)
+        streamed = pd.concat(frames, ignore_index=True)
+        key = ["model_id", "ts"]
+        pd.testing.assert_frame_equal(
+            streamed.sort_values(key, ignore_index=True),
+            whole.sort_values(key, ignore_index=True),
+            check_dtype=False,
+        )
+        assert len(whole) > 2_000
+        if wh.dialect == "duckdb":
+            assert len(frames) > 1 and max(len(f) for f in frames) < 2 * 1_000 + 2_048
+        assert wh.query("SELECT COUNT(*) AS n FROM t")["n"].iloc[0] == 5_000
+        empty = list(wh.batches("SELECT * FROM t WHERE x < -1"))
+        assert sum(len(f) for f in empty) == 0
+        with pytest.raises(WarehouseError):
+            list(wh.batches("SELECT nope FROM t"))
+        assert wh.query("SELECT COUNT(*) AS n FROM t")["n"].iloc[0] == 5_000
+
+
 def test_missing_parameter_is_an_error_and_casts_are_not_placeholders():
     with pytest.raises(WarehouseError, match=":y"):
         expand_params("x = :y", {})

@@ -7,7 +7,7 @@ for our own verdicts (which hours may train a detector).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,6 +18,7 @@ from modelwatch import schema
 from modelwatch.config import Settings
 from modelwatch.ingest.normalise import typed_empty
 from modelwatch.ingest.presence import Retirement, in_service
+from modelwatch.ingest.regroup import by_parts
 from modelwatch.ingest.source import MetricsSource, SourceError
 from modelwatch.run import HOUR
 from modelwatch.storage import StorePath, parquet_writer
@@ -129,6 +130,14 @@ def extract_hour(
     return HourExtract(hour, rows, history, expected, n_excluded, retired)
 
 
+def training_window(
+    settings: Settings, day: datetime, until: datetime | None
+) -> tuple[datetime, datetime]:
+    """[start, end) of `day`'s training history: the `history_days` before the day, up to
+    `until` for models warming up."""
+    return day - timedelta(days=settings.detection.history_days), max(until or day, day)
+
+
 def read_training_history(
     wh: Warehouse,
     source: MetricsSource,
@@ -146,9 +155,21 @@ def read_training_history(
     moved: the anomalous hours of the change itself, [since, decided), are its new level and
     do train its detectors.
     """
-    start = day - timedelta(days=settings.detection.history_days)
-    end = max(until or day, day)
+    start, end = training_window(settings, day, until)
     history = source.read(start, end, models=list(models))
+    return trainable(wh, history, models, start, end, baselines)
+
+
+def trainable(
+    wh: Warehouse,
+    history: pd.DataFrame,
+    models: Sequence[str],
+    start: datetime,
+    end: datetime,
+    baselines: Mapping[str, tuple[datetime, datetime]] | None = None,
+) -> tuple[pd.DataFrame, int]:
+    """`history` of `models` in [start, end) without the hours that must not train a
+    detector (see `read_training_history`), and how many rows those were."""
     excluded = excluded_hours(wh, models, start, end)
     if baselines and len(excluded):
         hours = pd.to_datetime(excluded["hour"])
@@ -168,7 +189,7 @@ def write_training_history(
     day: datetime,
     path: StorePath,
     models_per_read: int = 250,
-    row_group_size: int = 32_768,
+    row_group_size: int = HISTORY_ROW_GROUP,
     until: datetime | None = None,
     baselines: Mapping[str, tuple[datetime, datetime]] | None = None,
 ) -> tuple[int, int]:
@@ -177,20 +198,29 @@ def write_training_history(
 
     Why in parts: 7 days of minutes is 10 M rows per 1,000 models, and as one DataFrame (with
     the exclusion's keys) it took about 6 GB of memory; a part of 250 models takes a fortieth
-    of that per 1,000 models, whatever the fleet's size. Small row groups let each detect shard
-    read only its own models. The file's schema is fixed up front from our column types, not
-    taken from the first part, which may be empty (a model without history sorted first).
+    of that per 1,000 models, whatever the fleet's size. More than one part's models are read
+    from the source in one streamed read, regrouped into parts (`regroup.py`), where a read
+    per part scans the source's window once per part (at 10,000 models, forty scans of a
+    week). Small row groups let each detect shard read only its own models. The file's
+    schema is fixed up front from our column types, not taken from the first part, which may
+    be empty (a model without history sorted first).
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    ordered = sorted(models)
+    ordered = sorted(set(models))
+    parts = [ordered[i : i + models_per_read] for i in range(0, len(ordered), models_per_read)]
+    start, end = training_window(settings, day, until)
+    stream = source.stream(start, end) if len(parts) > 1 else None
+    if stream is None:
+        frames: Iterable[pd.DataFrame] = (source.read(start, end, models=p) for p in parts)
+    else:
+        frames = by_parts(stream, parts)
     written = left_out = 0
     writer: pq.ParquetWriter | None = None
     with ExitStack() as files:  # the writer (and a store's upload) ends with the loop
-        for i in range(0, len(ordered), models_per_read):
-            chunk = ordered[i : i + models_per_read]
-            part, n_out = read_training_history(wh, source, settings, chunk, day, until, baselines)
+        for chunk, rows in zip(parts, frames, strict=True):
+            part, n_out = trainable(wh, rows, chunk, start, end, baselines)
             left_out += n_out
             table = pa.Table.from_pandas(part, preserve_index=False)
             if writer is None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from types import TracebackType
 
@@ -56,6 +56,13 @@ class MetricsSource(ABC):
     ) -> pd.DataFrame:
         """The rows with start <= ts < end (of `models`, or all), as the input contract has
         them (`normalise.metrics_frame`), sorted by model and time."""
+
+    def stream(self, start: datetime, end: datetime) -> Iterator[pd.DataFrame] | None:
+        """Every model's rows with start <= ts < end in frames as the input contract has them
+        (at least one frame, maybe empty), in no particular order, from one read that never
+        holds the window whole; None when
+        the source cannot stream a window (then it is read a list of models at a time)."""
+        return None
 
     @abstractmethod
     def reporting(self, start: datetime, end: datetime) -> list[str]:

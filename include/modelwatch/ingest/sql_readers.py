@@ -25,6 +25,8 @@ from sqlalchemy.dialects.postgresql.base import PGDialect
 from modelwatch.warehouse import Warehouse, WarehouseError
 from modelwatch.warehouse.base import expand_params, ids_param, in_models
 
+#: Rows per frame when an engine streams a result (`EngineReader.batches`).
+STREAM_ROWS = 500_000
 #: PostgreSQL's grammar with `:name` placeholders: what the warehouse backends take.
 _WAREHOUSE_DIALECT = PGDialect(paramstyle="named")
 
@@ -49,6 +51,10 @@ class SqlReader(ABC):
     @abstractmethod
     def frame(self, stmt: sa.Select[Any]) -> pd.DataFrame:
         """The rows of a SELECT."""
+
+    @abstractmethod
+    def batches(self, stmt: sa.Select[Any]) -> Iterator[pd.DataFrame]:
+        """The rows of a SELECT in frames, streamed: for results larger than memory."""
 
     def ids_in(self, column: sa.ColumnElement[Any], models: Sequence[str]) -> Any:
         """`column IN (models)`."""
@@ -97,6 +103,12 @@ class WarehouseReader(SqlReader):
             dialect=_WAREHOUSE_DIALECT, compile_kwargs={"render_postcompile": True}
         )
         return self.wh.query(str(compiled), compiled.params)
+
+    def batches(self, stmt: sa.Select[Any]) -> Iterator[pd.DataFrame]:
+        compiled = stmt.compile(
+            dialect=_WAREHOUSE_DIALECT, compile_kwargs={"render_postcompile": True}
+        )
+        yield from self.wh.batches(str(compiled), compiled.params)
 
     def ids_in(self, column: sa.ColumnElement[Any], models: Sequence[str]) -> Any:
         """One JSON parameter for any number of ids (`in_models`): the SQL text stays small."""
@@ -177,6 +189,13 @@ class EngineReader(SqlReader):
     def frame(self, stmt: sa.Select[Any]) -> pd.DataFrame:
         with self.engine.connect() as con:
             return pd.read_sql(stmt, con)
+
+    def batches(self, stmt: sa.Select[Any]) -> Iterator[pd.DataFrame]:
+        """A server-side cursor where the dialect has one (`stream_results`), read
+        `STREAM_ROWS` rows at a time."""
+        with self.engine.connect() as con:
+            streamed = con.execution_options(stream_results=True)
+            yield from pd.read_sql(stmt, streamed, chunksize=STREAM_ROWS)
 
     def close(self) -> None:
         self.engine.dispose()

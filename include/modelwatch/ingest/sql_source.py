@@ -10,7 +10,8 @@ zone-aware time column are bound zone-aware (UTC), so no session time zone can s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -109,6 +110,16 @@ class SqlSource(MetricsSource):
                 else pd.DataFrame(columns=list(table.c.keys()))
             )
         return metrics_frame(raw, self.cfg)
+
+    def stream(self, start: datetime, end: datetime) -> Iterator[pd.DataFrame]:
+        """One unordered read of the window, in the reader's batches: a table scan, where a
+        read of a list of models (a semi-join) scans the table once per list."""
+        self.check()
+        table = self._table()
+        stmt = sa.select(*table.c).where(self._window(table, start, end))
+        empty = pd.DataFrame(columns=list(table.c.keys()))  # a result of no batch at all
+        raws = itertools.chain(self.reader.batches(stmt), [empty])
+        return (metrics_frame(raw, self.cfg) for raw in raws)
 
     def reporting(self, start: datetime, end: datetime) -> list[str]:
         self.check()

@@ -106,6 +106,12 @@ class Warehouse(ABC):
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
         """Run a SELECT with `:name` parameters and return the rows as a DataFrame."""
 
+    def batches(self, sql: str, params: Mapping[str, Any] | None = None) -> Iterator[pd.DataFrame]:
+        """The rows of a SELECT in frames, streamed from the driver where it can: a result
+        larger than memory (a fleet's week of minutes) never sits whole in one process. The
+        connection runs nothing else until the iterator is done. Here: one frame."""
+        yield self.query(sql, params)
+
     @abstractmethod
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         """Run one statement that returns nothing."""

@@ -19,6 +19,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from modelwatch.warehouse.base import (
     Warehouse,
@@ -37,6 +38,8 @@ BULK_LOAD_MEMORY = "2GB"
 #: task reading a week of 10,000 models' minutes in parts held 8 GB, mostly cached blocks it
 #: never read again. Queries past the limit spill to a temporary file beside the database.
 DEFAULT_MEMORY = "1GB"
+#: Rows per frame of a streamed result (`batches`): about 100 MB of a metrics table's rows.
+BATCH_ROWS = 1_000_000
 _MEMORY = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
 
 
@@ -100,6 +103,23 @@ class DuckDBWarehouse(Warehouse):
         sql, bound = expand_params(sql, params, self.dialect)
         try:
             return self._con.execute(to_driver(sql, "dollar"), bound).df()
+        except duckdb.Error as exc:
+            raise WarehouseError(f"query failed: {exc}\nSQL: {sql}") from exc
+
+    def batches(self, sql: str, params: Mapping[str, Any] | None = None) -> Iterator[pd.DataFrame]:
+        """A relation's Arrow reader (the one DuckDB streams), its batches gathered into frames
+        of about `BATCH_ROWS` rows."""
+        sql, bound = expand_params(sql, params, self.dialect)
+        try:
+            relation = self._con.sql(to_driver(sql, "dollar"), params=bound or None)
+            with relation.to_arrow_reader(batch_size=BATCH_ROWS) as reader:
+                gathered: list[Any] = []
+                for batch in reader:
+                    gathered.append(batch)
+                    if sum(b.num_rows for b in gathered) >= BATCH_ROWS:
+                        yield pa.Table.from_batches(gathered).to_pandas()
+                        gathered = []
+                yield pa.Table.from_batches(gathered, schema=reader.schema).to_pandas()
         except duckdb.Error as exc:
             raise WarehouseError(f"query failed: {exc}\nSQL: {sql}") from exc
 

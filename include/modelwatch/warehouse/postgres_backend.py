@@ -111,6 +111,22 @@ class PostgresWarehouse(Warehouse):
             self._con.commit()  # do not hold a snapshot open between statements
         return frame
 
+    def batches(self, sql: str, params: Mapping[str, Any] | None = None) -> Iterator[pd.DataFrame]:
+        """The record batches ADBC streams from the server (a COPY in binary), one at a
+        time."""
+        cur = self._run(sql, params)
+        try:
+            for batch in cur.fetch_record_batch():
+                yield batch.to_pandas()
+        except Exception as exc:
+            if not self._depth:
+                self._con.rollback()
+            raise WarehouseError(f"query failed: {exc}\nSQL: {sql}") from exc
+        finally:
+            cur.close()
+        if not self._depth:
+            self._con.commit()
+
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         self._run(sql, params).close()
         if not self._depth:
