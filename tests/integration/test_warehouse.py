@@ -89,11 +89,40 @@ def test_a_streamed_result_holds_the_query_rows_and_frees_the_connection(empty_w
         if wh.dialect == "duckdb":
             assert len(frames) > 1 and max(len(f) for f in frames) < 2 * 1_000 + 2_048
         assert wh.query("SELECT COUNT(*) AS n FROM t")["n"].iloc[0] == 5_000
+        # times and numbers only: PostgreSQL's statement carries them as literals (streamed)
+        window = {"start": H + timedelta(minutes=10), "end": H + timedelta(days=2), "lo": 0.5}
+        sql = "SELECT * FROM t WHERE ts >= :start AND ts < :end AND x > :lo"
+        streamed = pd.concat(list(wh.batches(sql, window)), ignore_index=True)
+        pd.testing.assert_frame_equal(
+            streamed.sort_values(key, ignore_index=True),
+            wh.query(sql, window).sort_values(key, ignore_index=True),
+            check_dtype=False,
+        )
+        assert 2_000 < len(streamed) < 5_000
         empty = list(wh.batches("SELECT * FROM t WHERE x < -1"))
         assert sum(len(f) for f in empty) == 0
         with pytest.raises(WarehouseError):
             list(wh.batches("SELECT nope FROM t"))
         assert wh.query("SELECT COUNT(*) AS n FROM t")["n"].iloc[0] == 5_000
+
+
+def test_times_and_numbers_become_typed_literals_and_text_never_does():
+    """PostgreSQL streams only a statement without parameters; what may be written into it."""
+    from datetime import UTC
+
+    from modelwatch.warehouse.postgres_backend import with_literals
+
+    aware = datetime(2026, 11, 1, 4, 30, tzinfo=UTC) + timedelta(microseconds=5)
+    sql = "ts >= :a AND ts < :b AND n > :n AND x <= :x AND ok = :ok"
+    got = with_literals(sql, {"a": H, "b": aware, "n": -3, "x": 0.25, "ok": True})
+    assert got == (
+        "ts >= TIMESTAMP '2026-11-01 09:00:00' AND "
+        "ts < TIMESTAMP WITH TIME ZONE '2026-11-01 04:30:00.000005+00:00' AND n > -3 AND "
+        "x <= 0.25 AND ok = TRUE"
+    )
+    assert with_literals("x = :a", {"a": "x'; DROP TABLE t; --"}) is None
+    assert with_literals("x = :a", {"a": float("nan")}) is None
+    assert with_literals("x = :a", {"a": None}) is None
 
 
 def test_missing_parameter_is_an_error_and_casts_are_not_placeholders():

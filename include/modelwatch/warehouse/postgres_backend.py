@@ -9,9 +9,11 @@ tasks never apply the same DDL twice.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -48,6 +50,29 @@ def to_positional(sql: str, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
 
     out = _PLACEHOLDER.sub(repl, sql)
     return out, [params[name] for name in order]
+
+
+def with_literals(sql: str, params: Mapping[str, Any]) -> str | None:
+    """`sql` with each `:name` placeholder replaced by its value as a typed literal, when every
+    value is a time, a date, a bool or a finite number (nothing that could carry SQL text);
+    None otherwise. Zone-aware times are written in UTC."""
+    literals: dict[str, str] = {}
+    for name, value in params.items():
+        if isinstance(value, datetime):
+            if value.tzinfo is not None:
+                utc = value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
+                literals[name] = f"TIMESTAMP WITH TIME ZONE '{utc}+00:00'"
+            else:
+                literals[name] = f"TIMESTAMP '{value.isoformat(sep=' ')}'"
+        elif isinstance(value, date):
+            literals[name] = f"DATE '{value.isoformat()}'"
+        elif isinstance(value, bool):
+            literals[name] = "TRUE" if value else "FALSE"
+        elif isinstance(value, int | float) and math.isfinite(value):
+            literals[name] = repr(value) if isinstance(value, int) else repr(float(value))
+        else:
+            return None
+    return _PLACEHOLDER.sub(lambda m: literals[m.group(1)], sql)
 
 
 def ensure_database(uri: str) -> bool:
@@ -112,9 +137,14 @@ class PostgresWarehouse(Warehouse):
         return frame
 
     def batches(self, sql: str, params: Mapping[str, Any] | None = None) -> Iterator[pd.DataFrame]:
-        """The record batches ADBC streams from the server (a COPY in binary), one at a
-        time."""
-        cur = self._run(sql, params)
+        """The record batches ADBC streams from the server, one at a time. ADBC streams (a
+        COPY in binary) only a statement without parameters: with them libpq holds the whole
+        result first (0.9 GB for 4 M rows of four columns, three times slower). So times and
+        numbers, which are ours, are written into the statement as typed literals
+        (`with_literals`); a statement with any other parameter is bound and read whole."""
+        expanded, bound = expand_params(sql, params, self.dialect)
+        inlined = with_literals(expanded, bound)
+        cur = self._run(inlined, None) if inlined is not None else self._run(sql, params)
         try:
             for batch in cur.fetch_record_batch():
                 yield batch.to_pandas()
