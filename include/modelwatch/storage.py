@@ -143,18 +143,26 @@ def write_parquet(frame: pd.DataFrame, path: StorePath) -> None:
 
 @contextmanager
 def parquet_writer(path: StorePath, schema: pa.Schema) -> Iterator[pq.ParquetWriter]:
-    """A Parquet writer into `path`, closed (and the store's upload finished) on exit."""
+    """A Parquet writer into `path`, closed (and the store's upload finished) on exit.
+
+    Dictionary encoding for text columns only (ids, versions): pyarrow tries it on every
+    column by default, and on a metric's float noise the attempt, abandoned, made a week of
+    250 models' minutes three times slower to write (0.98 s against 0.32 s) and larger."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
+    text = [
+        f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+    ]
     if is_local(path):
-        writer = pq.ParquetWriter(path, schema)
+        writer = pq.ParquetWriter(path, schema, use_dictionary=text)
         try:
             yield writer
         finally:
             writer.close()
         return
     with path.open("wb") as f:
-        writer = pq.ParquetWriter(f, schema)
+        writer = pq.ParquetWriter(f, schema, use_dictionary=text)
         try:
             yield writer
         finally:

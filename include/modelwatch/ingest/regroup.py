@@ -15,8 +15,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from modelwatch import schema
 from modelwatch.ingest.normalise import typed_empty
@@ -31,7 +33,8 @@ def by_parts(
     model is in a part: one frame per part in the parts' order, sorted by model and time; a
     part without rows is an empty frame of our column types. Rows of models in no part are
     dropped."""
-    part_of = {str(m): i for i, part in enumerate(parts) for m in part}
+    members = pa.array([str(m) for part in parts for m in part], type=pa.string())
+    part_of = np.repeat(np.arange(len(parts)), [len(part) for part in parts])
     stream = iter(frames)
     first = next(stream, None)
     if first is None:  # the columns would be guessed: a stream always ends with one frame
@@ -43,12 +46,13 @@ def by_parts(
         with ExitStack() as open_files:
             writers: dict[int, pa.ipc.RecordBatchFileWriter] = {}
             for frame in itertools.chain([first], stream):
-                index = frame[schema.MODEL_ID].map(part_of)
-                kept = index.notna()
+                ids = pa.array(frame[schema.MODEL_ID], type=pa.string(), from_pandas=True)
+                found = pc.index_in(ids, value_set=members).to_numpy(zero_copy_only=False)
+                kept = ~np.isnan(found) if found.dtype.kind == "f" else np.ones(len(found), bool)
                 if not kept.any():
                     continue
-                frame, index = frame[kept], index[kept].astype(int)
-                for i, rows in frame.groupby(index.to_numpy(), sort=False):
+                frame, index = frame[kept], part_of[found[kept].astype(np.int64)]
+                for i, rows in frame.groupby(index, sort=False):
                     if i not in writers:
                         files[i] = Path(scratch) / f"{i}.arrow"
                         writers[i] = open_files.enter_context(
