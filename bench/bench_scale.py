@@ -121,6 +121,18 @@ def stage_times(tis: list[dict]) -> dict[str, float]:
     return out
 
 
+def task_profile(tis: list[dict], top: int = 8) -> str:
+    """Where a run's time went, per task: instances, their summed and longest seconds (a
+    mapped task's instances overlap, so the sum is work, not wall time)."""
+    spans: dict[str, list[float]] = {}
+    for t in tis:
+        if t["start_date"] and t["end_date"]:
+            took = (ts(t["end_date"]) - ts(t["start_date"])).total_seconds()
+            spans.setdefault(t["task_id"], []).append(took)
+    ranked = sorted(spans.items(), key=lambda kv: -sum(kv[1]))[:top]
+    return "; ".join(f"{k} x{len(v)} {sum(v):.1f} (max {max(v):.1f})" for k, v in ranked)
+
+
 def seed_fleet(n: int, warehouse: str, workdir: Path) -> tuple[str, float, int]:
     """Simulate `n` models (8 days, up to the hours the runs process) into a fresh warehouse,
     a chunk of models at a time; returns its URI, the seconds it took and the metric rows."""
@@ -239,6 +251,7 @@ def bench_fleet(n: int, warehouse: str, untrained: bool) -> list[dict]:
                 print(
                     "  " + row(results[-1]), f"(RSS sum {results[-1]['rss']:,.0f} MB)", flush=True
                 )
+                print(f"    task seconds: {task_profile(tis)}", flush=True)
         finally:
             server.stop()
             if warehouse == "postgres":

@@ -38,6 +38,16 @@ def test_stage_times_span_each_stage_s_task_instances() -> None:
     assert load("bench_scale").stage_times(tis) == {"detect": 5.0}
 
 
+def test_the_task_profile_ranks_tasks_by_their_summed_seconds() -> None:
+    def ti(task: str, start: int, end: int | None) -> dict:
+        at = "2026-11-01T09:00:{:02d}Z".format
+        return {"task_id": task, "start_date": at(start), "end_date": end and at(end)}
+
+    tis = [ti("detect", 1, 4), ti("detect", 2, 7), ti("summary", 8, 12), ti("route", 7, None)]
+    got = load("bench_scale").task_profile(tis, top=2)
+    assert got == "detect x2 8.0 (max 5.0); summary x1 4.0 (max 4.0)"
+
+
 def test_the_table_has_a_row_per_run_in_the_issue_s_format() -> None:
     bench = load("bench_scale")
     hourly = {"models": 10000, "run": "hourly, trained", "total": 33.04, "extract": 1.9,
