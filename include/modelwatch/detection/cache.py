@@ -6,7 +6,7 @@ See `DetectorStore` for why and how, and docs/detection.md#detector-cache.
 from __future__ import annotations
 
 import hashlib
-import io
+import pickle
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,7 +20,8 @@ from modelwatch.storage import StorePath, children, remove_tree, write_atomicall
 #: Bumped whenever a fitted detector's contents change shape or its classes move module, so
 #: files pickled by older code are refitted instead of loaded (it is part of every file's key).
 #: 6: `SeasonalBaseline` carries the declared metrics (`extras`, `downward_only`).
-STORE_FORMAT = 6
+#: 7: pickled by the standard library's C pickler, not joblib's Python one (see `load`).
+STORE_FORMAT = 7
 
 
 #: Characters of the model id kept in a file name, for people listing the folder.
@@ -75,18 +76,21 @@ class DetectorStore:
         `模型-1`, which reduce to the same prefix) and no id can leave the store's folder
         (model ids are untrusted data, never a path)."""
         stem = f"{file_key(model_id)}-{tag}" if tag else file_key(model_id)
-        return self.root / f"{hour:%Y%m%d}" / f"{stem}-{self.digest}.joblib"
+        return self.root / f"{hour:%Y%m%d}" / f"{stem}-{self.digest}.pickle"
 
     def load(self, model_id: str, hour: datetime, tag: str = "") -> Detector | None:
         """The day's detector of the model, if it exists and was fitted at or before `hour`
-        (`tag`: which of the day's detectors, when its baseline moved; see baselines.py)."""
+        (`tag`: which of the day's detectors, when its baseline moved; see baselines.py).
+
+        The standard library's pickle, not joblib's: joblib unpickles in pure Python (1.87 ms
+        a detector against 0.33 ms), and a trained hour of 10,000 models loads 10,000 of
+        them; a detector's arrays are small, so joblib's memory maps buy nothing. The files
+        are our own cache, written by `save`, never input from outside."""
         path = self.path(model_id, hour, tag)
         det = self._memo.get(str(path))
         if det is None:
-            import joblib
-
             try:  # the whole file in one read: a store answers each small read over the network
-                det = joblib.load(io.BytesIO(path.read_bytes()))
+                det = pickle.loads(path.read_bytes())
             except FileNotFoundError:
                 return None
             except Exception:  # a corrupt or foreign file: refit rather than fail the hour
@@ -100,11 +104,9 @@ class DetectorStore:
         return det
 
     def save(self, model_id: str, hour: datetime, det: Detector, tag: str = "") -> None:
-        import joblib
-
         path = self.path(model_id, hour, tag)
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(path, lambda f: joblib.dump(det, f))
+        write_atomically(path, lambda f: pickle.dump(det, f, protocol=pickle.HIGHEST_PROTOCOL))
         self._memo[str(path)] = det
 
     def prune(self, keep_days: int, now: datetime) -> int:

@@ -64,3 +64,30 @@ def test_each_hostile_id_gets_its_own_file(tmp_path: Path) -> None:
     store = DetectorStore(tmp_path, DetectionConfig())
     names = {store.path(m, DAY).name for m in HOSTILE_IDS}
     assert len(names) == len(HOSTILE_IDS)
+
+
+def test_a_saved_detector_loads_as_it_was_and_a_damaged_file_is_refitted(tmp_path: Path) -> None:
+    """The cache round-trips a detector through the standard pickle (its arrays and scores
+    unchanged); a truncated file, or one holding something else, is refitted (None), never
+    an error that fails the hour."""
+    import pickle
+
+    import numpy as np
+
+    cfg = DetectionConfig()
+    store = DetectorStore(tmp_path, cfg)
+    rows, hist = week_and_hour("m1", seed=3)
+    first = detect_model("m1", rows, hist, HOUR, cfg, store)
+    path = store.path("m1", DAY)
+    assert path.suffix == ".pickle" and path.exists()
+    loaded = DetectorStore(tmp_path, cfg).load("m1", HOUR)
+    saved = pickle.loads(path.read_bytes())
+    assert np.array_equal(loaded.center, saved.center) and loaded.metrics == saved.metrics
+    assert detect_model("m1", rows, hist, HOUR, cfg, DetectorStore(tmp_path, cfg)).score == (
+        first.score
+    )
+    blob = path.read_bytes()
+    path.write_bytes(blob[: len(blob) // 2])
+    assert DetectorStore(tmp_path, cfg).load("m1", HOUR) is None
+    path.write_bytes(pickle.dumps({"not": "a detector"}))
+    assert DetectorStore(tmp_path, cfg).load("m1", HOUR) is None
