@@ -1,15 +1,19 @@
 """A picture of why an alert fired: the top metrics over the last hours, anomalies marked.
 
-Drawn only for alerts that notify in this run (a handful per hour): the model's metrics from
-the fleet's source (one point per sample, whatever its interval) and its hourly verdicts in
-`mw_scores` from the warehouse. Matplotlib's Agg backend needs no display.
+Drawn only for alerts that notify in this run (a handful per hour), and by the hour's report
+for the others: the model's metrics from the fleet's source (one point per sample, whatever its
+interval) and its hourly verdicts in `mw_scores` from the warehouse. Drawn with Matplotlib's
+object API on an Agg canvas (no pyplot, no display), on a figure each thread keeps per number of
+panels (`_figure`).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 import pandas as pd
 
@@ -26,6 +30,12 @@ log = logging.getLogger(__name__)
 
 #: What to draw when the alert names no metrics (outage, data quality).
 FALLBACK_METRICS = ("request_rate", "latency_p99_ms", "error_rate")
+#: Dots per inch: the 9-inch-wide figure is 720 pixels, its 8-point labels readable.
+DPI = 80
+#: Height of one panel (a metric, or the score) in inches.
+PANEL_INCHES = 2.1
+
+_LOCAL = threading.local()
 
 
 def plot_metrics(
@@ -48,15 +58,9 @@ def plot_alert(
     hours: int | None = None,
 ) -> StorePath | None:
     """Write the alert's PNG to `out` and return it (None when there is nothing to draw)."""
-    if e.kind == DRIFT:  # reference vs current distributions, not the serving metrics
-        hours = hours or settings.alerts.plot_hours
-        return plot_drift(wh, settings.drift, e.model_id, e.hour, out, hours, source.companion(wh))
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     hours = hours or settings.alerts.plot_hours
+    if e.kind == DRIFT:  # reference vs current distributions, not the serving metrics
+        return plot_drift(wh, settings.drift, e.model_id, e.hour, out, hours, source.companion(wh))
     end = e.hour + HOUR
     start = end - timedelta(hours=hours)
     metrics = plot_metrics(e, known=[m.name for m in settings.detection.reported_metrics])
@@ -69,17 +73,27 @@ def plot_alert(
     metrics = [m for m in metrics if m in rows.columns and rows[m].notna().any()]
     if rows.empty or not metrics:
         return None
+    draw_alert(e, rows, scores, metrics, out)
+    return out
+
+
+def draw_alert(
+    e: AlertEvent, rows: pd.DataFrame, scores: pd.DataFrame, metrics: list[str], out: StorePath
+) -> None:
+    """The picture itself: a panel per metric (its samples, hourly means, anomalous hours
+    marked, the baseline the explanation names) above the hourly scores, one legend for all."""
     rows = rows.assign(hour=pd.to_datetime(rows[schema.TS]).dt.floor("h"))
     hourly = rows.groupby("hour")[metrics].mean()
-    bad_hours = set(pd.to_datetime(scores.loc[scores["is_anomaly"].astype(bool), "hour"]))
+    flagged = scores[scores["is_anomaly"].astype(bool)]
+    bad_hours = set(pd.to_datetime(flagged["hour"]))
     mid = pd.Timedelta(minutes=30)  # an hour's figures are drawn at its middle, over its samples
     baselines = {str(m["metric"]): m.get("baseline") for m in top_metrics(e.detail, 10)}
+    times = pd.to_datetime(rows[schema.TS])
 
-    fig, axes = plt.subplots(
-        len(metrics) + 1, 1, figsize=(9, 2.1 * (len(metrics) + 1)), sharex=True
-    )
+    fig, axes = _figure(len(metrics) + 1)
+    legend: dict[str, Any] = {}  # label -> the first artist drawn with it
     for ax, name in zip(axes, metrics, strict=False):
-        ax.plot(pd.to_datetime(rows[schema.TS]), rows[name], lw=0.5, color="0.7", label="sample")
+        ax.plot(times, rows[name], lw=0.5, color="0.7", label="sample")
         ax.plot(hourly.index + mid, hourly[name], lw=1.5, color="tab:blue", label="hourly mean")
         marked = hourly[hourly.index.isin(bad_hours)]
         ax.scatter(
@@ -89,11 +103,13 @@ def plot_alert(
         if isinstance(base, int | float):
             ax.axhline(float(base), ls="--", lw=1, color="tab:green", label="baseline")
         ax.set_ylabel(name, fontsize=8)
-        ax.legend(fontsize=6, loc="upper left")
+        handles, labels = ax.get_legend_handles_labels()
+        legend.update(
+            (label, h) for h, label in zip(handles, labels, strict=True) if label not in legend
+        )
     ax = axes[-1]
     if not scores.empty:
         ax.plot(pd.to_datetime(scores["hour"]) + mid, scores["score"], ".-", color="tab:purple")
-        flagged = scores[scores["is_anomaly"].astype(bool)]
         ax.scatter(
             pd.to_datetime(flagged["hour"]) + mid, flagged["score"], color="tab:red", zorder=3
         )
@@ -102,8 +118,47 @@ def plot_alert(
     fig.suptitle(
         f"{e.model_id} {e.kind} ({e.severity}) since {e.opened_hour or e.hour:%Y-%m-%d %H:00}"
     )
-    fig.autofmt_xdate()
+    fig.legend(
+        list(legend.values()),
+        list(legend),
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.945),
+        ncols=len(legend),
+        fontsize=7,
+        frameon=False,
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
-    save_png(fig, out, dpi=80)
-    plt.close(fig)
-    return out
+    save_png(fig, out, dpi=DPI)
+
+
+def _figure(panels: int) -> tuple[Any, list[Any]]:
+    """This thread's figure of `panels` stacked axes sharing the time axis, emptied of the last
+    picture's data, legend and limits.
+
+    Kept rather than built per plot: making the axes and their ticks was about a quarter of
+    drawing one, and a report draws dozens an hour. Per thread, as Matplotlib's figures are not
+    safe to share between threads."""
+    figures: dict[int, tuple[Any, list[Any]]] = _LOCAL.__dict__.setdefault("figures", {})
+    if panels not in figures:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(9, PANEL_INCHES * panels))
+        FigureCanvasAgg(fig)
+        axes = list(fig.subplots(panels, 1, sharex=True))  # inner panels' dates hidden
+        # the dates under the last panel slanted and ending at their ticks (autofmt_xdate's
+        # look, set once for every tick to come, not per picture)
+        axes[-1].tick_params(axis="x", labelrotation=30, labelrotation_mode="xtick")
+        fig.subplots_adjust(bottom=0.2)
+        for ax in axes:  # the time axis has no label: never measure its siblings to place one
+            ax.xaxis.set_label_coords(0.5, 0.0)
+        figures[panels] = (fig, axes)
+    fig, axes = figures[panels]
+    for legend in list(fig.legends):
+        legend.remove()
+    for ax in axes:
+        for artist in [*ax.lines, *ax.collections]:
+            artist.remove()
+        ax.relim()  # the data limits forgotten: the next picture's data sets them anew
+        ax.autoscale()
+    return fig, axes
