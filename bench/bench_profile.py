@@ -179,7 +179,9 @@ def main(argv: list[str] | None = None) -> None:
 
     from modelwatch.airflow.dagtest import load_dag, run_hour
     from modelwatch.cli.demo import quiet_to
+    from modelwatch.config import load_settings
     from modelwatch.sim.fleet import DEMO_DAY
+    from modelwatch.warehouse import held_open, warehouse_spec
 
     conf = {"notify": True, "dry_run": True}
     log = workdir / "profile.log"
@@ -189,8 +191,10 @@ def main(argv: list[str] | None = None) -> None:
     with quiet_to(log):
         setup = prepare(workdir, args.models)
         dag = load_dag()
+        spec = warehouse_spec(load_settings().warehouse_conn_id)
         started = time.perf_counter()
-        run_hour(dag, DEMO_DAY + timedelta(hours=args.hour - 1), conf)
+        with held_open(spec):  # as the demo holds it for each hour
+            run_hour(dag, DEMO_DAY + timedelta(hours=args.hour - 1), conf)
         warmup = time.perf_counter() - started
         undo = install(clock)
         if args.cprofile:
@@ -200,7 +204,8 @@ def main(argv: list[str] | None = None) -> None:
             profiler.enable()
         started = time.perf_counter()
         try:
-            state = run_hour(dag, DEMO_DAY + timedelta(hours=args.hour), conf)
+            with held_open(spec):
+                state = run_hour(dag, DEMO_DAY + timedelta(hours=args.hour), conf)
         finally:
             total = time.perf_counter() - started
             if profiler is not None:

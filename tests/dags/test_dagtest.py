@@ -38,3 +38,32 @@ def test_only_the_loop_s_own_sleeps_are_cut(monkeypatch) -> None:
     assert asked == [dagtest.IDLE_POLL_S, 0.3, 2]
     time.sleep(5)  # put back on leaving
     assert asked[-1] == 5
+
+
+def test_a_schema_is_checked_once_and_every_value_still_validated(monkeypatch) -> None:
+    import jsonschema
+    import pytest
+    from airflow.sdk import Param
+
+    real = jsonschema.validate
+    checked: list[object] = []
+    cls = jsonschema.validators.validator_for({})
+    check = cls.check_schema.__func__
+
+    def counted(c: type, schema: object) -> None:
+        checked.append(schema)
+        check(c, schema)
+
+    monkeypatch.setattr(cls, "check_schema", classmethod(counted))
+    models = Param([], "models", type="array", items={"type": "string"})
+    with dagtest.schema_checks_once() as seen:
+        for _ in range(3):
+            assert models.resolve(["model-001"]) == ["model-001"]
+        with pytest.raises(Exception, match="is not of type 'string'"):
+            models.resolve([7])  # a bad value fails as before, its schema checked or not
+        assert checked == [models.schema] and len(seen) == 1
+        with pytest.raises(jsonschema.SchemaError):  # a broken schema is still caught
+            jsonschema.validate(1, {"type": "no such type"})
+    assert jsonschema.validate is real  # put back on leaving
+    models.resolve(["model-002"])
+    assert checked.count(models.schema) == 2

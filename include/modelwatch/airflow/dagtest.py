@@ -9,11 +9,17 @@ triggerer, no operator answering, as in the demo) that only happens while a skip
 a chain (route -> remediate -> needs_approval -> approve -> record_approval -> dispatch), one
 link per pass of the loop: the next pass decides it, the second of waiting buys nothing. With
 `idle_polls_cut()`, those sleeps of the loop itself take 10 ms; every other sleep is untouched.
+Why schemas are checked once: Airflow resolves the DAG's params through `jsonschema.validate`
+whenever it serialises or compares an operator, dozens of times per task, and each call first
+checks the param's schema against JSON Schema's metaschema: 0.26 ms of a 0.27 ms call, about
+3 s of the demo's 24 hours. With `schema_checks_once()`, a schema that passed that check is not
+checked again; every value is still validated against its schema.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import time
 from collections.abc import Iterator
@@ -74,8 +80,41 @@ def idle_polls_cut(loop: CodeType | None = None) -> Iterator[list[float]]:
         time.sleep = real
 
 
+@contextlib.contextmanager
+def schema_checks_once() -> Iterator[set[tuple[type, str]]]:
+    """While inside: `jsonschema.validate` checks a schema against its metaschema only the first
+    time it meets it (the same schema, the same validator class); the value is validated at
+    every call, as before. Yields the set of (validator class, schema) already checked."""
+    import jsonschema
+    from jsonschema.exceptions import best_match
+    from jsonschema.validators import validator_for
+
+    real, checked = jsonschema.validate, set()
+
+    def validate(instance: Any, schema: Any, cls: Any = None, *args: Any, **kwargs: Any) -> None:
+        cls = cls or validator_for(schema)
+        try:
+            key = (cls, json.dumps(schema, sort_keys=True))
+        except (TypeError, ValueError):  # not JSON: nothing to remember it by
+            return real(instance, schema, cls, *args, **kwargs)
+        if key not in checked:
+            real(instance, schema, cls, *args, **kwargs)  # the schema checked, then the value
+            checked.add(key)
+            return None
+        error = best_match(cls(schema, *args, **kwargs).iter_errors(instance))
+        if error is not None:
+            raise error
+        return None
+
+    jsonschema.validate = validate
+    try:
+        yield checked
+    finally:
+        jsonschema.validate = real
+
+
 def run_hour(dag: Any, hour: datetime, conf: dict[str, Any]) -> str:
     """Run `dag` for `hour` (naive UTC, its start) with `dag.test()`; the run's final state."""
-    with idle_polls_cut():
+    with idle_polls_cut(), schema_checks_once():
         run = dag.test(logical_date=(hour + timedelta(hours=1)).replace(tzinfo=UTC), run_conf=conf)
     return str(getattr(run, "state", "unknown"))

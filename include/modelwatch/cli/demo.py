@@ -3,6 +3,11 @@
 Sets up an Airflow home and an embedded warehouse under the project folder (reused on reruns:
 nothing is wiped or seeded twice), then runs the `model_health` DAG with `dag.test()` once per
 hour and prints one line per hour. Airflow's own chatter goes to `.airflow/demo.log`.
+
+Each hour holds the warehouse open (`warehouse.held_open`) while its tasks run: `dag.test()`
+runs them all in this process, each opening and closing its own connection, and closing the
+last connection to a DuckDB file checkpoints it. Held, the hour's tasks share one database
+instance and the file is checkpointed once an hour, as a local run's hour is.
 """
 
 from __future__ import annotations
@@ -72,7 +77,7 @@ def run_demo(day: datetime | None = None, n_models: int = 24, hours: int = 24) -
     from modelwatch.sim.fleet import DEMO_DAY, FleetSpec, simulate_fleet
     from modelwatch.sim.seed import is_seeded, seed
     from modelwatch.sim.story import tell_story
-    from modelwatch.warehouse import open_warehouse, warehouse_spec
+    from modelwatch.warehouse import held_open, open_warehouse, warehouse_spec
 
     settings = load_settings()
     spec = warehouse_spec(settings.warehouse_conn_id)
@@ -111,7 +116,7 @@ def run_demo(day: datetime | None = None, n_models: int = 24, hours: int = 24) -
     failed = []
     for i in range(hours):
         hour = first + timedelta(hours=i)
-        with quiet_to(log) as out:
+        with quiet_to(log) as out, held_open(spec):
             state = run_hour(dag, hour, {"notify": True, "dry_run": True})
             with open_warehouse(spec) as wh:
                 row = wh.query("SELECT * FROM mw_runs WHERE hour = :h", {"h": hour})
