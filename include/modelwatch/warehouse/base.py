@@ -257,9 +257,15 @@ def in_models(wh: Warehouse, column: str, param: str = "models") -> str:
     placeholder, so the SQL text grows with the list (and PostgreSQL caps a statement at
     65,535 parameters). One parameter keeps the text the same size for any number of ids,
     and the ids, whatever they contain, never become SQL.
+
+    On PostgreSQL the ids are an array (`= ANY(ARRAY(...))`), evaluated once, which an index
+    holding the column answers: as a semi-join, the planner guessed a hundred ids and sorted
+    the whole window to merge them (one model's day of a 10,000-model table: 8.9 s, against
+    1.1 s through the time index and milliseconds through one on the model).
     """
-    ids = _JSON_IDS["postgres" if wh.dialect == "postgres" else "duckdb"].format(name=param)
-    return f"{column} IN ({ids})"
+    if wh.dialect == "postgres":
+        return f"{column} = ANY(ARRAY({_JSON_IDS['postgres'].format(name=param)}))"
+    return f"{column} IN ({_JSON_IDS['duckdb'].format(name=param)})"
 
 
 def ids_param(models: Sequence[str]) -> str:
