@@ -132,13 +132,20 @@ def _readable(path: StorePath) -> Iterator[Any]:
         yield f
 
 
-def write_parquet(frame: pd.DataFrame, path: StorePath) -> None:
-    """`DataFrame.to_parquet` (no index) to a local file or a store."""
+@contextmanager
+def _writable(path: StorePath) -> Iterator[Any]:
+    """A local path as is, a store's file opened for writing (its upload ends on exit)."""
     if is_local(path):
-        frame.to_parquet(path, index=False)
+        yield path
         return
     with path.open("wb") as f:
-        frame.to_parquet(f, index=False)
+        yield f
+
+
+def write_parquet(frame: pd.DataFrame, path: StorePath) -> None:
+    """`DataFrame.to_parquet` (no index) to a local file or a store."""
+    with _writable(path) as target:
+        frame.to_parquet(target, index=False)
 
 
 @contextmanager
@@ -154,15 +161,8 @@ def parquet_writer(path: StorePath, schema: pa.Schema) -> Iterator[pq.ParquetWri
     text = [
         f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
     ]
-    if is_local(path):
-        writer = pq.ParquetWriter(path, schema, use_dictionary=text)
-        try:
-            yield writer
-        finally:
-            writer.close()
-        return
-    with path.open("wb") as f:
-        writer = pq.ParquetWriter(f, schema, use_dictionary=text)
+    with _writable(path) as target:
+        writer = pq.ParquetWriter(target, schema, use_dictionary=text)
         try:
             yield writer
         finally:

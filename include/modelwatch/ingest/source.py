@@ -60,8 +60,8 @@ class MetricsSource(ABC):
     def stream(self, start: datetime, end: datetime) -> Iterator[pd.DataFrame] | None:
         """Every model's rows with start <= ts < end in frames as the input contract has them
         (at least one frame, maybe empty), in no particular order, from one read that never
-        holds the window whole; None when
-        the source cannot stream a window (then it is read a list of models at a time)."""
+        holds the window whole; None when the source cannot stream a window (then it is read
+        a list of models at a time)."""
         return None
 
     @abstractmethod

@@ -114,11 +114,13 @@ class DuckDBWarehouse(Warehouse):
             relation = self._con.sql(to_driver(sql, "dollar"), params=bound or None)
             with relation.to_arrow_reader(batch_size=BATCH_ROWS) as reader:
                 gathered: list[Any] = []
+                rows = 0
                 for batch in reader:
                     gathered.append(batch)
-                    if sum(b.num_rows for b in gathered) >= BATCH_ROWS:
+                    rows += batch.num_rows
+                    if rows >= BATCH_ROWS:
                         yield pa.Table.from_batches(gathered).to_pandas()
-                        gathered = []
+                        gathered, rows = [], 0
                 yield pa.Table.from_batches(gathered, schema=reader.schema).to_pandas()
         except duckdb.Error as exc:
             raise WarehouseError(f"query failed: {exc}\nSQL: {sql}") from exc
