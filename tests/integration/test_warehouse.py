@@ -170,6 +170,26 @@ def test_migrations_apply_once_in_order(empty_wh):
             assert wh.table_exists(table), table
 
 
+def test_table_exists_answers_for_what_information_schema_lists(empty_wh):
+    """Tables, views, temporary tables and another schema's tables exist, as
+    information_schema.tables lists them; a dropped or never made one does not. (DuckDB answers
+    from its catalog functions, which are faster; PostgreSQL from information_schema.)"""
+    made = {"a": "TABLE a (x INTEGER)", "v": "VIEW v AS SELECT 1 AS one"}
+    made |= {"b": "TABLE other_schema.b (y INTEGER)", "t": "TEMPORARY TABLE t (z INTEGER)"}
+    with open_warehouse(empty_wh) as wh:
+        wh.execute("CREATE SCHEMA other_schema")
+        for ddl in made.values():
+            wh.execute(f"CREATE {ddl}")
+        listed = set(wh.query("SELECT table_name FROM information_schema.tables")["table_name"])
+        assert set(made) <= listed
+        assert all(wh.table_exists(name) for name in made)
+        wh.execute("DROP TABLE a")
+        assert not wh.table_exists("a") and not wh.table_exists("never_made")
+        assert "a" not in set(
+            wh.query("SELECT table_name FROM information_schema.tables")["table_name"]
+        )
+
+
 def _validation_rows(models: list[str], status: str = "passed") -> pd.DataFrame:
     return pd.DataFrame(
         {

@@ -80,6 +80,14 @@ def connect_with_retry(
             delay = min(delay * 2, 2.0)
 
 
+#: What information_schema.tables lists (tables and views, temporary ones too, in every schema),
+#: from DuckDB's own catalog functions.
+_CATALOG_TABLES = (
+    "(SELECT schema_name, table_name FROM duckdb_tables()"
+    " UNION ALL SELECT schema_name, view_name FROM duckdb_views() WHERE NOT internal)"
+)
+
+
 class DuckDBWarehouse(Warehouse):
     dialect = "duckdb"
 
@@ -190,6 +198,14 @@ class DuckDBWarehouse(Warehouse):
             self._con.execute("COMMIT")
         finally:
             self._depth = 0
+
+    def table_exists(self, table: str) -> bool:
+        """As the base class asks it, of DuckDB's catalog functions: its information_schema.tables
+        filtered by name takes about 15 ms against 2 ms, and tasks ask a few times an hour."""
+        found = self.query(
+            f"SELECT COUNT(*) AS n FROM {_CATALOG_TABLES} WHERE table_name = :t", {"t": table}
+        )
+        return int(found["n"].iloc[0]) > 0
 
     def _search_path(self, schemas: list[str]) -> None:
         for name in schemas:
