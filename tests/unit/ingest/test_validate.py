@@ -374,3 +374,29 @@ def test_a_failing_suite_reports_its_rows_and_counts_once() -> None:
     }
     clean = mwgx.run_suite(gx, batches, frame.fillna(0.0), suite, "t", stats)
     assert all(r.success for r in clean) and stats["evaluated_expectations"] == 4
+
+
+def test_configurations_kept_leave_the_messy_hours_verdicts_as_they_were(
+    messy, monkeypatch
+) -> None:
+    """GX builds an expectation's configuration once per suite run (`configurations_kept`);
+    without that, the same verdicts and counts; GX's own property is back after each run."""
+    import contextlib
+
+    from great_expectations.expectations.expectation import Expectation
+
+    from modelwatch.ingest import gx as mwgx
+
+    real = Expectation.__dict__["configuration"]
+    df, kept = messy
+    monkeypatch.setattr(mwgx, "configurations_kept", lambda: contextlib.nullcontext({}))
+    rebuilt = validate_hour(df, HOUR, EXPECTED, CFG)
+    pd.testing.assert_frame_equal(kept.verdicts, rebuilt.verdicts)
+    assert kept.gx_statistics == rebuilt.gx_statistics
+    assert Expectation.__dict__["configuration"] is real
+    monkeypatch.undo()
+    with mwgx.configurations_kept() as configurations:
+        e = mwgx.expect(mwgx.frame_batches()[0], "ExpectColumnToExist", "column a", column="a")
+        assert e.configuration is e.configuration and len(configurations) == 1
+        assert e.configuration.kwargs["column"] == "a"
+    assert Expectation.__dict__["configuration"] is real and e.configuration is not e.configuration
