@@ -1,5 +1,5 @@
 """What the modules running model_health through `dag.test()` share: the worker's Airflow
-metadata database, migrated in this process, and a run whose idle polls are cut.
+metadata database, migrated in this process, and a run with the demo's shortcuts.
 
 Both are the demo's way (`modelwatch.airflow.dagtest`): `airflow db migrate` in a subprocess
 imports Airflow again for seconds per module, and `dag.test()`'s loop sleeps a second each time
@@ -23,10 +23,10 @@ def airflow_db() -> None:
 
 
 def dag_test(dag: Any, logical_date: datetime, conf: dict | None = None) -> Any:
-    """`dag.test()` at `logical_date` (the end of the run's data interval), its idle polls cut;
-    the DagRun."""
-    from modelwatch.airflow.dagtest import idle_polls_cut
+    """`dag.test()` at `logical_date` (the end of the run's data interval) with the demo's
+    shortcuts (idle polls cut, library results kept); the DagRun."""
+    from modelwatch.airflow.dagtest import in_process_shortcuts
 
     when = logical_date if logical_date.tzinfo else logical_date.replace(tzinfo=UTC)
-    with idle_polls_cut():
+    with in_process_shortcuts():
         return dag.test(logical_date=when, run_conf=conf or {})
