@@ -4,6 +4,10 @@ Sets up an Airflow home and an embedded warehouse under the project folder (reus
 nothing is wiped or seeded twice), then runs the `model_health` DAG with `dag.test()` once per
 hour and prints one line per hour. Airflow's own chatter goes to `.airflow/demo.log`.
 
+A new warehouse is seeded, and its first day trained as the daily `model_training` DAG would
+(detectors fitted, log templates learnt), in a forked child process, while this one sets up the
+Airflow home and warms up (`dagtest.warm_up`): two cores, two halves of the start-up.
+
 Each hour holds the warehouse open (`warehouse.held_open`) while its tasks run: `dag.test()`
 runs them all in this process, each opening and closing its own connection, and closing the
 last connection to a DuckDB file checkpoints it. Held, the hour's tasks share one database
@@ -19,7 +23,10 @@ import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from modelwatch.warehouse import WarehouseSpec
 
 POOL = "modelwatch_warehouse"
 #: Prediction samples per model and hour the demo fleet emits (with labels), for drift.
@@ -64,6 +71,76 @@ def quiet_to(log: Path) -> Iterator[TextIO]:
             out.close()
 
 
+def seed_demo(spec: WarehouseSpec, n_models: int, out: TextIO) -> None:
+    """Simulate the demo fleet and its story (logs, changes, labels, an upstream outage) and
+    load them into the empty warehouse `spec`."""
+    from modelwatch.sim.fleet import FleetSpec, simulate_fleet
+    from modelwatch.sim.seed import seed
+    from modelwatch.sim.story import tell_story
+    from modelwatch.warehouse import open_warehouse
+
+    fspec = FleetSpec(n_models=n_models, predictions=DEMO_PREDICTIONS, labels=True)
+    fleet = simulate_fleet(fspec)
+    story = tell_story(fleet, fspec)
+    with open_warehouse(spec) as wh:
+        seed(wh, fleet, story)
+    print(
+        f"seeded {len(fleet.metrics):,} rows for {n_models} models "
+        f"({len(fleet.incidents) + len(story.incidents)} labelled incidents, "
+        f"{len(story.logs):,} log lines, {len(story.changes)} changes)",
+        file=out,
+    )
+
+
+def train_first_day(spec: WarehouseSpec, day: datetime, out: TextIO) -> None:
+    """What the daily `model_training` DAG does before a day begins (`pipeline.training`): fit
+    and cache the day's detectors, learn its log templates. The first hour would otherwise fit
+    them itself, the same ones (tests/integration/test_training.py), on the demo's critical path."""
+    from modelwatch.config import load_settings
+    from modelwatch.folders import Folders
+    from modelwatch.pipeline import training
+
+    settings = load_settings()
+    folders = Folders.from_env(settings)
+    shards = training.stage_training(spec, settings, day, folders)
+    fitted = sum(training.train_shard(spec, settings, day, s, folders)["fitted"] for s in shards)
+    training.train_log_templates(spec, settings, day)
+    print(f"trained {fitted} detectors and the log templates for {day:%Y-%m-%d}", file=out)
+
+
+def prepare_warehouse(spec: WarehouseSpec, n_models: int, day: datetime, log: Path) -> None:
+    """Seed the demo warehouse, then train its first day; the logging goes to `log`."""
+    with quiet_to(log) as out:
+        seed_demo(spec, n_models, out)
+        train_first_day(spec, day, out)
+
+
+def start_seeding(spec: WarehouseSpec, n_models: int, day: datetime, log: Path) -> Any:
+    """Seed and train (`prepare_warehouse`) in a forked child process, about 9 s of one core,
+    beside the Airflow home's set-up and the warm-up on the other core; `finish_seeding` joins
+    the child before the first hour. Where fork is not available, do it here and return None.
+    This process leaves the warehouse closed until the child is joined."""
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        prepare_warehouse(spec, n_models, day, log)
+        return None
+    child = multiprocessing.get_context("fork").Process(
+        target=prepare_warehouse, args=(spec, n_models, day, log), name="modelwatch-demo-seed"
+    )
+    child.start()
+    return child
+
+
+def finish_seeding(child: Any) -> None:
+    """Wait for the seeding child; its failure (its traceback is on stderr) ends the demo."""
+    child.join()
+    if child.exitcode != 0:
+        raise RuntimeError(
+            f"seeding the demo warehouse failed (exit code {child.exitcode}); see the error above"
+        )
+
+
 def run_demo(day: datetime | None = None, n_models: int = 24, hours: int = 24) -> int:
     root = Path.cwd()
     os.environ.update(demo_env(root))
@@ -74,9 +151,8 @@ def run_demo(day: datetime | None = None, n_models: int = 24, hours: int = 24) -
 
     from modelwatch.config import load_settings
     from modelwatch.pipeline.summary import format_summary
-    from modelwatch.sim.fleet import DEMO_DAY, FleetSpec, simulate_fleet
-    from modelwatch.sim.seed import is_seeded, seed
-    from modelwatch.sim.story import tell_story
+    from modelwatch.sim.fleet import DEMO_DAY
+    from modelwatch.sim.seed import is_seeded
     from modelwatch.warehouse import held_open, open_warehouse, warehouse_spec
 
     settings = load_settings()
@@ -87,48 +163,48 @@ def run_demo(day: datetime | None = None, n_models: int = 24, hours: int = 24) -
         if ensure_database(spec.postgres_uri()):
             print(f"created database {spec.describe()}")
     with open_warehouse(spec, migrate=True) as wh:
-        if is_seeded(wh):
-            print(
-                f"warehouse {spec.duckdb_path if spec.conn_type == 'duckdb' else spec.describe()}"
-                " already seeded: reusing it"
-            )
-        else:
-            fspec = FleetSpec(n_models=n_models, predictions=DEMO_PREDICTIONS, labels=True)
-            fleet = simulate_fleet(fspec)
-            story = tell_story(fleet, fspec)  # logs, changes, labels, an upstream outage
-            seed(wh, fleet, story)
-            print(
-                f"seeded {len(fleet.metrics):,} rows for {n_models} models "
-                f"({len(fleet.incidents) + len(story.incidents)} labelled incidents, "
-                f"{len(story.logs):,} log lines, {len(story.changes)} changes)"
-            )
+        seeded = is_seeded(wh)
+    if seeded:
+        where = spec.duckdb_path if spec.conn_type == "duckdb" else spec.describe()
+        print(f"warehouse {where} already seeded: reusing it")
+    first = day or DEMO_DAY
+    seeding = None if seeded else start_seeding(spec, n_models, first.replace(hour=0), log)
 
-    t_seeded = time.perf_counter()
     print(f"preparing Airflow home {home} (log: {log})", flush=True)
-    from modelwatch.airflow.dagtest import load_dag, prepare_home, run_hour
+    from modelwatch.airflow.dagtest import (
+        dag_files_parsed_once,
+        load_dag,
+        prepare_home,
+        run_hour,
+        warm_up,
+    )
 
     with quiet_to(log):
         prepare_home(POOL, 1)
         dag = load_dag()
+        warm_up()
+    t_home = time.perf_counter()
+    if seeding is not None:
+        finish_seeding(seeding)
     t_ready = time.perf_counter()
-    first = day or DEMO_DAY
     print(f"running model_health for {hours} hours from {first:%Y-%m-%d %H:00} UTC", flush=True)
     failed = []
-    for i in range(hours):
-        hour = first + timedelta(hours=i)
-        with quiet_to(log) as out, held_open(spec):
-            state = run_hour(dag, hour, {"notify": True, "dry_run": True})
-            with open_warehouse(spec) as wh:
-                row = wh.query("SELECT * FROM mw_runs WHERE hour = :h", {"h": hour})
-            if state.endswith("success") and len(row):
-                print(format_summary(row.iloc[0].to_dict()), file=out)
-            else:
-                failed.append(hour)
-                print(f"{hour:%Y-%m-%d %H:00}  run {state}: see {log}", file=out)
+    with dag_files_parsed_once():  # the DAG file does not change while the demo runs
+        for i in range(hours):
+            hour = first + timedelta(hours=i)
+            with quiet_to(log) as out, held_open(spec):
+                state = run_hour(dag, hour, {"notify": True, "dry_run": True})
+                with open_warehouse(spec) as wh:
+                    row = wh.query("SELECT * FROM mw_runs WHERE hour = :h", {"h": hour})
+                if state.endswith("success") and len(row):
+                    print(format_summary(row.iloc[0].to_dict()), file=out)
+                else:
+                    failed.append(hour)
+                    print(f"{hour:%Y-%m-%d %H:00}  run {state}: see {log}", file=out)
     end = time.perf_counter()
     print(
-        f"\ndone in {end - t0:.1f} s (warehouse {t_seeded - t0:.1f} s, Airflow home and DAG"
-        f" {t_ready - t_seeded:.1f} s, {hours} hours {end - t_ready:.1f} s).\n"
+        f"\ndone in {end - t0:.1f} s (warehouse and Airflow home {t_ready - t0:.1f} s, of which"
+        f" the home and warm-up {t_home - t0:.1f} s; {hours} hours {end - t_ready:.1f} s).\n"
         f"Outputs: {spec.describe()} (tables mw_runs, mw_validation,"
         f" mw_scores, mw_alerts, mw_notifications, mw_remediation_requests); Airflow log: {log}"
     )
