@@ -190,6 +190,21 @@ def test_table_exists_answers_for_what_information_schema_lists(empty_wh):
         )
 
 
+def test_columns_of_answers_as_information_schema_does(empty_wh):
+    """Every column with its type in lower case, zone-aware times named so, a missing table
+    empty (DuckDB answers from duckdb_columns(), PostgreSQL from information_schema)."""
+    with open_warehouse(empty_wh) as wh:
+        wh.execute("CREATE TABLE c (model_id VARCHAR, ts TIMESTAMPTZ, x DOUBLE PRECISION)")
+        asked = (
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'c'"
+        )
+        listed = wh.query(f"{asked} ORDER BY ordinal_position")
+        got = wh.columns_of("c")
+        assert sorted(got) == ["model_id", "ts", "x"]
+        assert got == dict(zip(listed["column_name"], listed["data_type"].str.lower(), strict=True))
+        assert "time zone" in got["ts"] and wh.columns_of("no_such_table") == {}
+
+
 def _validation_rows(models: list[str], status: str = "passed") -> pd.DataFrame:
     return pd.DataFrame(
         {

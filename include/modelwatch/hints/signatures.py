@@ -56,10 +56,14 @@ class Signatures:
         self.counts = counts
         self.days = baseline_days
         self.known = set(zip(baseline["model_id"], baseline["template_id"], strict=True))
-        self.usual = {
-            (r.model_id, r.template_id, r.level, int(r.hour_of_day)): float(r.total)
-            for r in baseline.itertuples(index=False)
-        }
+        keys = zip(  # columns as lists: itertuples over Arrow-backed text is slow
+            baseline["model_id"].tolist(),
+            baseline["template_id"].tolist(),
+            baseline["level"].tolist(),
+            baseline["hour_of_day"].astype("int64").tolist(),
+            strict=True,
+        )
+        self.usual = dict(zip(keys, baseline["total"].astype("float64").tolist(), strict=True))
         self.by_model = {m: g for m, g in counts.groupby("model_id")} if len(counts) else {}
         # healthy models on which a signature appears without being in their baseline
         fresh: dict[str, set[str]] = {}

@@ -83,14 +83,7 @@ class WarehouseReader(SqlReader):
     def columns(self, table: str) -> dict[str, bool] | None:
         _, name = table_parts(table)
         if name not in self._types:
-            got = self.wh.query(
-                "SELECT column_name, data_type FROM information_schema.columns "
-                "WHERE table_name = :t",
-                {"t": name},
-            )
-            self._types[name] = dict(
-                zip(got["column_name"].astype(str), got["data_type"].astype(str), strict=True)
-            )
+            self._types[name] = self.wh.columns_of(name)
         types = self._types[name]
         return {c: "time zone" in t.lower() for c, t in types.items()} if types else None
 

@@ -207,6 +207,17 @@ class DuckDBWarehouse(Warehouse):
         )
         return int(found["n"].iloc[0]) > 0
 
+    def columns_of(self, table: str) -> dict[str, str]:
+        """As the base class answers, of `duckdb_columns()` (information_schema.columns is a
+        view over it and every other catalog entry)."""
+        got = self.query(
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = :t "
+            "ORDER BY database_name, schema_name, column_index",
+            {"t": table.split(".")[-1]},
+        )
+        names, types = got["column_name"].astype(str), got["data_type"].astype(str)
+        return dict(zip(names, types.str.lower(), strict=True))
+
     def _search_path(self, schemas: list[str]) -> None:
         for name in schemas:
             quote_ident(name)  # validated: the list is a string literal here
