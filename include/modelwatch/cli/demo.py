@@ -82,7 +82,7 @@ def seed_demo(spec: WarehouseSpec, n_models: int, out: TextIO) -> None:
     fspec = FleetSpec(n_models=n_models, predictions=DEMO_PREDICTIONS, labels=True)
     fleet = simulate_fleet(fspec)
     story = tell_story(fleet, fspec)
-    with open_warehouse(spec) as wh:
+    with open_warehouse(spec, migrate=True) as wh:
         seed(wh, fleet, story)
     print(
         f"seeded {len(fleet.metrics):,} rows for {n_models} models "
@@ -133,11 +133,12 @@ def start_seeding(spec: WarehouseSpec, n_models: int, day: datetime, log: Path) 
 
 
 def finish_seeding(child: Any) -> None:
-    """Wait for the seeding child; its failure (its traceback is on stderr) ends the demo."""
+    """Wait for the child; its failure ends the demo (its traceback is printed above)."""
     child.join()
     if child.exitcode != 0:
         raise RuntimeError(
-            f"seeding the demo warehouse failed (exit code {child.exitcode}); see the error above"
+            f"seeding the demo warehouse or training its first day failed (exit code "
+            f"{child.exitcode}): see the traceback above"
         )
 
 
@@ -162,9 +163,12 @@ def run_demo(day: datetime | None = None, n_models: int = 24, hours: int = 24) -
 
         if ensure_database(spec.postgres_uri()):
             print(f"created database {spec.describe()}")
-    with open_warehouse(spec, migrate=True) as wh:
+    # A new warehouse is migrated by the child that seeds it (its DDL takes 1-2 s); one that is
+    # reused is brought up to date here. (A write schema must be migrated to be entered.)
+    with open_warehouse(spec, migrate=bool(spec.write_schema)) as wh:
         seeded = is_seeded(wh)
     if seeded:
+        open_warehouse(spec, migrate=True).close()
         where = spec.duckdb_path if spec.conn_type == "duckdb" else spec.describe()
         print(f"warehouse {where} already seeded: reusing it")
     first = day or DEMO_DAY
