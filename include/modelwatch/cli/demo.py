@@ -116,7 +116,7 @@ def prepare_warehouse(spec: WarehouseSpec, n_models: int, day: datetime, log: Pa
 
 
 def start_seeding(spec: WarehouseSpec, n_models: int, day: datetime, log: Path) -> Any:
-    """Seed and train (`prepare_warehouse`) in a forked child process, about 9 s of one core,
+    """Seed and train (`prepare_warehouse`) in a forked child process, seconds of one core,
     beside the Airflow home's set-up and the warm-up on the other core; `finish_seeding` joins
     the child before the first hour. Where fork is not available, do it here and return None.
     This process leaves the warehouse closed until the child is joined."""
