@@ -103,6 +103,21 @@ def warm_up() -> None:
 
 
 @contextlib.contextmanager
+def _replaced(owner: Any, **replacements: Any) -> Iterator[None]:
+    """While inside: `owner`'s attributes named by the keywords are the values given; the
+    originals are put back on leaving, however the block ends. The shortcuts below are each a
+    replacement of a library function by one that keeps what the original returned."""
+    originals = {name: getattr(owner, name) for name in replacements}
+    for name, value in replacements.items():
+        setattr(owner, name, value)
+    try:
+        yield
+    finally:
+        for name, value in originals.items():
+            setattr(owner, name, value)
+
+
+@contextlib.contextmanager
 def idle_polls_cut(loop: CodeType | None = None) -> Iterator[list[float]]:
     """While inside: the sleeps `dag.test()` itself makes between passes (or the function
     whose code is `loop`) take `IDLE_POLL_S`; sleeps anywhere else (tasks, retries, Airflow)
@@ -122,11 +137,8 @@ def idle_polls_cut(loop: CodeType | None = None) -> Iterator[list[float]]:
             seconds = min(seconds, IDLE_POLL_S)
         real(seconds)
 
-    time.sleep = sleep
-    try:
+    with _replaced(time, sleep=sleep):
         yield cut
-    finally:
-        time.sleep = real
 
 
 @contextlib.contextmanager
@@ -155,11 +167,8 @@ def schema_checks_once() -> Iterator[set[tuple[type, str]]]:
             raise error
         return None
 
-    jsonschema.validate = validate
-    try:
+    with _replaced(jsonschema, validate=validate):
         yield checked
-    finally:
-        jsonschema.validate = real
 
 
 @contextlib.contextmanager
@@ -186,11 +195,8 @@ def dependants_kept() -> Iterator[dict[tuple, Any]]:
             kept[key] = real(**kwargs)
         return kept[key]
 
-    utils.get_dependant = get_dependant
-    try:
+    with _replaced(utils, get_dependant=get_dependant):
         yield kept
-    finally:
-        utils.get_dependant = real
 
 
 @contextlib.contextmanager
@@ -213,11 +219,8 @@ def type_adapters_kept() -> Iterator[dict[Any, Any]]:
         except TypeError:  # an unhashable type expression
             return real(kind)
 
-    task_runner.TypeAdapter = adapter
-    try:
+    with _replaced(task_runner, TypeAdapter=adapter):
         yield kept
-    finally:
-        task_runner.TypeAdapter = real
 
 
 @contextlib.contextmanager
@@ -245,11 +248,8 @@ def dag_files_parsed_once() -> Iterator[set[tuple[int, str, str | None]]]:
             real_sync(dagbag, bundle_name, bundle_version, **kwargs)
             synced.add(key)
 
-    module.BundleDagBag, module.sync_bag_to_db = bag, sync
-    try:
+    with _replaced(module, BundleDagBag=bag, sync_bag_to_db=sync):
         yield synced
-    finally:
-        module.BundleDagBag, module.sync_bag_to_db = real_bag, real_sync
 
 
 @contextlib.contextmanager
